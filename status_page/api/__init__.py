@@ -1,0 +1,1 @@
+"""The ops API machinery: routing with auth and idempotency, errors, OpenAPI."""

@@ -1,0 +1,147 @@
+"""RFC 9457 problem details under ``/api``, a plain page elsewhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, Literal
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, Field, ValidationError
+
+from notifier.errors import Conflict, InvalidField, NotFound
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+Location = Literal["body", "query", "path", "header"]
+
+
+class FieldError(BaseModel):
+    location: Location
+    field: str = Field(description="Dotted path of the field, e.g. components[0].status.")
+    pointer: str = Field(description="JSON Pointer into the request body or query.")
+    detail: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    instance: str = ""
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    """An error response: raise it from anywhere under /api."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+
+def field_errors(exc: ValidationError, location: Location) -> list[FieldError]:
+    return [
+        FieldError(
+            location=location,
+            field=_dotted(err["loc"]),
+            pointer="/" + "/".join(str(part) for part in err["loc"]),
+            detail=err["msg"],
+        )
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def invalid_field(exc: InvalidField) -> FieldError:
+    pointer = "/" + exc.field.replace("[", "/").replace("]", "").replace(".", "/")
+    return FieldError(location="body", field=exc.field, pointer=pointer, detail=exc.detail)
+
+
+def problem_response(
+    request: web.Request,
+    status: int,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.path,
+        errors=list(errors),
+    )
+    return web.Response(
+        status=status,
+        text=body.model_dump_json(),
+        content_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _as_api_error(exc: Exception) -> ApiError | None:
+    match exc:
+        case ApiError():
+            return exc
+        case NotFound():
+            return ApiError(404, str(exc))
+        case Conflict():
+            return ApiError(409, str(exc))
+        case InvalidField():
+            return ApiError(422, "the request body is not valid", [invalid_field(exc)])
+        case web.HTTPException() if exc.status >= 400:
+            return ApiError(exc.status, exc.reason, headers=dict(exc.headers))
+    return None
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Exception as exc:
+        error = _as_api_error(exc)
+        if error is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            error = ApiError(500, "something went wrong on our side; it has been logged")
+        if request.path.startswith("/api/"):
+            headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
+            return problem_response(request, error.status, error.detail, error.errors, headers)
+        if isinstance(exc, web.HTTPException):
+            raise
+        return _html_error(error)
+
+
+def _html_error(error: ApiError) -> web.Response:
+    phrase = HTTPStatus(error.status).phrase
+    return web.Response(
+        status=error.status,
+        text=f"<!doctype html><title>{phrase}</title><h1>{phrase}</h1>",
+        content_type="text/html",
+    )
+
+
+def json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise ApiError(400, "the request body is not valid JSON") from None

@@ -1,0 +1,217 @@
+"""Declared ops API operations: auth, parsing, idempotency and audit in one place.
+
+Each handler is declared with its scope and models; the same declarations
+produce the OpenAPI document, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier import api_keys, audit, idempotency
+from notifier.db import utcnow
+from notifier.tables import ApiKey
+from status_page import keys
+from status_page.api.errors import ApiError, Location, field_errors, json_body
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[BaseModel | None]]
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass
+class Context:
+    """What a handler gets: one session (one transaction), the caller's key, the time."""
+
+    session: AsyncSession
+    key: ApiKey
+    now: datetime
+    request: web.Request
+    # A handler may override the declared status (PUT: 201 when it created).
+    status: int = 0
+    # The audited record's id, when neither the result nor the path gives it.
+    target_id: str | None = None
+
+    @property
+    def posted_by(self) -> str:
+        return self.key.name
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    scope: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    audit: str | None = None
+    # Customers: the audit log names the fields that changed, never their values.
+    audit_values: bool = True
+    extra_statuses: tuple[int, ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+
+@dataclass
+class Api:
+    prefix: str
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(
+        self, method: str, path: str, *, summary: str, tag: str, scope: str, **options: Any
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.operations.append(
+                Operation(
+                    method=method,
+                    path=self.prefix + path,
+                    handler=handler,
+                    summary=summary,
+                    tag=tag,
+                    scope=scope,
+                    **options,
+                )
+            )
+            return handler
+
+        return register
+
+    def add_routes(self, app: web.Application) -> None:
+        for op in self.operations:
+            app.router.add_route(op.method, op.path, _endpoint(op))
+
+
+def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        secret = _bearer(request)
+        idem_key = request.headers.get("Idempotency-Key") if op.method == "POST" else None
+        if idem_key is not None and not 0 < len(idem_key) <= MAX_IDEMPOTENCY_KEY:
+            raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        raw = await request.read()
+        fingerprint = idempotency.request_hash(op.method, request.path, raw)
+        sessions = request.app[keys.SESSIONS]
+        try:
+            async with sessions() as session, session.begin():
+                ctx = await _context(request, session, op, secret)
+                if idem_key is not None:
+                    seen = await idempotency.find(session, ctx.key.id, idem_key)
+                    if seen is not None:
+                        return _replay(seen.status, seen.body, seen.request_hash, fingerprint)
+                kwargs = _arguments(op, request, raw)
+                result = await op.handler(ctx, **kwargs)
+                status = ctx.status or op.status
+                text = result.model_dump_json() if result is not None else ""
+                if op.audit is not None:
+                    _audit(ctx, op, kwargs, result)
+                if idem_key is not None:
+                    idempotency.remember(
+                        session,
+                        ctx.key.id,
+                        idem_key,
+                        request=fingerprint,
+                        status=status,
+                        body=text,
+                        now=ctx.now,
+                    )
+        except IntegrityError:
+            if idem_key is None:
+                raise
+            # A concurrent request with the same key committed first: answer as it did.
+            async with sessions() as session:
+                key = await api_keys.authenticate(session, secret, now=utcnow())
+                seen = await idempotency.find(session, key.id, idem_key) if key else None
+            if seen is None:
+                raise
+            return _replay(seen.status, seen.body, seen.request_hash, fingerprint)
+        if result is None:
+            return web.Response(status=status)
+        return web.Response(status=status, text=text, content_type="application/json")
+
+    endpoint.__name__ = op.handler.__name__
+    return endpoint
+
+
+def _arguments(op: Operation, request: web.Request, raw: bytes) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {name: request.match_info[name] for name in op.path_params}
+    if op.query is not None:
+        kwargs["query"] = _parse(op.query, dict(request.query), "query")
+    if op.body is not None:
+        kwargs["body"] = _parse(op.body, json_body(raw), "body")
+    return kwargs
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "send an API key as Authorization: Bearer <key>", headers=_CHALLENGE)
+    return secret.strip()
+
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="forewarn"'}
+
+
+async def _context(
+    request: web.Request, session: AsyncSession, op: Operation, secret: str
+) -> Context:
+    now = utcnow()
+    key = await api_keys.authenticate(session, secret, now=now)
+    if key is None:
+        raise ApiError(401, "the API key is unknown or revoked", headers=_CHALLENGE)
+    if not api_keys.allows(key, op.scope):
+        raise ApiError(403, f"this API key lacks the {op.scope!r} scope")
+    return Context(session=session, key=key, now=now, request=request)
+
+
+def _parse(model: type[BaseModel], data: Any, location: Location) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc, location)
+        raise ApiError(422, f"the request {location} is not valid", errors) from None
+
+
+def _replay(status: int, text: str, stored_hash: str, fingerprint: str) -> web.Response:
+    if stored_hash != fingerprint:
+        raise ApiError(422, "this Idempotency-Key was already used with a different request")
+    headers = {"Idempotent-Replayed": "true"}
+    if not text:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, text=text, content_type="application/json", headers=headers)
+
+
+def _audit(ctx: Context, op: Operation, kwargs: dict[str, Any], result: BaseModel | None) -> None:
+    assert op.audit is not None
+    target_id = ctx.target_id or getattr(result, "id", None)
+    if target_id is None and op.path_params:
+        target_id = kwargs[op.path_params[0]]
+    body = kwargs.get("body")
+    changes: dict[str, Any] = {}
+    if body is not None:
+        dumped = body.model_dump(mode="json", exclude_unset=True)
+        changes = dumped if op.audit_values else {"fields": sorted(dumped)}
+    audit.record(
+        ctx.session,
+        ctx.key,
+        action=op.audit,
+        target_type=op.audit.partition(".")[0],
+        target_id=str(target_id or ""),
+        changes=changes,
+        now=ctx.now,
+    )

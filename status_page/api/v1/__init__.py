@@ -1,0 +1,18 @@
+"""Ops API v1: every operation, gathered from one module per resource."""
+
+from status_page.api.routing import Api
+from status_page.api.v1 import audit_log, components, customers, incidents, maintenance, problems
+
+API = Api(
+    "",
+    [
+        *components.api.operations,
+        *incidents.api.operations,
+        *maintenance.api.operations,
+        *problems.api.operations,
+        *customers.api.operations,
+        *audit_log.api.operations,
+    ],
+)
+
+__all__ = ["API"]

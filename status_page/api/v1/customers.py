@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+
+from notifier import customers
+from notifier.schemas.common import Page, PageQuery
+from notifier.schemas.customers import CustomerOut, CustomerPut
+from status_page.api.errors import ApiError, FieldError
+from status_page.api.routing import Api, Context
+
+api = Api("/api/v1")
+READ = "customers:read"
+WRITE = "customers:write"
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,200}")
+
+
+@api.route(
+    "GET",
+    "/customers",
+    summary="List customers, newest first",
+    tag="customers",
+    scope=READ,
+    query=PageQuery,
+    response=Page[CustomerOut],
+)
+async def list_customers(ctx: Context, query: PageQuery) -> Page[CustomerOut]:
+    rows, cursor = await customers.list_customers(ctx.session, query)
+    return Page(data=[CustomerOut.model_validate(c) for c in rows], next_cursor=cursor)
+
+
+@api.route(
+    "PUT",
+    "/customers/{external_id}",
+    summary="Create or replace a customer by your own id (201 when created)",
+    tag="customers",
+    scope=WRITE,
+    body=CustomerPut,
+    response=CustomerOut,
+    audit="customer.upsert",
+    audit_values=False,
+    extra_statuses=(201,),
+)
+async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> CustomerOut:
+    if not EXTERNAL_ID.fullmatch(external_id):
+        error = FieldError(
+            location="path",
+            field="external_id",
+            pointer="/external_id",
+            detail="use 1 to 200 letters, digits and . _ : @ -",
+        )
+        raise ApiError(422, "the external_id in the path is not valid", [error])
+    customer, created = await customers.upsert_customer(ctx.session, external_id, body, now=ctx.now)
+    ctx.status = 201 if created else 200
+    return CustomerOut.model_validate(customer)
+
+
+@api.route(
+    "GET",
+    "/customers/{external_id}",
+    summary="Get a customer",
+    tag="customers",
+    scope=READ,
+    response=CustomerOut,
+)
+async def get_customer(ctx: Context, external_id: str) -> CustomerOut:
+    return CustomerOut.model_validate(await customers.get_customer(ctx.session, external_id))
+
+
+@api.route(
+    "DELETE",
+    "/customers/{external_id}",
+    summary="Erase a customer's personal data",
+    tag="customers",
+    scope=WRITE,
+    status=204,
+    audit="customer.erase",
+)
+async def erase_customer(ctx: Context, external_id: str) -> None:
+    customer = await customers.erase_customer(ctx.session, external_id, now=ctx.now)
+    ctx.target_id = customer.id  # the audit log keeps no external_id of an erased customer

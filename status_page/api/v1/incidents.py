@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from notifier import incidents
+from notifier.schemas.common import Page
+from notifier.schemas.incidents import (
+    IncidentCreate,
+    IncidentOut,
+    IncidentPatch,
+    IncidentQuery,
+    IncidentResolve,
+    IncidentUpdateCreate,
+)
+from status_page.api.routing import Api, Context
+
+api = Api("/api/v1")
+WRITE = "incidents:write"
+
+
+@api.route(
+    "GET",
+    "/incidents",
+    summary="List incidents, newest first",
+    tag="incidents",
+    scope="read",
+    query=IncidentQuery,
+    response=Page[IncidentOut],
+)
+async def list_incidents(ctx: Context, query: IncidentQuery) -> Page[IncidentOut]:
+    rows, cursor = await incidents.list_incidents(ctx.session, query)
+    return Page(data=[incidents.incident_out(i) for i in rows], next_cursor=cursor)
+
+
+@api.route(
+    "POST",
+    "/incidents",
+    summary="Open an incident with its first update",
+    tag="incidents",
+    scope=WRITE,
+    body=IncidentCreate,
+    response=IncidentOut,
+    status=201,
+    audit="incident.create",
+)
+async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
+    incident = await incidents.create_incident(
+        ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return incidents.incident_out(incident)
+
+
+@api.route(
+    "GET",
+    "/incidents/{incident_id}",
+    summary="Get an incident with its timeline",
+    tag="incidents",
+    scope="read",
+    response=IncidentOut,
+)
+async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
+    return incidents.incident_out(await incidents.get_incident(ctx.session, incident_id))
+
+
+@api.route(
+    "PATCH",
+    "/incidents/{incident_id}",
+    summary="Change an incident's title, impact, visibility or promised next update",
+    tag="incidents",
+    scope=WRITE,
+    body=IncidentPatch,
+    response=IncidentOut,
+    audit="incident.update",
+)
+async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) -> IncidentOut:
+    incident = await incidents.patch_incident(ctx.session, incident_id, body, now=ctx.now)
+    return incidents.incident_out(incident)
+
+
+@api.route(
+    "POST",
+    "/incidents/{incident_id}/updates",
+    summary="Post an update",
+    tag="incidents",
+    scope=WRITE,
+    body=IncidentUpdateCreate,
+    response=IncidentOut,
+    status=201,
+    audit="incident.post_update",
+    extra_statuses=(409,),
+)
+async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
+    incident = await incidents.post_update(
+        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return incidents.incident_out(incident)
+
+
+@api.route(
+    "POST",
+    "/incidents/{incident_id}/resolve",
+    summary="Resolve an incident",
+    tag="incidents",
+    scope=WRITE,
+    body=IncidentResolve,
+    response=IncidentOut,
+    audit="incident.resolve",
+    extra_statuses=(409,),
+)
+async def resolve(ctx: Context, incident_id: str, body: IncidentResolve) -> IncidentOut:
+    incident = await incidents.resolve(
+        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return incidents.incident_out(incident)
+
+
+@api.route(
+    "POST",
+    "/incidents/{incident_id}/reopen",
+    summary="Reopen a resolved incident with a new update",
+    tag="incidents",
+    scope=WRITE,
+    body=IncidentUpdateCreate,
+    response=IncidentOut,
+    audit="incident.reopen",
+    extra_statuses=(409,),
+)
+async def reopen(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
+    incident = await incidents.post_update(
+        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now, reopen=True
+    )
+    return incidents.incident_out(incident)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from notifier import maintenance
+from notifier.schemas.common import Page
+from notifier.schemas.maintenance import (
+    MaintenanceCancel,
+    MaintenanceCreate,
+    MaintenanceOut,
+    MaintenancePatch,
+    MaintenanceQuery,
+)
+from status_page.api.routing import Api, Context
+
+api = Api("/api/v1")
+WRITE = "incidents:write"
+
+
+@api.route(
+    "GET",
+    "/maintenance",
+    summary="List scheduled maintenance, newest first",
+    tag="maintenance",
+    scope="read",
+    query=MaintenanceQuery,
+    response=Page[MaintenanceOut],
+)
+async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[MaintenanceOut]:
+    rows, cursor = await maintenance.list_maintenance(ctx.session, query)
+    return Page(data=[maintenance.maintenance_out(m) for m in rows], next_cursor=cursor)
+
+
+@api.route(
+    "POST",
+    "/maintenance",
+    summary="Schedule maintenance",
+    tag="maintenance",
+    scope=WRITE,
+    body=MaintenanceCreate,
+    response=MaintenanceOut,
+    status=201,
+    audit="maintenance.create",
+)
+async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> MaintenanceOut:
+    row = await maintenance.create_maintenance(
+        ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return maintenance.maintenance_out(row)
+
+
+@api.route(
+    "GET",
+    "/maintenance/{maintenance_id}",
+    summary="Get a maintenance",
+    tag="maintenance",
+    scope="read",
+    response=MaintenanceOut,
+)
+async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
+    row = await maintenance.get_maintenance(ctx.session, maintenance_id)
+    return maintenance.maintenance_out(row)
+
+
+@api.route(
+    "PATCH",
+    "/maintenance/{maintenance_id}",
+    summary="Change a maintenance's window or move it on (status forward only)",
+    tag="maintenance",
+    scope=WRITE,
+    body=MaintenancePatch,
+    response=MaintenanceOut,
+    audit="maintenance.update",
+    extra_statuses=(409,),
+)
+async def patch_maintenance(
+    ctx: Context, maintenance_id: str, body: MaintenancePatch
+) -> MaintenanceOut:
+    row = await maintenance.patch_maintenance(
+        ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return maintenance.maintenance_out(row)
+
+
+@api.route(
+    "POST",
+    "/maintenance/{maintenance_id}/cancel",
+    summary="Cancel a maintenance that has not started",
+    tag="maintenance",
+    scope=WRITE,
+    body=MaintenanceCancel,
+    response=MaintenanceOut,
+    audit="maintenance.cancel",
+    extra_statuses=(409,),
+)
+async def cancel(ctx: Context, maintenance_id: str, body: MaintenanceCancel) -> MaintenanceOut:
+    row = await maintenance.cancel_maintenance(
+        ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return maintenance.maintenance_out(row)

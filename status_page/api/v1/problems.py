@@ -1,0 +1,97 @@
+"""Delivery problems (not to be confused with RFC 9457 problem details)."""
+
+from __future__ import annotations
+
+from notifier import problems
+from notifier.schemas.common import Page
+from notifier.schemas.problems import (
+    ProblemCreate,
+    ProblemOut,
+    ProblemQuery,
+    ProblemResolve,
+    ProblemUpdateCreate,
+)
+from status_page.api.routing import Api, Context
+
+api = Api("/api/v1")
+WRITE = "incidents:write"
+TAG = "delivery problems"
+
+
+@api.route(
+    "GET",
+    "/delivery-problems",
+    summary="List delivery problems, newest first",
+    tag=TAG,
+    scope="read",
+    query=ProblemQuery,
+    response=Page[ProblemOut],
+)
+async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
+    rows, cursor = await problems.list_problems(ctx.session, query)
+    return Page(data=[problems.problem_out(p) for p in rows], next_cursor=cursor)
+
+
+@api.route(
+    "POST",
+    "/delivery-problems",
+    summary="Report a delivery problem",
+    tag=TAG,
+    scope=WRITE,
+    body=ProblemCreate,
+    response=ProblemOut,
+    status=201,
+    audit="delivery_problem.create",
+)
+async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
+    problem = await problems.create_problem(ctx.session, body, posted_by=ctx.posted_by, now=ctx.now)
+    return problems.problem_out(problem)
+
+
+@api.route(
+    "GET",
+    "/delivery-problems/{problem_id}",
+    summary="Get a delivery problem",
+    tag=TAG,
+    scope="read",
+    response=ProblemOut,
+)
+async def get_problem(ctx: Context, problem_id: str) -> ProblemOut:
+    return problems.problem_out(await problems.get_problem(ctx.session, problem_id))
+
+
+@api.route(
+    "POST",
+    "/delivery-problems/{problem_id}/updates",
+    summary="Post an update (new status, new ETA)",
+    tag=TAG,
+    scope=WRITE,
+    body=ProblemUpdateCreate,
+    response=ProblemOut,
+    status=201,
+    audit="delivery_problem.post_update",
+    extra_statuses=(409,),
+)
+async def post_update(ctx: Context, problem_id: str, body: ProblemUpdateCreate) -> ProblemOut:
+    problem = await problems.post_update(
+        ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return problems.problem_out(problem)
+
+
+@api.route(
+    "POST",
+    "/delivery-problems/{problem_id}/resolve",
+    summary="Resolve a delivery problem",
+    tag=TAG,
+    scope=WRITE,
+    body=ProblemResolve,
+    response=ProblemOut,
+    audit="delivery_problem.resolve",
+    extra_statuses=(409,),
+)
+async def resolve(ctx: Context, problem_id: str, body: ProblemResolve) -> ProblemOut:
+    problem = await problems.resolve(
+        ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
+    )
+    return problems.problem_out(problem)

@@ -1,0 +1,41 @@
+"""``create_app(settings)``: all the wiring of the web process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from config import Settings
+from notifier.db import create_engine, sessionmaker
+from status_page import keys, public
+from status_page.api import errors, openapi
+from status_page.api.v1 import API
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors.middleware])
+    app[keys.SETTINGS] = settings
+    app[keys.TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        enable_async=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.cleanup_ctx.append(_database)
+    API.add_routes(app)
+    app[openapi.DOCUMENT] = openapi.for_app(app)
+    app.router.add_get("/api/v1/openapi.json", openapi.document)
+    app.router.add_get("/api/v1/docs", openapi.docs_page)
+    public.add_routes(app)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[keys.SETTINGS].database_url)
+    app[keys.ENGINE] = engine
+    app[keys.SESSIONS] = sessionmaker(engine)
+    yield
+    await engine.dispose()
