@@ -13,9 +13,11 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import text
@@ -32,18 +34,19 @@ PG_URL = os.environ.get("FOREWARN_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("FOREWARN_TEST_REDIS_URL", "")
 
 KeyFactory = Callable[..., Awaitable[dict[str, str]]]
+Client = TestClient[web.Request, web.Application]
 
 
-def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
-    """Settings from explicit values only: no developer's environment or .env leaks in."""
-    values: dict[str, object] = {
+def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    """Settings from explicit values, never from a developer's .env file."""
+    values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
         "public_url": "http://status.test",
         "page_name": "Test status",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +122,7 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 @pytest.fixture
-async def client(aiohttp_client: AiohttpClient, settings: Settings) -> TestClient:
+async def client(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
     return await aiohttp_client(create_app(settings))
 
 

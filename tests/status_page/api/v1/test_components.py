@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+from tests.conftest import Client
 
 
 async def test_it_creates_lists_changes_and_deletes_a_component(
-    client: TestClient, admin: dict[str, str]
+    client: Client, admin: dict[str, str]
 ) -> None:
     created = await client.post(
         "/api/v1/components", json={"name": "Checkout API", "position": 2}, headers=admin
