@@ -3,8 +3,10 @@
 from notifier.tables.access import ApiKey, AuditEntry, IdempotencyRecord
 from notifier.tables.components import Component, ComponentGroup, ComponentStatusChange
 from notifier.tables.customers import Customer
+from notifier.tables.deliveries import Delivery, Notification, OutboxMessage, ProviderEvent
 from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
+from notifier.tables.subscribers import Consent, Subscription, Suppression
 
 __all__ = [
     "ApiKey",
@@ -12,7 +14,9 @@ __all__ = [
     "Component",
     "ComponentGroup",
     "ComponentStatusChange",
+    "Consent",
     "Customer",
+    "Delivery",
     "DeliveryProblem",
     "DeliveryProblemCustomer",
     "DeliveryProblemUpdate",
@@ -20,4 +24,9 @@ __all__ = [
     "Incident",
     "IncidentComponent",
     "IncidentUpdate",
+    "Notification",
+    "OutboxMessage",
+    "ProviderEvent",
+    "Subscription",
+    "Suppression",
 ]
