@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 
 class SettingsError(Exception):
@@ -101,6 +103,13 @@ def load_settings(**overrides: Any) -> Settings:
             f"{_env_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise SettingsError(f"invalid configuration: {problems}") from None
+    except SourceError as exc:
+        # A nested section given whole but not as JSON, e.g. FOREWARN_TWILIO=AC123.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = _env_name((field.group(1),)) if field else "a FOREWARN_ variable"
+        raise SettingsError(
+            f"invalid configuration: {name}: not valid JSON; set its parts as {name}__FIELD"
+        ) from None
     if settings.production:
         _check_production(settings)
     return settings
