@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from config import Settings, SettingsError, load_settings
+
+PROVIDERS = {
+    "FOREWARN_TWILIO__ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+    "FOREWARN_TWILIO__AUTH_TOKEN": "twilio-token-do-not-print",
+    "FOREWARN_TWILIO__FROM_NUMBER": "+15005550006",
+    "FOREWARN_SENDGRID__API_KEY": "SG.sendgrid-key-do-not-print",
+    "FOREWARN_SENDGRID__FROM_EMAIL": "status@example.com",
+    "FOREWARN_REDIS_URL": "redis://redis.internal:6379/0",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No FOREWARN_ variable from the developer's shell, no .env from the checkout."""
+    for name in list(os.environ):
+        if name.startswith("FOREWARN_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_it_defaults_to_a_sqlite_file_and_the_embedded_redis() -> None:
+    settings = load_settings()
+
+    assert settings.database_url == "sqlite+aiosqlite:///forewarn.db"
+    assert settings.redis_url == ""
+    assert settings.mode == "development"
+    assert not settings.twilio.configured
+    assert not settings.sendgrid.configured
+
+
+def test_it_reads_prefixed_and_nested_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_PAGE_NAME", "Acme status")
+    monkeypatch.setenv("FOREWARN_PUBLIC_URL", "https://status.acme.test")
+    monkeypatch.setenv("FOREWARN_TWILIO__ACCOUNT_SID", "AC123")
+    monkeypatch.setenv("FOREWARN_TWILIO__AUTH_TOKEN", "secret-token")
+    monkeypatch.setenv("PAGE_NAME", "unprefixed, ignored")
+
+    settings = load_settings()
+
+    assert settings.page_name == "Acme status"
+    assert str(settings.public_url) == "https://status.acme.test/"
+    assert settings.twilio.account_sid == "AC123"
+    assert settings.twilio.auth_token.get_secret_value() == "secret-token"
+    assert settings.twilio.configured
+
+
+def test_it_reads_a_dot_env_file_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "FOREWARN_PAGE_TIME_ZONE=Europe/Berlin\nFOREWARN_SENDGRID__FROM_EMAIL=ops@acme.test\n"
+    )
+
+    settings = load_settings()
+
+    assert settings.page_time_zone == "Europe/Berlin"
+    assert settings.sendgrid.from_email == "ops@acme.test"
+
+
+def test_the_environment_wins_over_the_dot_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("FOREWARN_PAGE_NAME=from the file\n")
+    monkeypatch.setenv("FOREWARN_PAGE_NAME", "from the environment")
+
+    assert load_settings().page_name == "from the environment"
+
+
+def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PROVIDERS.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_settings()
+
+    for shown in (repr(settings), str(settings), repr(settings.twilio), repr(settings.sendgrid)):
+        assert "twilio-token-do-not-print" not in shown
+        assert "sendgrid-key-do-not-print" not in shown
+    assert settings.twilio.auth_token.get_secret_value() == "twilio-token-do-not-print"
+    assert settings.sendgrid.api_key.get_secret_value() == "SG.sendgrid-key-do-not-print"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgres://forewarn:pw@db.internal:5432/forewarn",
+        "postgresql://forewarn:pw@db.internal:5432/forewarn",
+        "postgresql+asyncpg://forewarn:pw@db.internal:5432/forewarn",
+    ],
+)
+def test_it_normalises_postgres_urls_to_the_async_driver(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("FOREWARN_DATABASE_URL", given)
+
+    settings = load_settings()
+
+    assert settings.database_url == "postgresql+asyncpg://forewarn:pw@db.internal:5432/forewarn"
+
+
+def test_production_without_provider_credentials_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FOREWARN_MODE", "production")
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert "\n" not in message
+    for name in PROVIDERS:
+        assert name in message
+
+
+def test_production_with_provider_credentials_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_MODE", "production")
+    for name, value in PROVIDERS.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load_settings()
+
+    assert settings.production
+    assert settings.redis_url == "redis://redis.internal:6379/0"
+
+
+def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_MODE", "production")
+    for name, value in PROVIDERS.items():
+        if name != "FOREWARN_REDIS_URL":
+            monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    assert "FOREWARN_REDIS_URL" in str(error.value)
+    assert "TWILIO" not in str(error.value)
+    assert "SENDGRID" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FOREWARN_PAGE_TIME_ZONE", "Mars/Olympus_Mons"),
+        ("FOREWARN_REDIS_URL", "http://127.0.0.1:6379"),
+        ("FOREWARN_DATABASE_URL", "mysql://x"),
+        ("FOREWARN_PUBLIC_URL", "notaurl"),
+        ("FOREWARN_MODE", "staging"),
+        ("FOREWARN_IDEMPOTENCY_TTL_HOURS", "0"),
+        ("FOREWARN_TWILIO__BASE_URL", "not a url"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"{name}:" in message
+    assert error.value.__cause__ is None
+
+
+def test_a_nested_section_that_is_not_json_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FOREWARN_TWILIO", "AC123")
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "FOREWARN_TWILIO" in message
+    assert "FOREWARN_TWILIO__" in message  # points at the nested spelling
+
+
+def test_settings_built_in_code_do_not_read_a_dot_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("FOREWARN_PAGE_NAME=from the file\n")
+
+    assert Settings(_env_file=None).page_name == "Forewarn demo"
