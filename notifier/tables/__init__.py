@@ -3,7 +3,13 @@
 from notifier.tables.access import ApiKey, AuditEntry, IdempotencyRecord
 from notifier.tables.components import Component, ComponentGroup, ComponentStatusChange
 from notifier.tables.customers import Customer
-from notifier.tables.deliveries import Delivery, Notification, OutboxMessage, ProviderEvent
+from notifier.tables.deliveries import (
+    Delivery,
+    InboxMessage,
+    Notification,
+    OutboxMessage,
+    ProviderEvent,
+)
 from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
 from notifier.tables.subscribers import Consent, Subscription, Suppression
@@ -21,6 +27,7 @@ __all__ = [
     "DeliveryProblemCustomer",
     "DeliveryProblemUpdate",
     "IdempotencyRecord",
+    "InboxMessage",
     "Incident",
     "IncidentComponent",
     "IncidentUpdate",

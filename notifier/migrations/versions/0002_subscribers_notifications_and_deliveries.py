@@ -129,7 +129,6 @@ def upgrade() -> None:
         sa.Column("created_at", notifier.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", notifier.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", notifier.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("read_at", notifier.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -153,6 +152,35 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_deliveries_status_due", ["status", "next_attempt_at"], unique=False
         )
+
+    op.create_table(
+        "inbox_messages",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "delivery_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("user_id", sa.String(length=200), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("created_at", notifier.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", notifier.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_inbox_messages_delivery_id_deliveries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_messages")),
+        sa.UniqueConstraint("delivery_id", name=op.f("uq_inbox_messages_delivery_id")),
+    )
+    with op.batch_alter_table("inbox_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_messages_user", ["user_id", "id"], unique=False)
 
     op.create_table(
         "subscriptions",
@@ -205,6 +233,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_subscriptions_component_id"))
 
     op.drop_table("subscriptions")
+    with op.batch_alter_table("inbox_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_messages_user")
+
+    op.drop_table("inbox_messages")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_status_due")
         batch_op.drop_index("ix_deliveries_provider_id")
