@@ -1,6 +1,7 @@
 """Forewarn's settings: one pydantic-settings model, parsed once in ``main()``."""
 
 from config.settings import (
+    DeliverySettings,
     SendGridSettings,
     Settings,
     SettingsError,
@@ -8,4 +9,11 @@ from config.settings import (
     load_settings,
 )
 
-__all__ = ["SendGridSettings", "Settings", "SettingsError", "TwilioSettings", "load_settings"]
+__all__ = [
+    "DeliverySettings",
+    "SendGridSettings",
+    "Settings",
+    "SettingsError",
+    "TwilioSettings",
+    "load_settings",
+]

@@ -35,6 +35,22 @@ class SendGridSettings(BaseModel):
         return bool(self.api_key.get_secret_value())
 
 
+class DeliverySettings(BaseModel):
+    """How fast, in what batches and how persistently messages go out."""
+
+    fanout_page_size: int = Field(default=1000, ge=1, le=10_000)
+    email_batch_size: int = Field(default=1000, ge=1, le=1000)  # SendGrid's personalizations cap
+    sms_batch_size: int = Field(default=100, ge=1, le=1000)
+    sms_per_second: float = Field(default=10.0, gt=0, description="shared by all workers")
+    sms_concurrency: int = Field(default=20, ge=1, le=500)
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    deadline_minutes: int = Field(default=360, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    # A 'sending' claim older than this was lost with its worker: send it again.
+    claim_lease_seconds: int = Field(default=120, ge=10)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FOREWARN_",
@@ -56,6 +72,10 @@ class Settings(BaseSettings):
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
+    # HMAC key for in-app inbox identities (Novu's subscriberHash); production needs one.
+    inapp_secret: SecretStr = SecretStr("")
+
+    delivery: DeliverySettings = DeliverySettings()
     twilio: TwilioSettings = TwilioSettings()
     sendgrid: SendGridSettings = SendGridSettings()
 
@@ -129,6 +149,8 @@ def _check_production(settings: Settings) -> None:
         )
     if not settings.redis_url:
         missing.append("FOREWARN_REDIS_URL")
+    if not settings.inapp_secret.get_secret_value():
+        missing.append("FOREWARN_INAPP_SECRET")
     if missing:
         raise SettingsError(
             "invalid configuration: FOREWARN_MODE=production needs " + ", ".join(missing)
