@@ -26,7 +26,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, ident = json.loads(raw)
-        return datetime.fromisoformat(at), str(ident)
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("naive cursor time")
+        return when, str(ident)
     except (ValueError, TypeError):
         raise InvalidField("cursor", "not a cursor this API handed out") from None
 

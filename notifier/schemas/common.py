@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from notifier.errors import InvalidField
+from notifier.pagination import decode_cursor
 
 T = TypeVar("T")
 
@@ -27,3 +30,14 @@ class Page(BaseModel, Generic[T]):
 class PageQuery(Input):
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        # Checked here so that a bad cursor is reported where it was sent: the query.
+        if value:
+            try:
+                decode_cursor(value)
+            except InvalidField as exc:
+                raise ValueError(exc.detail) from None
+        return value
