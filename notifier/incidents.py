@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components
-from notifier.errors import Conflict, NotFound
+from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.incidents import (
     AffectedComponent,
@@ -183,6 +183,11 @@ async def _apply_components(
     session: AsyncSession, incident: Incident, affected: list[AffectedComponent]
 ) -> list[dict[str, str]]:
     """Add or change the incident's affected components; return Statuspage's change list."""
+    seen: set[str] = set()
+    for index, item in enumerate(affected):
+        if item.component_id in seen:
+            raise InvalidField(f"components[{index}].component_id", "component listed twice")
+        seen.add(item.component_id)
     found = await components.components_for_field(
         session, [a.component_id for a in affected], "components", "component_id"
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from notifier.schemas.common import Input, Output, PageQuery
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
@@ -42,6 +42,14 @@ class IncidentPatch(Input):
     impact: Impact | None = None
     public: bool | None = None
     next_update_by: AwareDatetime | None = None
+
+    @field_validator("title", "impact", "public")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leave a field out to keep it; only next_update_by may be cleared with null.
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class IncidentUpdateCreate(Input):
