@@ -1,0 +1,5 @@
+"""Channels: one class each behind one interface; render is separate from send."""
+
+from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
+
+__all__ = ["Channel", "Content", "DeliveryError", "Outcome", "Recipient", "Sent"]

@@ -1,0 +1,88 @@
+"""The channel interface and the values that cross it."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# Per-recipient values go into content rendered once per batch as %%name%% tokens:
+# SendGrid substitutes them server-side, the other channels here.
+TOKENS = ("greeting", "unsubscribe_url")
+
+
+def token(name: str, *, html_part: bool = False) -> str:
+    return f"%%{name}_html%%" if html_part else f"%%{name}%%"
+
+
+@dataclass(frozen=True)
+class Content:
+    """A message rendered for one (notification, locale, channel), with tokens left in."""
+
+    subject: str
+    text: str
+    html: str = ""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    delivery_id: int
+    address: str  # email address, E.164 number, or in-app user id
+    values: dict[str, str] = field(default_factory=dict)
+
+    def substitutions(self) -> dict[str, str]:
+        out = {token(k): v for k, v in self.values.items()}
+        out.update({token(k, html_part=True): html.escape(v) for k, v in self.values.items()})
+        return out
+
+
+def personalise(content: Content, recipient: Recipient) -> Content:
+    """The content exactly as this recipient sees it."""
+    subject, text, body_html = content.subject, content.text, content.html
+    for key, value in recipient.substitutions().items():
+        subject = subject.replace(key, value)
+        text = text.replace(key, value)
+        body_html = body_html.replace(key, value)
+    return Content(subject=subject, text=text, html=body_html)
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str
+    segments: int | None = None
+    # In-app messages are in the inbox the moment they are stored.
+    delivered: bool = False
+
+
+class DeliveryError(Exception):
+    """A send failed. ``permanent``: retrying cannot help (bad address, opted out)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        suppress: str | None = None,
+        alert_ops: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+        # A suppression reason ("stop", "invalid", "bounce") to record for the address.
+        self.suppress = suppress
+        # Our own configuration is wrong (401/403): stop the batch, tell ops.
+        self.alert_ops = alert_ops
+
+
+Outcome = Sent | DeliveryError
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
+        """Send one batch; one outcome per recipient, in order. Never retries by itself."""
+        ...

@@ -1,0 +1,80 @@
+"""The transactional outbox: a notification row written with the change that causes it.
+
+The ids created in a session are kept on it; whoever commits the session
+enqueues their fan-out afterwards (``created_in``). If that enqueue is lost,
+the sweeper finds the row and enqueues it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.db import new_id
+from notifier.errors import NotFound
+from notifier.tables import Delivery, Notification
+
+_CREATED = "forewarn.notifications"
+
+
+def add(
+    session: AsyncSession,
+    *,
+    kind: str,
+    subject_id: str,
+    update_id: str,
+    audience: dict[str, Any],
+    now: datetime,
+) -> Notification:
+    notification = Notification(
+        id=new_id(),
+        kind=kind,
+        subject_id=subject_id,
+        update_id=update_id,
+        audience=audience,
+        status="pending",
+        cursor="",
+        created_at=now,
+    )
+    session.add(notification)
+    session.info.setdefault(_CREATED, []).append(notification.id)
+    return notification
+
+
+def created_in(session: AsyncSession) -> list[str]:
+    """Ids of notifications added in this session; call after the commit."""
+    ids: list[str] = session.info.pop(_CREATED, [])
+    return ids
+
+
+async def get(session: AsyncSession, notification_id: str) -> Notification:
+    notification = await session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound("notification", notification_id)
+    return notification
+
+
+async def counts(session: AsyncSession, notification_id: str) -> dict[str, dict[str, int]]:
+    """Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}."""
+    rows = await session.execute(
+        select(Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.notification_id == notification_id)
+        .group_by(Delivery.channel, Delivery.status)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for channel, status, count in rows:
+        out.setdefault(channel, {})[status] = count
+    return out
+
+
+async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notification]:
+    stmt = (
+        select(Notification)
+        .where(Notification.subject_id == subject_id)
+        .order_by(Notification.created_at.desc())
+    )
+    return (await session.scalars(stmt)).all()
