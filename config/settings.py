@@ -72,8 +72,8 @@ class Settings(BaseSettings):
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
-    # HMAC key for in-app inbox identities (Novu's subscriberHash); production needs one.
-    inapp_secret: SecretStr = SecretStr("")
+    # Signs unsubscribe links and in-app identities (Novu's subscriberHash); production needs it.
+    secret_key: SecretStr = SecretStr("")
 
     delivery: DeliverySettings = DeliverySettings()
     twilio: TwilioSettings = TwilioSettings()
@@ -149,8 +149,8 @@ def _check_production(settings: Settings) -> None:
         )
     if not settings.redis_url:
         missing.append("FOREWARN_REDIS_URL")
-    if not settings.inapp_secret.get_secret_value():
-        missing.append("FOREWARN_INAPP_SECRET")
+    if not settings.secret_key.get_secret_value():
+        missing.append("FOREWARN_SECRET_KEY")
     if missing:
         raise SettingsError(
             "invalid configuration: FOREWARN_MODE=production needs " + ", ".join(missing)
