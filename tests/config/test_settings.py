@@ -7,13 +7,14 @@ import pytest
 
 from config import Settings, SettingsError, load_settings
 
-PROVIDERS = {
+PRODUCTION = {
     "FOREWARN_TWILIO__ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
     "FOREWARN_TWILIO__AUTH_TOKEN": "twilio-token-do-not-print",
     "FOREWARN_TWILIO__FROM_NUMBER": "+15005550006",
     "FOREWARN_SENDGRID__API_KEY": "SG.sendgrid-key-do-not-print",
     "FOREWARN_SENDGRID__FROM_EMAIL": "status@example.com",
     "FOREWARN_REDIS_URL": "redis://redis.internal:6379/0",
+    "FOREWARN_SECRET_KEY": "signing-key-do-not-print",
 }
 
 
@@ -73,7 +74,7 @@ def test_the_environment_wins_over_the_dot_env_file(
 
 
 def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in PROVIDERS.items():
+    for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
 
     settings = load_settings()
@@ -81,6 +82,7 @@ def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     for shown in (repr(settings), str(settings), repr(settings.twilio), repr(settings.sendgrid)):
         assert "twilio-token-do-not-print" not in shown
         assert "sendgrid-key-do-not-print" not in shown
+        assert "signing-key-do-not-print" not in shown
     assert settings.twilio.auth_token.get_secret_value() == "twilio-token-do-not-print"
     assert settings.sendgrid.api_key.get_secret_value() == "SG.sendgrid-key-do-not-print"
 
@@ -113,13 +115,13 @@ def test_production_without_provider_credentials_is_refused(
 
     message = str(error.value)
     assert "\n" not in message
-    for name in PROVIDERS:
+    for name in PRODUCTION:
         assert name in message
 
 
 def test_production_with_provider_credentials_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOREWARN_MODE", "production")
-    for name, value in PROVIDERS.items():
+    for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
 
     settings = load_settings()
@@ -130,7 +132,7 @@ def test_production_with_provider_credentials_loads(monkeypatch: pytest.MonkeyPa
 
 def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOREWARN_MODE", "production")
-    for name, value in PROVIDERS.items():
+    for name, value in PRODUCTION.items():
         if name != "FOREWARN_REDIS_URL":
             monkeypatch.setenv(name, value)
 
@@ -140,6 +142,7 @@ def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
     assert "FOREWARN_REDIS_URL" in str(error.value)
     assert "TWILIO" not in str(error.value)
     assert "SENDGRID" not in str(error.value)
+    assert "SECRET_KEY" not in str(error.value)
 
 
 @pytest.mark.parametrize(
