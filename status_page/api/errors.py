@@ -58,7 +58,7 @@ def field_errors(exc: ValidationError, location: Location) -> list[FieldError]:
         FieldError(
             location=location,
             field=_dotted(err["loc"]),
-            pointer="/" + "/".join(str(part) for part in err["loc"]),
+            pointer=_pointer(err["loc"]),
             detail=err["msg"],
         )
         for err in exc.errors(include_url=False)
@@ -70,6 +70,11 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _pointer(loc: tuple[int | str, ...]) -> str:
+    """RFC 6901: "" is the whole document; "~" and "/" inside a name are escaped."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
 def invalid_field(exc: InvalidField) -> FieldError:
@@ -119,24 +124,25 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     try:
         return await handler(request)
     except Exception as exc:
+        if isinstance(exc, web.HTTPException) and exc.status < 400:
+            raise  # a redirect, not an error
         error = _as_api_error(exc)
         if error is None:
             log.exception("unhandled error on %s %s", request.method, request.path)
             error = ApiError(500, "something went wrong on our side; it has been logged")
+        headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
         if request.path.startswith("/api/"):
-            headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
             return problem_response(request, error.status, error.detail, error.errors, headers)
-        if isinstance(exc, web.HTTPException):
-            raise
-        return _html_error(error)
+        return _html_error(error, headers)
 
 
-def _html_error(error: ApiError) -> web.Response:
+def _html_error(error: ApiError, headers: dict[str, str]) -> web.Response:
     phrase = HTTPStatus(error.status).phrase
     return web.Response(
         status=error.status,
         text=f"<!doctype html><title>{phrase}</title><h1>{phrase}</h1>",
         content_type="text/html",
+        headers=headers,
     )
 
 
