@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from notifier.schemas.common import Input, Output, PageQuery
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
@@ -30,11 +30,12 @@ class IncidentCreate(Input):
     )
     started_at: AwareDatetime | None = None
 
-    @model_validator(mode="after")
-    def _not_postmortem(self) -> IncidentCreate:
-        if self.status is IncidentStatus.postmortem:
+    @field_validator("status")
+    @classmethod
+    def _not_postmortem(cls, value: IncidentStatus) -> IncidentStatus:
+        if value is IncidentStatus.postmortem:
             raise ValueError("an incident cannot start in postmortem; resolve it first")
-        return self
+        return value
 
 
 class IncidentPatch(Input):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from notifier.schemas.common import Input, Output, PageQuery
 from notifier.schemas.incidents import AffectedComponentOut, UpdateOut
@@ -22,11 +22,14 @@ class MaintenanceCreate(Input):
     notify: bool = True
     public: bool = True
 
-    @model_validator(mode="after")
-    def _window(self) -> MaintenanceCreate:
-        if self.scheduled_until <= self.scheduled_for:
-            raise ValueError("scheduled_until must be after scheduled_for")
-        return self
+    @field_validator("scheduled_until")
+    @classmethod
+    def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # A field validator, so that the error names scheduled_until.
+        start = info.data.get("scheduled_for")
+        if start is not None and value <= start:
+            raise ValueError("must be after scheduled_for")
+        return value
 
 
 class MaintenancePatch(Input):
@@ -41,6 +44,13 @@ class MaintenancePatch(Input):
         default=None, min_length=1, max_length=20_000, description="Posted as an update."
     )
     notify: bool = True
+
+    @field_validator("title", "scheduled_for", "scheduled_until", "auto_transition")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class MaintenanceCancel(Input):
