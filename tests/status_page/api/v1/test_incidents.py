@@ -874,7 +874,7 @@ async def test_it_names_the_failing_field_and_creates_nothing(
         ({"body": "No title."}, ["title"]),
         ({"title": "   ", "body": "Blank title."}, ["title"]),
         ({"title": "T", "body": "x", "impact": "apocalyptic"}, ["impact"]),
-        ({"title": "T", "body": "x", "status": "postmortem"}, [""]),
+        ({"title": "T", "body": "x", "status": "postmortem"}, ["status"]),
         ({"title": "T", "body": "x", "colour": "red"}, ["colour"]),
         (
             {"title": "T", "body": "x", "components": [{"component_id": api, "status": "bad"}]},
