@@ -126,7 +126,7 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     with _redis(settings):
         runner = await _start_web(settings, args.host, args.port)
-        print(f"status page: http://{args.host}:{args.port}/", flush=True)
+        print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
         await _until_stopped()
         await runner.cleanup()
     return 0
@@ -157,7 +157,7 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         runner = await _start_web(settings, args.host, args.port)
         worker = create_worker(settings, url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
-        base = f"http://{args.host}:{args.port}"
+        base = _base_url(args.host, args.port)
         print(f"\nForewarn is running ({'dev outbox' if not settings.production else 'providers'})")
         print(f"  status page:  {base}/")
         print(f"  API base URL: {base}/api/v1")
@@ -169,6 +169,17 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         await worker.close()
         await runner.cleanup()
     return 0
+
+
+def _base_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the server: never the wildcard it binds to."""
+    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 async def _start_web(settings: Settings, host: str, port: int) -> web.AppRunner:
