@@ -398,3 +398,26 @@ async def test_run_demo_serves_the_demo_from_a_fresh_directory(
     assert returncode == 0, errors
     assert "Traceback" not in errors
     assert redis_servers(forewarn.cwd) == []
+
+
+async def test_run_on_every_interface_prints_a_url_a_browser_can_open(
+    forewarn: Forewarn, env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    stderr = tmp_path / "run.stderr"
+    every_interface = "0.0.0.0"  # noqa: S104  (the container's binding, for a moment)
+    process = await forewarn.start(
+        "run", "--host", every_interface, "--port", str(port), env=env, stderr=stderr
+    )
+
+    banner = await read_banner(process, stderr)
+
+    assert banner["status page"] == f"http://127.0.0.1:{port}/"
+    assert "demo API key (admin, shown once)" not in banner
+    async with aiohttp.ClientSession() as session:
+        await wait_until_healthy(session, f"http://127.0.0.1:{port}")
+        async with session.get(banner["status page"]) as page:
+            assert page.status == 200
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(COMMAND_TIMEOUT):
+        assert await process.wait() == 0
