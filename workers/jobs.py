@@ -1,16 +1,22 @@
-"""Job functions; each is a thin call into ``notifier`` inside one transaction."""
+"""Job functions; each is a thin call into ``notifier``."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from arq import Retry
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import idempotency, maintenance
+from notifier import fanout, idempotency, maintenance, notifications, sweeper
 from notifier.db import utcnow
+from notifier.sending import Sender
 
+log = logging.getLogger(__name__)
 Ctx = dict[str, Any]
 
 
@@ -19,10 +25,60 @@ def _sessions(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
     return sessions
 
 
+async def enqueue_fan_outs(pool: ArqRedis, ids: Iterable[str]) -> None:
+    for notification_id in ids:
+        await pool.enqueue_job("fan_out", notification_id, _job_id=f"fan_out:{notification_id}")
+
+
+async def enqueue_batches(pool: ArqRedis, batches: Iterable[fanout.Batch]) -> None:
+    for batch in batches:
+        await pool.enqueue_job(
+            "send_batch", batch.channel, batch.delivery_ids, _job_id=batch.job_id
+        )
+
+
+async def fan_out(ctx: Ctx, notification_id: str) -> None:
+    """Turn a notification into deliveries, a page at a time, enqueueing each page's batches."""
+    settings: Settings = ctx["settings"]
+    done = False
+    while not done:
+        async with _sessions(ctx)() as session, session.begin():
+            batches, done = await fanout.fan_out_page(
+                session, notification_id, settings.delivery, now=utcnow()
+            )
+        await enqueue_batches(ctx["redis"], batches)
+
+
+async def send_batch(ctx: Ctx, channel: str, delivery_ids: list[int]) -> None:
+    sender: Sender = ctx["sender"]
+    delay = await sender.send(channel, delivery_ids)
+    if delay is not None:
+        raise Retry(defer=max(delay, 0.1))
+
+
+async def sweep(ctx: Ctx) -> None:
+    """Re-enqueue what is due and not done (after a flushed Redis or a killed worker)."""
+    settings: Settings = ctx["settings"]
+    async with _sessions(ctx)() as session, session.begin():
+        found = await sweeper.sweep(session, settings.delivery, now=utcnow())
+    if found.fan_outs or found.batches or found.released:
+        log.info(
+            "sweeper: %d fan-outs, %d batches re-enqueued, %d lost claims released",
+            len(found.fan_outs),
+            len(found.batches),
+            found.released,
+        )
+    await enqueue_fan_outs(ctx["redis"], found.fan_outs)
+    await enqueue_batches(ctx["redis"], found.batches)
+
+
 async def maintenance_tick(ctx: Ctx) -> tuple[int, int]:
     """Start and complete maintenance whose window opened or closed."""
-    async with _sessions(ctx)() as session, session.begin():
-        return await maintenance.auto_transition(session, now=utcnow())
+    async with _sessions(ctx)() as session:
+        async with session.begin():
+            result = await maintenance.auto_transition(session, now=utcnow())
+        await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
+    return result
 
 
 async def prune_idempotency(ctx: Ctx) -> int:

@@ -1,0 +1,98 @@
+"""What a notification says: the template context, per locale, from the records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from notifier.tables import (
+    DeliveryProblem,
+    DeliveryProblemUpdate,
+    Incident,
+    IncidentUpdate,
+    Notification,
+)
+
+STATUS_LABELS = {
+    "en": {
+        "investigating": "Investigating",
+        "identified": "Identified",
+        "monitoring": "Monitoring",
+        "resolved": "Resolved",
+        "postmortem": "Postmortem",
+        "scheduled": "Scheduled",
+        "in_progress": "In progress",
+        "verifying": "Verifying",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+    },
+    "ja": {
+        "investigating": "調査中",
+        "identified": "原因特定",
+        "monitoring": "経過観察中",
+        "resolved": "解決済み",
+        "postmortem": "事後報告",
+        "scheduled": "予定",
+        "in_progress": "作業中",
+        "verifying": "確認中",
+        "completed": "完了",
+        "cancelled": "中止",
+    },
+}
+SMS_BODY_CHARS = 200
+
+
+def greeting(locale: str, name: str | None) -> str:
+    if locale == "ja":
+        return f"{name} 様" if name else "お客様"
+    return f"Hi {name}," if name else "Hello,"
+
+
+def when(value: datetime | None, zone: str) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def context(
+    session: AsyncSession, notification: Notification, settings: Settings, locale: str
+) -> dict[str, Any]:
+    zone = settings.page_time_zone
+    base = {"page_name": settings.page_name, "url": str(settings.public_url).rstrip("/") + "/"}
+    if notification.kind == "problem_update":
+        problem = await session.get(DeliveryProblem, notification.subject_id)
+        update = await session.get(DeliveryProblemUpdate, notification.update_id)
+        assert problem is not None
+        assert update is not None
+        eta = update.eta or problem.eta
+        return {
+            **base,
+            "reference": problem.reference,
+            "title": problem.title,
+            "body": update.body,
+            "body_short": shorten(update.body),
+            "eta": when(eta, zone),
+        }
+    incident = await session.get(Incident, notification.subject_id)
+    incident_update = await session.get(IncidentUpdate, notification.update_id)
+    assert incident is not None
+    assert incident_update is not None
+    labels = STATUS_LABELS.get(locale, STATUS_LABELS["en"])
+    return {
+        **base,
+        "title": incident.title,
+        "status_label": labels.get(incident_update.status, incident_update.status),
+        "body": incident_update.body,
+        "body_short": shorten(incident_update.body),
+        "components": [a.component.name for a in incident.affected],
+        "next_update_by": when(incident_update.next_update_by, zone),
+    }
