@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from http import HTTPStatus
 from typing import Any
 
@@ -24,14 +25,23 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
     for op in operations:
         if op.body is not None:
             models.add((op.body, "validation"))
+        if op.query is not None:
+            models.add((op.query, "validation"))
         if op.response is not None:
             models.add((op.response, "serialization"))
     refs, schema = models_json_schema(
         sorted(models, key=lambda m: m[0].__name__), ref_template=_REF
     )
+    defs = schema.get("$defs", {})
+    names = Counter(op.handler.__name__ for op in operations)
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs)
+        entry = _operation(op, refs, defs)
+        if names[op.handler.__name__] > 1:  # e.g. resolve: incidents_resolve, problems_resolve
+            entry["operationId"] = (
+                f"{op.handler.__module__.rpartition('.')[2]}_{entry['operationId']}"
+            )
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
         "info": {
@@ -45,7 +55,7 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
         },
         "servers": [{"url": server}],
         "components": {
-            "schemas": schema.get("$defs", {}),
+            "schemas": defs,
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
@@ -60,7 +70,7 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
     }
 
 
-def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "operationId": op.handler.__name__,
         "summary": op.summary,
@@ -73,7 +83,8 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         ],
     }
     if op.query is not None:
-        query_schema = op.query.model_json_schema()
+        # From the shared schemas, so that enums in a query refer to #/components/schemas.
+        query_schema = defs[refs[(op.query, "validation")]["$ref"].rpartition("/")[2]]
         required = set(query_schema.get("required", []))
         for name, prop in query_schema["properties"].items():
             out["parameters"].append(
