@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+from openapi_schema_validator import OAS31Validator, validate
+from openapi_spec_validator import validate as validate_spec
+
+from notifier.schemas.incidents import IncidentCreate
+from status_page.api.v1 import API
+from tests.conftest import Client
+
+REF = "#/components/schemas/{model}"
+
+
+async def _document(client: Client) -> dict[str, Any]:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    document: dict[str, Any] = await response.json()
+    return document
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _conforms(document: dict[str, Any], instance: Any, ref: str) -> None:
+    """Validate a real response against the schema the document gives for it."""
+    validate(instance, {"$ref": ref, "components": document["components"]}, cls=OAS31Validator)
+
+
+def _schema_ref(operation: dict[str, Any], status: str, media: str) -> str:
+    ref: str = operation["responses"][status]["content"][media]["schema"]["$ref"]
+    return ref
+
+
+async def test_it_serves_a_valid_openapi_3_1_document(client: Client) -> None:
+    document = await _document(client)
+
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "Test status: Forewarn ops API"
+    assert document["servers"] == [{"url": "http://status.test"}]
+    validate_spec(document)
+
+
+async def test_the_document_needs_no_key(client: Client) -> None:
+    response = await client.get("/api/v1/openapi.json")
+
+    assert response.status == 200
+
+
+async def test_it_lists_every_operation_with_its_scope(client: Client) -> None:
+    document = await _document(client)
+
+    listed = {
+        (path, method.upper()) for path, methods in document["paths"].items() for method in methods
+    }
+    assert listed == {(op.path, op.method) for op in API.operations}
+    for op in API.operations:
+        operation = document["paths"][op.path][op.method.lower()]
+        assert operation["x-required-scope"] == op.scope
+        assert operation["security"] == [{"bearer": [op.scope]}]
+        assert operation["summary"] == op.summary
+        assert str(op.status) in operation["responses"]
+        assert {"401", "403"} <= set(operation["responses"])
+        path_params = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+        assert path_params == set(op.path_params)
+    ids = [op["operationId"] for methods in document["paths"].values() for op in methods.values()]
+    assert len(ids) == len(set(ids))
+
+
+async def test_the_security_scheme_names_every_scope(client: Client) -> None:
+    document = await _document(client)
+
+    description = document["components"]["securitySchemes"]["bearer"]["description"]
+    for scope in {op.scope for op in API.operations}:
+        assert f"`{scope}`" in description
+
+
+async def test_every_ref_resolves_inside_the_document(client: Client) -> None:
+    document = await _document(client)
+
+    refs = set(_refs(document))
+
+    assert refs
+    for ref in refs:
+        assert isinstance(_resolve(document, ref), dict), ref
+
+
+async def test_request_schemas_are_the_pydantic_models(client: Client) -> None:
+    document = await _document(client)
+    schemas = document["components"]["schemas"]
+
+    for op in API.operations:
+        operation = document["paths"][op.path][op.method.lower()]
+        if op.body is None:
+            assert "requestBody" not in operation
+            continue
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        expected = op.body.model_json_schema(ref_template=REF, mode="validation")
+        expected.pop("$defs", None)
+        assert _resolve(document, ref) == expected, op.path
+    incident = schemas["IncidentCreate"]
+    assert sorted(incident["required"]) == ["body", "title"]
+    assert incident["additionalProperties"] is False
+    assert set(incident["properties"]) == set(IncidentCreate.model_fields)
+
+
+async def test_query_parameters_are_the_pydantic_query_fields(client: Client) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        operation = document["paths"][op.path][op.method.lower()]
+        in_query = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+        expected = set(op.query.model_fields) if op.query is not None else set()
+        assert in_query == expected, op.path
+    incidents = document["paths"]["/api/v1/incidents"]["get"]["parameters"]
+    status = next(p for p in incidents if p["name"] == "status")
+    assert {"$ref": "#/components/schemas/IncidentStatus"} in status["schema"]["anyOf"]
+
+
+async def test_posts_document_the_idempotency_key_header(client: Client) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        operation = document["paths"][op.path][op.method.lower()]
+        headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+        assert headers == (["Idempotency-Key"] if op.method == "POST" else []), op.path
+
+
+async def test_real_responses_match_the_documented_schemas(
+    client: Client, admin: dict[str, str]
+) -> None:
+    document = await _document(client)
+    components = document["paths"]["/api/v1/components"]
+    incidents = document["paths"]["/api/v1/incidents"]
+
+    created = await client.post("/api/v1/components", json={"name": "API"}, headers=admin)
+    listed = await client.get("/api/v1/components", headers=admin)
+    incident = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Down",
+            "body": "Looking",
+            "components": [{"component_id": (await created.json())["id"]}],
+        },
+        headers=admin,
+    )
+    refused = await client.post("/api/v1/components", json={"name": ""}, headers=admin)
+
+    _conforms(
+        document, await created.json(), _schema_ref(components["post"], "201", "application/json")
+    )
+    _conforms(
+        document, await listed.json(), _schema_ref(components["get"], "200", "application/json")
+    )
+    _conforms(
+        document, await incident.json(), _schema_ref(incidents["post"], "201", "application/json")
+    )
+    problem_ref = _schema_ref(components["post"], "422", "application/problem+json")
+    _conforms(document, await refused.json(), problem_ref)
+
+
+class _Assets(HTMLParser):
+    """Every URL a page would load: script/img src, link href."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        wanted = {"script": "src", "img": "src", "link": "href", "iframe": "src"}.get(tag)
+        for name, value in attrs:
+            if name == wanted and value:
+                self.urls.append(value)
+
+
+async def test_the_docs_page_loads_no_third_party_assets(client: Client) -> None:
+    response = await client.get("/api/v1/docs")
+
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    page = await response.text()
+    assets = _Assets()
+    assets.feed(page)
+    for url in assets.urls:
+        parts = urlsplit(url)
+        assert (parts.scheme, parts.netloc) == ("", ""), url
+    assert "@import" not in page
+    assert "url(http" not in page
+
+
+async def test_the_docs_page_describes_every_operation(client: Client) -> None:
+    page = await (await client.get("/api/v1/docs")).text()
+
+    assert 'href="/api/v1/openapi.json"' in page
+    for op in API.operations:
+        assert f"<code>{op.method} {op.path}</code>" in page
+        assert f"Scope: <code>{op.scope}</code>" in page
+
+
+async def test_every_request_body_is_documented_as_refusing_unknown_fields(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        body = document["paths"][op.path][op.method.lower()].get("requestBody")
+        if body is not None:
+            schema = _resolve(document, body["content"]["application/json"]["schema"]["$ref"])
+            assert schema["additionalProperties"] is False, op.path
