@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier import notifications
+from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.problems import (
@@ -113,6 +115,7 @@ def _add_update(
     now: datetime,
 ) -> None:
     update = DeliveryProblemUpdate(
+        id=new_id(),
         problem_id=problem.id,
         status=status,
         body=text,
@@ -123,6 +126,15 @@ def _add_update(
     )
     session.add(update)
     problem.updates.insert(0, update)
+    if notify:
+        notifications.add(
+            session,
+            kind="problem_update",
+            subject_id=problem.id,
+            update_id=update.id,
+            audience={"problem": problem.id},
+            now=now,
+        )
 
 
 async def _customers_for_field(session: AsyncSession, external_ids: list[str]) -> list[Customer]:
@@ -137,7 +149,8 @@ async def _customers_for_field(session: AsyncSession, external_ids: list[str]) -
             raise InvalidField(
                 f"customers[{index}]", f"no customer with external_id {external_id!r}"
             )
-    return list(found.values())
+    # In the order the relationship loads them, so that create and get answer alike.
+    return sorted(found.values(), key=lambda c: c.external_id or "")
 
 
 def problem_out(problem: DeliveryProblem) -> ProblemOut:
