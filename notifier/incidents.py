@@ -89,6 +89,8 @@ async def patch_incident(
     session: AsyncSession, incident_id: str, body: IncidentPatch, *, now: datetime
 ) -> Incident:
     incident = await get_incident(session, incident_id)
+    if body.next_update_by is not None and not IncidentStatus(incident.status).active:
+        raise Conflict(f"the incident is {incident.status}; it needs no next update")
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(incident, field, value)
     incident.updated_at = now
