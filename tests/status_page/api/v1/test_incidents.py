@@ -833,6 +833,32 @@ async def test_it_refuses_to_resolve_after_the_postmortem(
     )
 
 
+async def test_it_refuses_a_promised_update_on_a_resolved_incident(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    incident = await open_incident(client, admin)
+    await client.post(f"/api/v1/incidents/{incident['id']}/resolve", json={}, headers=admin)
+    before = await counts(sessions)
+
+    response = await client.patch(
+        f"/api/v1/incidents/{incident['id']}",
+        json={"next_update_by": soon().isoformat(), "title": "Renamed"},
+        headers=admin,
+    )
+
+    assert response.status == 409
+    assert await counts(sessions) == before
+    fetched = await (await client.get(f"/api/v1/incidents/{incident['id']}", headers=admin)).json()
+    assert (fetched["title"], fetched["next_update_by"]) == ("Checkout is failing", None)
+    renamed = await client.patch(
+        f"/api/v1/incidents/{incident['id']}",
+        json={"title": "Renamed", "next_update_by": None},
+        headers=admin,
+    )
+    assert renamed.status == 200
+    assert (await renamed.json())["title"] == "Renamed"
+
+
 async def test_it_refuses_to_reopen_an_active_incident(
     client: Client, admin: dict[str, str], sessions: Sessions
 ) -> None:
