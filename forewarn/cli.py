@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from arq.worker import Worker
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
@@ -124,8 +128,8 @@ async def key_revoke(settings: Settings, args: argparse.Namespace) -> int:
 async def run_web(settings: Settings, args: argparse.Namespace) -> int:
     if not await _database_ready(settings):
         return 1
-    with _redis(settings):
-        runner = await _start_web(settings, args.host, args.port)
+    with _redis(settings) as url:
+        runner = await _start_web(_runtime(settings, url), args.host, args.port)
         print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
         await _until_stopped()
         await runner.cleanup()
@@ -136,10 +140,10 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     if not await _database_ready(settings):
         return 1
     with _redis(settings) as url:
-        worker = create_worker(settings, url, handle_signals=False)
+        worker = create_worker(_runtime(settings, url), url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
         await _until_stopped(task)
-        await worker.close()
+        await _stop_worker(worker)
     return 0
 
 
@@ -154,6 +158,7 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
             _key, demo_key = await api_keys.create_key(session, "demo", ["admin"], now=utcnow())
     await engine.dispose()
     with _redis(settings) as url:
+        settings = _runtime(settings, url)
         runner = await _start_web(settings, args.host, args.port)
         worker = create_worker(settings, url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
@@ -166,9 +171,46 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  demo API key (admin, shown once): {demo_key}")
         print("Press Ctrl+C to stop.", flush=True)
         await _until_stopped(task)
-        await worker.close()
+        await _stop_worker(worker)
         await runner.cleanup()
     return 0
+
+
+async def _stop_worker(worker: Worker, grace: float = 10.0) -> None:
+    """Let running jobs finish (up to ``grace`` seconds), then stop the worker.
+
+    A job still running after that is cancelled; arq runs it again later
+    (at-least-once), so arq re-raising that cancellation is no error here.
+    """
+    worker.allow_pick_jobs = False
+    running = [t for t in worker.tasks.values() if not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=grace)
+    try:
+        await worker.close()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.warning("stopped with jobs still running; they will run again")
+
+
+def _runtime(settings: Settings, redis_url: str) -> Settings:
+    """The settings with the Redis in use and, in development, a kept secret key."""
+    update: dict[str, Any] = {"redis_url": redis_url}
+    if not settings.secret_key.get_secret_value():
+        update["secret_key"] = SecretStr(_dev_secret(settings.data_dir))
+    return settings.model_copy(update=update)
+
+
+def _dev_secret(data_dir: str) -> str:
+    # Kept in the data folder so links in messages survive a restart (production sets one).
+    path = Path(data_dir, "secret_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _base_url(host: str, port: int) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.errors import NotFound
+from notifier import subscribers
+from notifier.errors import InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
 from notifier.schemas.customers import CustomerPut
-from notifier.tables import Customer
+from notifier.tables import Consent, Customer, Subscription
 
 
 async def upsert_customer(
@@ -24,11 +25,40 @@ async def upsert_customer(
     if customer is None:
         customer = Customer(external_id=external_id, created_at=now)
         session.add(customer)
-    for field, value in body.model_dump().items():
+    for field, value in body.model_dump(exclude={"consent", "follows"}).items():
         setattr(customer, field, value)
     customer.updated_at = now
+    await _unique_inapp_user(session, customer)
+    await session.flush()
+    if body.consent is not None:
+        for channel in body.consent.channels:
+            await subscribers.grant(
+                session,
+                customer,
+                channel,
+                method="imported",
+                legal_basis=body.consent.legal_basis,
+                now=now,
+            )
+    if body.inapp_user_id:
+        # The host application vouches for its signed-in user: that is the consent.
+        await subscribers.grant(session, customer, "inapp", method="in_app_identity", now=now)
+    if body.follows is not None:
+        await subscribers.set_follows(session, customer, body.follows)
     await session.flush()
     return customer, created
+
+
+async def _unique_inapp_user(session: AsyncSession, customer: Customer) -> None:
+    if customer.inapp_user_id is None:
+        return
+    other = await session.scalar(
+        select(Customer.id).where(
+            Customer.inapp_user_id == customer.inapp_user_id, Customer.id != customer.id
+        )
+    )
+    if other is not None:
+        raise InvalidField("inapp_user_id", "another customer already has this in-app user id")
 
 
 async def get_customer(session: AsyncSession, external_id: str) -> Customer:
@@ -51,7 +81,13 @@ async def erase_customer(session: AsyncSession, external_id: str, *, now: dateti
     """Erase the personal data; the row stays so that history keeps its shape."""
     customer = await get_customer(session, external_id)
     customer.external_id = None
-    customer.name = customer.email = customer.phone = None
+    customer.name = customer.email = customer.phone = customer.inapp_user_id = None
+    await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
+    await session.execute(
+        update(Consent)
+        .where(Consent.customer_id == customer.id, Consent.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     customer.erased_at = customer.updated_at = now
     await session.flush()
     return customer

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components
+from notifier import components, notifications
+from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.incidents import (
@@ -164,6 +165,7 @@ async def _record_update(
     if status is IncidentStatus.resolved:
         incident.resolved_at = now
     update = IncidentUpdate(
+        id=new_id(),
         incident_id=incident.id,
         status=status,
         body=body.body,
@@ -176,6 +178,15 @@ async def _record_update(
     session.add(update)
     incident.updates.insert(0, update)
     affected_ids = [a.component_id for a in incident.affected]
+    if body.notify and incident.public:
+        notifications.add(
+            session,
+            kind="incident_update",
+            subject_id=incident.id,
+            update_id=update.id,
+            audience={"components": sorted(affected_ids)},
+            now=now,
+        )
     await components.refresh_statuses(session, affected_ids, now=now, incident_id=incident.id)
     await session.flush()
     return update

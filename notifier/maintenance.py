@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components
+from notifier import components, notifications
+from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.incidents import affected_out
 from notifier.pagination import paginate
@@ -217,6 +218,7 @@ def _add_update(
     session: AsyncSession,
 ) -> None:
     update = IncidentUpdate(
+        id=new_id(),
         incident_id=maintenance.id,
         status=maintenance.status,
         body=text,
@@ -226,6 +228,15 @@ def _add_update(
     )
     session.add(update)
     maintenance.updates.insert(0, update)
+    if notify and maintenance.public:
+        notifications.add(
+            session,
+            kind="maintenance_update",
+            subject_id=maintenance.id,
+            update_id=update.id,
+            audience={"components": sorted(a.component_id for a in maintenance.affected)},
+            now=now,
+        )
 
 
 def maintenance_out(maintenance: Incident) -> MaintenanceOut:

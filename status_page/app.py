@@ -10,7 +10,7 @@ from aiohttp import web
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
-from status_page import keys, public
+from status_page import keys, public, queue
 from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> web.Application:
         undefined=jinja2.StrictUndefined,
     )
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(queue.pool)
     API.add_routes(app)
     app[openapi.DOCUMENT] = openapi.for_app(app)
     app.router.add_get("/api/v1/openapi.json", openapi.document)

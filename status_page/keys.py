@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 from aiohttp import web
+from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config import Settings
@@ -12,3 +13,4 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+QUEUE = web.AppKey("queue", ArqRedis)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -29,12 +30,39 @@ def time_zone(value: str) -> str:
     return value
 
 
+class ConsentIn(Input):
+    """Consent the business already holds (imported), with its legal basis."""
+
+    channels: list[Literal["email", "sms"]] = Field(min_length=1)
+    legal_basis: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Why you may contact them, e.g. 'contract', 'consent given at checkout'.",
+    )
+
+
+class FollowsIn(Input):
+    page: bool = Field(default=False, description="Every incident and maintenance.")
+    components: list[str] = Field(default=[], description="Ids of components they follow.")
+
+
 class CustomerPut(Input):
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, description="International form; stored as E.164.")
+    inapp_user_id: str | None = Field(
+        default=None, max_length=200, description="Your application's user id, for in-app."
+    )
     locale: Locale = Locale.en
     time_zone: str = "UTC"
+    consent: ConsentIn | None = Field(
+        default=None, description="Grants these channels; channels not listed keep their state."
+    )
+    follows: FollowsIn | None = Field(
+        default=None,
+        description="What page notifications they get (replaces the previous choice). "
+        "Delivery problems reach their named customers whatever they follow.",
+    )
 
     @field_validator("phone")
     @classmethod
@@ -47,13 +75,29 @@ class CustomerPut(Input):
         return time_zone(value)
 
 
+class ConsentOut(Output):
+    channel: str
+    method: str = Field(description="double_opt_in, imported or in_app_identity.")
+    legal_basis: str
+    confirmed_at: datetime | None
+    revoked_at: datetime | None
+
+
+class FollowsOut(Output):
+    page: bool
+    components: list[str]
+
+
 class CustomerOut(Output):
     id: str
     external_id: str
     name: str | None
     email: str | None
     phone: str | None
+    inapp_user_id: str | None
     locale: Locale
     time_zone: str
+    consent: list[ConsentOut]
+    follows: FollowsOut
     created_at: datetime
     updated_at: datetime

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import api_keys, audit, idempotency
+from notifier import api_keys, audit, idempotency, notifications
 from notifier.db import utcnow
 from notifier.tables import ApiKey
-from status_page import keys
+from status_page import keys, queue
 from status_page.api.errors import ApiError, Location, field_errors, json_body
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,8 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
             if seen is None:
                 raise
             return _replay(seen.status, seen.body, seen.request_hash, fingerprint)
+        # Committed: now tell the worker. If Redis is away, the sweeper will.
+        await queue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
             return web.Response(status=status)
         return web.Response(status=status, text=text, content_type="application/json")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from notifier import customers
+from notifier import customers, subscribers
 from notifier.schemas.common import Page, PageQuery
 from notifier.schemas.customers import CustomerOut, CustomerPut
 from status_page.api.errors import ApiError, FieldError
@@ -25,7 +25,8 @@ EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,200}")
 )
 async def list_customers(ctx: Context, query: PageQuery) -> Page[CustomerOut]:
     rows, cursor = await customers.list_customers(ctx.session, query)
-    return Page(data=[CustomerOut.model_validate(c) for c in rows], next_cursor=cursor)
+    data = [await subscribers.customer_out(ctx.session, c) for c in rows]
+    return Page(data=data, next_cursor=cursor)
 
 
 @api.route(
@@ -51,7 +52,7 @@ async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> Cus
         raise ApiError(422, "the external_id in the path is not valid", [error])
     customer, created = await customers.upsert_customer(ctx.session, external_id, body, now=ctx.now)
     ctx.status = 201 if created else 200
-    return CustomerOut.model_validate(customer)
+    return await subscribers.customer_out(ctx.session, customer)
 
 
 @api.route(
@@ -63,7 +64,8 @@ async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> Cus
     response=CustomerOut,
 )
 async def get_customer(ctx: Context, external_id: str) -> CustomerOut:
-    return CustomerOut.model_validate(await customers.get_customer(ctx.session, external_id))
+    customer = await customers.get_customer(ctx.session, external_id)
+    return await subscribers.customer_out(ctx.session, customer)
 
 
 @api.route(
