@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,11 +15,15 @@ from tests.conftest import PG_URL
 
 @asynccontextmanager
 async def empty_database(directory: Path, name: str) -> AsyncIterator[str]:
-    """A fresh SQLite file in ``directory``, or a PostgreSQL database ``name`` on the
-    server of FOREWARN_TEST_DATABASE_URL, created for the block and dropped after it."""
+    """A fresh SQLite file in ``directory``, or a PostgreSQL database named after ``name``
+    on the server of FOREWARN_TEST_DATABASE_URL, created for the block and dropped after.
+
+    The PostgreSQL name gets a random suffix: test runs sharing a server never meet.
+    """
     if not PG_URL:
         yield f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
         return
+    name = f"{name}_{secrets.token_hex(4)}"
     server = make_url(PG_URL)
     admin = create_engine(
         server.set(database="postgres").render_as_string(hide_password=False),
