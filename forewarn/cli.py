@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from notifier import api_keys, demo, migrate
+from notifier import api_keys, demo, dev_outbox, migrate
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
 from notifier.queue import EmbeddedRedis
@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="the arq worker").set_defaults(command=run_worker)
     commands.add_parser("migrate", help="upgrade the database").set_defaults(command=run_migrate)
 
+    outbox = commands.add_parser("outbox", help="show what the dev outbox kept, newest first")
+    outbox.add_argument("--limit", type=int, default=20)
+    outbox.add_argument("--channel", choices=["email", "sms"])
+    outbox.set_defaults(command=show_outbox)
+
     keys = commands.add_parser("api-key", help="manage ops API keys")
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="create a key and print it once")
@@ -94,6 +99,20 @@ async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     print("database is up to date")
+    return 0
+
+
+async def show_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    async with _session(settings) as session:
+        messages = await dev_outbox.latest(session, limit=args.limit, channel=args.channel)
+        for m in messages:
+            when = m.created_at.isoformat(timespec="seconds")
+            print(f"--- #{m.id} {m.channel} to {m.to} at {when}")
+            if m.subject:
+                print(f"Subject: {m.subject}")
+            print(m.body, end="\n\n")
+    if not messages:
+        print("the dev outbox is empty")
     return 0
 
 

@@ -20,6 +20,7 @@ async def upsert_customer(
     session: AsyncSession, external_id: str, body: CustomerPut, *, now: datetime
 ) -> tuple[Customer, bool]:
     """Create or replace the customer; returns it and whether it was created."""
+    await _unique_inapp_user(session, external_id, body.inapp_user_id)
     customer = await session.scalar(select(Customer).where(Customer.external_id == external_id))
     created = customer is None
     if customer is None:
@@ -28,7 +29,6 @@ async def upsert_customer(
     for field, value in body.model_dump(exclude={"consent", "follows"}).items():
         setattr(customer, field, value)
     customer.updated_at = now
-    await _unique_inapp_user(session, customer)
     await session.flush()
     if body.consent is not None:
         for channel in body.consent.channels:
@@ -49,12 +49,14 @@ async def upsert_customer(
     return customer, created
 
 
-async def _unique_inapp_user(session: AsyncSession, customer: Customer) -> None:
-    if customer.inapp_user_id is None:
+async def _unique_inapp_user(
+    session: AsyncSession, external_id: str, inapp_user_id: str | None
+) -> None:
+    if inapp_user_id is None:
         return
     other = await session.scalar(
         select(Customer.id).where(
-            Customer.inapp_user_id == customer.inapp_user_id, Customer.id != customer.id
+            Customer.inapp_user_id == inapp_user_id, Customer.external_id != external_id
         )
     )
     if other is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.db import new_id
 from notifier.errors import NotFound
+from notifier.pagination import paginate
 from notifier.tables import Delivery, Notification
 
 _CREATED = "forewarn.notifications"
@@ -78,3 +79,13 @@ async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notifi
         .order_by(Notification.created_at.desc())
     )
     return (await session.scalars(stmt)).all()
+
+
+async def deliveries_of(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Delivery], str | None]:
+    """One customer's timeline: their deliveries, newest first."""
+    stmt = select(Delivery).where(Delivery.customer_id == customer_id)
+    return await paginate(
+        session, stmt, Delivery.created_at, Delivery.id, limit=limit, cursor=cursor
+    )

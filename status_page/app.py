@@ -10,12 +10,14 @@ from aiohttp import web
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
-from status_page import keys, public, queue
+from status_page import dev_outbox, keys, public, queue, unsubscribe
 from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
 
 def create_app(settings: Settings) -> web.Application:
+    if not settings.secret_key.get_secret_value():
+        raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
     app = web.Application(middlewares=[errors.middleware])
     app[keys.SETTINGS] = settings
     app[keys.TEMPLATES] = jinja2.Environment(
@@ -31,6 +33,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi.document)
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)
+    unsubscribe.add_routes(app)
+    dev_outbox.add_routes(app)
     return app
 
 

@@ -44,6 +44,7 @@ def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settin
         "redis_url": redis_url,
         "public_url": "http://status.test",
         "page_name": "Test status",
+        "secret_key": "test-secret-key-not-for-production",
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -1,7 +1,15 @@
 """Ops API v1: every operation, gathered from one module per resource."""
 
 from status_page.api.routing import Api
-from status_page.api.v1 import audit_log, components, customers, incidents, maintenance, problems
+from status_page.api.v1 import (
+    audit_log,
+    components,
+    customers,
+    incidents,
+    maintenance,
+    notifications,
+    problems,
+)
 
 API = Api(
     "",
@@ -11,6 +19,7 @@ API = Api(
         *maintenance.api.operations,
         *problems.api.operations,
         *customers.api.operations,
+        *notifications.api.operations,
         *audit_log.api.operations,
     ],
 )

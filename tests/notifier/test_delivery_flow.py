@@ -1,0 +1,104 @@
+"""End to end in development mode: API call -> outbox row -> fan-out -> dev outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import Settings
+from tests.conftest import Client
+from workers import create_worker
+
+
+async def run_worker(settings: Settings) -> None:
+    worker = create_worker(settings, settings.redis_url, burst=True, cron_jobs=[], poll_delay=0.01)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+async def put_customer(
+    client: Client, admin: dict[str, str], external_id: str, **body: Any
+) -> None:
+    response = await client.put(f"/api/v1/customers/{external_id}", json=body, headers=admin)
+    assert response.status == 201, await response.text()
+
+
+async def test_an_incident_update_reaches_exactly_the_affected_consenting_customers(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    api = await (
+        await client.post("/api/v1/components", json={"name": "API"}, headers=admin)
+    ).json()
+    web = await (
+        await client.post("/api/v1/components", json={"name": "Web"}, headers=admin)
+    ).json()
+    consent = {"channels": ["email", "sms"], "legal_basis": "contract"}
+    await put_customer(
+        client,
+        admin,
+        "aiko",
+        name="田中愛子",
+        email="aiko@example.com",
+        phone="+81 90 1234 5678",
+        inapp_user_id="user-1",
+        locale="ja",
+        consent=consent,
+        follows={"page": True},
+    )
+    await put_customer(
+        client,
+        admin,
+        "sam",
+        name="Sam",
+        email="sam@example.com",
+        consent=consent,
+        follows={"components": [api["id"]]},
+    )
+    await put_customer(
+        client,
+        admin,
+        "web-only",
+        email="web@example.com",
+        consent=consent,
+        follows={"components": [web["id"]]},
+    )
+    await put_customer(client, admin, "no-consent", email="nc@example.com", follows={"page": True})
+
+    created = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Checkout errors",
+            "body": "Some payments fail. We are investigating.",
+            "components": [{"component_id": api["id"], "status": "partial_outage"}],
+        },
+        headers=admin,
+    )
+    assert created.status == 201
+    incident = await created.json()
+    await run_worker(settings)
+
+    outbox = (await (await client.get("/dev/outbox.json")).json())["data"]
+    sent = sorted((m["channel"], m["to"]) for m in outbox)
+    assert sent == [
+        ("email", "aiko@example.com"),
+        ("email", "sam@example.com"),
+        ("sms", "+819012345678"),
+    ]
+    japanese = next(m for m in outbox if m["to"] == "aiko@example.com")
+    assert "田中愛子 様" in japanese["body"]
+    assert "調査中" in japanese["subject"]
+    english = next(m for m in outbox if m["to"] == "sam@example.com")
+    assert english["body"].startswith("Hi Sam,")
+    assert "/unsubscribe/" in english["body"]
+
+    listed = await (
+        await client.get(f"/api/v1/subjects/{incident['id']}/notifications", headers=admin)
+    ).json()
+    [notification] = listed["data"]
+    assert notification["status"] == "done"
+    assert notification["deliveries"] == {
+        "email": {"sent": 2, "suppressed": 1},
+        "sms": {"sent": 1},
+        "inapp": {"delivered": 1},
+    }
