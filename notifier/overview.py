@@ -39,7 +39,11 @@ async def overview(session: AsyncSession) -> Overview:
     all_components = (
         await session.scalars(select(Component).order_by(Component.position, Component.name))
     ).all()
-    visible = [c for c in all_components if c.visible]
+    visible = [
+        c
+        for c in all_components
+        if c.visible and not (c.only_show_if_degraded and c.status == ComponentStatus.operational)
+    ]
     groups = (await session.scalars(select(ComponentGroup).order_by(ComponentGroup.position))).all()
     grouped: list[tuple[ComponentGroup | None, list[Component]]] = [
         (None, [c for c in visible if c.group_id is None])
