@@ -304,3 +304,19 @@ async def test_healthz_says_ok(client: Client) -> None:
 
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
+
+async def test_a_component_shown_only_if_degraded_appears_when_it_is(
+    client: Client, admin: dict[str, str]
+) -> None:
+    quiet = await _post(
+        client, admin, "/components", {"name": "Fax gateway", "only_show_if_degraded": True}
+    )
+    await _post(client, admin, "/components", {"name": "Website"})
+
+    while_fine = await _page(client)
+    await _post(client, admin, f"/components/{quiet['id']}", {"status": "degraded_performance"})
+    while_degraded = await _page(client)
+
+    assert "Fax gateway" not in while_fine
+    assert "Fax gateway Degraded performance" in while_degraded

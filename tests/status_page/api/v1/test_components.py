@@ -413,3 +413,24 @@ async def test_a_components_write_key_changes_components_and_groups(
 
     assert patched.status == 200
     assert deleted.status == 204
+
+
+async def test_deleting_a_component_takes_it_off_its_incidents(
+    client: Client, admin: dict[str, str]
+) -> None:
+    kept = await _create(client, admin, "components", name="Kept")
+    doomed = await _create(client, admin, "components", name="Doomed")
+    incident = await _create(
+        client,
+        admin,
+        "incidents",
+        title="Down",
+        body="Looking",
+        components=[{"component_id": kept["id"]}, {"component_id": doomed["id"]}],
+    )
+
+    deleted = await client.delete(f"/api/v1/components/{doomed['id']}", headers=admin)
+
+    assert deleted.status == 204
+    after = await (await client.get(f"/api/v1/incidents/{incident['id']}", headers=admin)).json()
+    assert [c["name"] for c in after["components"]] == ["Kept"]
