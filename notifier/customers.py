@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import subscribers
@@ -19,13 +20,21 @@ from notifier.tables import Consent, Customer, Subscription
 async def upsert_customer(
     session: AsyncSession, external_id: str, body: CustomerPut, *, now: datetime
 ) -> tuple[Customer, bool]:
-    """Create or replace the customer; returns it and whether it was created."""
+    """Create or replace the customer; returns it and whether it was created.
+
+    The row is claimed with INSERT ... ON CONFLICT DO NOTHING, so that concurrent
+    PUTs of a new external_id make one customer instead of a unique-key 500.
+    """
     await _unique_inapp_user(session, external_id, body.inapp_user_id)
-    customer = await session.scalar(select(Customer).where(Customer.external_id == external_id))
-    created = customer is None
-    if customer is None:
-        customer = Customer(external_id=external_id, created_at=now)
-        session.add(customer)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    claimed = await session.execute(
+        insert(Customer)
+        .values(external_id=external_id, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[Customer.external_id])
+    )
+    created = bool(claimed.rowcount)  # type: ignore[attr-defined]
+    customer = await get_customer(session, external_id)
     for field, value in body.model_dump(exclude={"consent", "follows"}).items():
         setattr(customer, field, value)
     customer.updated_at = now
