@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -359,3 +360,21 @@ async def test_an_empty_cursor_means_the_first_page(client: Client, admin: dict[
 
     assert response.status == 200
     assert [c["external_id"] for c in (await response.json())["data"]] == ["crm-1"]
+
+
+async def test_concurrent_puts_of_a_new_customer_create_it_once(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    # Used once first, so that the key's last_used_at write does not queue the requests.
+    assert (await client.get("/api/v1/customers", headers=admin)).status == 200
+
+    responses = await asyncio.gather(
+        *(
+            client.put("/api/v1/customers/crm-race", json={"name": f"N{n}"}, headers=admin)
+            for n in range(4)
+        )
+    )
+
+    assert sorted(r.status for r in responses) == [200, 200, 200, 201]
+    assert len({(await r.json())["id"] for r in responses}) == 1
+    assert [c.external_id for c in await _rows(sessions)] == ["crm-race"]
