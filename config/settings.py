@@ -48,7 +48,9 @@ class DeliverySettings(BaseModel):
     deadline_minutes: int = Field(default=360, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     # A 'sending' claim older than this was lost with its worker: send it again.
-    claim_lease_seconds: int = Field(default=120, ge=10)
+    claim_lease_seconds: int = Field(default=120, ge=0)
+    # Work younger than this is probably still queued; the sweeper leaves it alone.
+    sweep_grace_seconds: int = Field(default=30, ge=0)
 
 
 class Settings(BaseSettings):

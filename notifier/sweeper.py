@@ -12,8 +12,6 @@ from config import DeliverySettings
 from notifier.fanout import Batch, batch_up
 from notifier.tables import Customer, Delivery, Notification
 
-# Work younger than this is probably still queued; leave it to its job.
-GRACE = timedelta(seconds=30)
 MAX_ROWS = 20_000
 
 
@@ -28,23 +26,24 @@ async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datet
     # A claim older than the lease was lost with its worker (killed between claim
     # and send, or mid-call): send again. This is the one window for a duplicate.
     lease = timedelta(seconds=settings.claim_lease_seconds)
+    grace = timedelta(seconds=settings.sweep_grace_seconds)
     released = await session.execute(
         update(Delivery)
         .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
-        .values(status="pending", next_attempt_at=now - GRACE)
+        .values(status="pending", next_attempt_at=now - grace - timedelta(seconds=1))
         .execution_options(synchronize_session=False)
     )
     fan_outs = (
         await session.scalars(
             select(Notification.id)
-            .where(Notification.status != "done", Notification.created_at < now - GRACE)
+            .where(Notification.status != "done", Notification.created_at < now - grace)
             .order_by(Notification.created_at)
         )
     ).all()
     rows = await session.execute(
         select(Delivery.notification_id, Delivery.id, Delivery.channel, Customer.locale)
         .join(Customer, Customer.id == Delivery.customer_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at < now - GRACE)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at < now - grace)
         .order_by(Delivery.id)
         .limit(MAX_ROWS)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from notifier import api_keys, migrate
 from notifier.db import Base, create_engine, sessionmaker, utcnow
 from notifier.queue import EmbeddedRedis
 from status_page import create_app
+from tests.fakes import FakeSendGrid, FakeTwilio
 
 PG_URL = os.environ.get("FOREWARN_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("FOREWARN_TEST_REDIS_URL", "")
@@ -125,6 +127,45 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 @pytest.fixture
 async def client(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def sendgrid() -> AsyncIterator[FakeSendGrid]:
+    fake = FakeSendGrid(api_key="SG.test-" + secrets.token_urlsafe(12))
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16))
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def provider_settings(
+    database_url: str, redis_url: str, sendgrid: FakeSendGrid, twilio: FakeTwilio
+) -> Settings:
+    """Settings whose SendGrid and Twilio are the loopback fakes (no dev outbox)."""
+    return make_settings(
+        database_url,
+        redis_url,
+        sendgrid={
+            "api_key": sendgrid.api_key,
+            "from_email": "status@example.com",
+            "base_url": sendgrid.url,
+        },
+        twilio={
+            "account_sid": twilio.account_sid,
+            "auth_token": twilio.auth_token,
+            "from_number": "+15005550006",
+            "base_url": twilio.url,
+        },
+        delivery={"retry_base_seconds": 0.05, "sweep_grace_seconds": 0},
+    )
 
 
 @pytest.fixture
