@@ -28,6 +28,8 @@ class TwilioSettings(BaseModel):
 class SendGridSettings(BaseModel):
     api_key: SecretStr = SecretStr("")
     from_email: str = ""
+    # The Signed Event Webhook's verification key (base64, from SendGrid's Mail Settings).
+    webhook_public_key: str = ""
     base_url: AnyHttpUrl = AnyHttpUrl("https://api.sendgrid.com")
 
     @property

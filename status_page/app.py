@@ -10,7 +10,7 @@ from aiohttp import web
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
-from status_page import dev_outbox, keys, public, queue, unsubscribe
+from status_page import dev_outbox, keys, public, queue, unsubscribe, webhooks
 from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)
     unsubscribe.add_routes(app)
+    webhooks.add_routes(app)
     dev_outbox.add_routes(app)
     return app
 

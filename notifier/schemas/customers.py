@@ -69,6 +69,12 @@ class CustomerPut(Input):
     def _phone(cls, value: str | None) -> str | None:
         return None if value is None else e164(value)
 
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        # One spelling per mailbox, so bounces and suppressions match what we sent to.
+        return None if value is None else value.lower()
+
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:

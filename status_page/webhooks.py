@@ -1,0 +1,106 @@
+"""Provider webhooks. Every request's signature is checked: a bad one gets 403 and
+changes nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from sendgrid.helpers.eventwebhook import EventWebhook
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from notifier import provider_events
+from notifier.db import utcnow
+from status_page import keys
+
+log = logging.getLogger(__name__)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/webhooks/twilio/status", twilio_status)
+    app.router.add_post("/webhooks/twilio/inbound", twilio_inbound)
+    app.router.add_post("/webhooks/sendgrid/events", sendgrid_events)
+
+
+def _forbidden(provider: str) -> web.HTTPForbidden:
+    log.warning("refused a %s webhook with a missing or bad signature", provider)
+    return web.HTTPForbidden(text="signature check failed")
+
+
+async def _twilio_form(request: web.Request) -> dict[str, str]:
+    """The form, if X-Twilio-Signature matches it and the public URL Twilio called."""
+    token = request.app[keys.SETTINGS].twilio.auth_token.get_secret_value()
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    url = str(request.app[keys.SETTINGS].public_url).rstrip("/") + request.path_qs
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature or not RequestValidator(token).validate(url, form, signature):
+        raise _forbidden("Twilio")
+    return form
+
+
+async def twilio_status(request: web.Request) -> web.Response:
+    form = await _twilio_form(request)
+    code = form.get("ErrorCode", "")
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        known = await provider_events.twilio_status(
+            session,
+            form.get("MessageSid", ""),
+            form.get("MessageStatus", ""),
+            int(code) if code.isdigit() else None,
+            now=utcnow(),
+        )
+    if not known:
+        log.info("Twilio status for a message that is not ours")
+    return web.Response(status=204)
+
+
+async def twilio_inbound(request: web.Request) -> web.Response:
+    form = await _twilio_form(request)
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        keyword = await provider_events.inbound_sms(
+            session, form.get("From", ""), form.get("Body", ""), now=utcnow()
+        )
+    log.info("inbound SMS keyword: %s", keyword)
+    reply = MessagingResponse()
+    if keyword == "help":
+        name = request.app[keys.SETTINGS].page_name
+        reply.message(f"{name} status alerts. Reply STOP to unsubscribe, START to resubscribe.")
+    # STOP and START: Twilio's own opt-out handling answers the customer.
+    return web.Response(text=str(reply), content_type="application/xml")
+
+
+async def sendgrid_events(request: web.Request) -> web.Response:
+    key = request.app[keys.SETTINGS].sendgrid.webhook_public_key
+    raw = await request.text()
+    signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature", "")
+    timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
+    if (
+        not key
+        or not signature
+        or not timestamp
+        or not _sendgrid_valid(key, raw, signature, timestamp)
+    ):
+        raise _forbidden("SendGrid")
+    try:
+        events: Any = json.loads(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body is not JSON") from None
+    if not isinstance(events, list):
+        raise web.HTTPBadRequest(text="expected a JSON array of events")
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        applied = await provider_events.sendgrid_events(
+            session, (e for e in events if isinstance(e, dict)), now=utcnow()
+        )
+    log.info("SendGrid events: %d received, %d new", len(events), applied)
+    return web.Response(status=204)
+
+
+def _sendgrid_valid(key: str, raw: str, signature: str, timestamp: str) -> bool:
+    try:
+        webhook = EventWebhook(key)
+        return bool(webhook.verify_signature(raw, signature, timestamp))
+    except (ValueError, TypeError):  # a malformed key or signature is simply not valid
+        return False
