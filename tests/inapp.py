@@ -1,0 +1,51 @@
+"""In-app messages delivered the way a worker delivers them: delivery rows, then InAppChannel."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifier.channels.base import Content, Recipient, token
+from notifier.channels.inapp import InAppChannel
+from notifier.tables import Customer, Delivery, InboxMessage, Notification
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def deliver(sessions: Sessions, redis: Redis, user_id: str, *titles: str) -> list[int]:
+    """Store and publish one message per title for ``user_id``; their ids, oldest first."""
+    async with sessions() as session, session.begin():
+        customer = await session.scalar(select(Customer).where(Customer.inapp_user_id == user_id))
+        if customer is None:
+            customer = Customer(external_id=f"ext-{user_id}", inapp_user_id=user_id)
+            session.add(customer)
+            await session.flush()
+        deliveries = []
+        for n, _title in enumerate(titles):
+            notification = Notification(
+                kind="incident_update", subject_id=f"inc{n}", update_id=f"upd{n}", audience={}
+            )
+            session.add(notification)
+            await session.flush()
+            delivery = Delivery(
+                notification_id=notification.id, customer_id=customer.id, channel="inapp"
+            )
+            session.add(delivery)
+            deliveries.append(delivery)
+        await session.flush()
+        delivery_ids = [d.id for d in deliveries]
+    # One send, as a batch job makes it: every message gets the same created_at.
+    content = Content(subject=token("title"), text=token("title") + ": we are on it.")
+    recipients = [
+        Recipient(delivery_id, user_id, {"title": title, "url": "/incidents/1"})
+        for title, delivery_id in zip(titles, delivery_ids, strict=True)
+    ]
+    await InAppChannel(sessions, redis).send(content, recipients)
+    async with sessions() as session:
+        stored = await session.scalars(
+            select(InboxMessage.id)
+            .where(InboxMessage.delivery_id.in_(delivery_ids))
+            .order_by(InboxMessage.id)
+        )
+        return list(stored)
