@@ -18,9 +18,17 @@ def segments(text: str) -> int:
     if not text:
         return 1
     if encoding(text) == "GSM-7":
-        units = sum(2 if c in _GSM7_EXTENDED else 1 for c in text)
+        costs = [2 if c in _GSM7_EXTENDED else 1 for c in text]
         single, multi = 160, 153
     else:
-        units = len(text.encode("utf-16-le")) // 2
+        costs = [len(c.encode("utf-16-le")) // 2 for c in text]
         single, multi = 70, 67
-    return 1 if units <= single else -(-units // multi)
+    if sum(costs) <= single:
+        return 1
+    # An escape pair (GSM-7) or a surrogate pair (UCS-2) is never split across segments.
+    count, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:
+            count, used = count + 1, 0
+        used += cost
+    return count
