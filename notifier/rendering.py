@@ -54,6 +54,21 @@ def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Co
     )
 
 
+# A no-break space, typographic quotes, dashes or the ellipsis that ``messages.shorten``
+# adds would force UCS-2 and double the cost of an otherwise GSM-7 text.
+_SMS_SAFE = str.maketrans(
+    {
+        "\xa0": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+)
+
+
 def sms_safe(text: str) -> str:
-    # A no-break space (and friends) would force UCS-2 and double the cost.
-    return text.replace("\xa0", " ").replace("\u2019", "'").replace("\u2013", "-")
+    return text.translate(_SMS_SAFE)
