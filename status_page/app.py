@@ -10,7 +10,7 @@ from aiohttp import web
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
-from status_page import dev_outbox, keys, public, queue, unsubscribe, webhooks
+from status_page import dev_outbox, inbox, keys, live, public, queue, unsubscribe, webhooks
 from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
@@ -28,6 +28,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(queue.pool)
+    app.cleanup_ctx.append(live.fan_in)
+    app.on_shutdown.append(live.end_streams)
     API.add_routes(app)
     app[openapi.DOCUMENT] = openapi.for_app(app)
     app.router.add_get("/api/v1/openapi.json", openapi.document)
@@ -36,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
     unsubscribe.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
+    inbox.add_routes(app)
     return app
 
 

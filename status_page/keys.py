@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jinja2
 from aiohttp import web
 from arq.connections import ArqRedis
@@ -9,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config import Settings
 
+if TYPE_CHECKING:
+    from status_page.live import Inboxes
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 QUEUE = web.AppKey("queue", ArqRedis)
+INBOXES: web.AppKey[Inboxes] = web.AppKey("inboxes")

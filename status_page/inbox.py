@@ -1,0 +1,172 @@
+"""The in-app inbox for the host application's front end.
+
+``/api/v1/inbox`` (list, mark read, mark all read) is called by the host
+application's own pages from their own origin, so CORS is open; no cookie is
+ever used: the caller proves the user id with ``X-Forewarn-User-Hash`` (an
+HMAC of it, as Novu's subscriberHash). ``/inbox/stream`` pushes new messages
+as Server-Sent Events; EventSource cannot send headers, so the same proof
+comes as the query parameters ``user`` and ``hash``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse, sse_response
+from pydantic import BaseModel, ValidationError
+
+from notifier import inbox
+from notifier.db import utcnow
+from notifier.errors import NotFound
+from notifier.schemas.inbox import AllMarkedRead, InboxMessageOut, InboxPage, InboxQuery, MarkedRead
+from status_page import keys
+from status_page.api.errors import ApiError, field_errors
+from status_page.live import Event
+
+USER_HEADER = "X-Forewarn-User"
+HASH_HEADER = "X-Forewarn-User-Hash"
+API_PATH = "/api/v1/inbox"
+STREAM_PATH = "/inbox/stream"
+MAX_ID = 2**63 - 1
+_CHALLENGE = {"WWW-Authenticate": 'Forewarn-User-Hash realm="inbox"'}
+_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": f"{USER_HEADER}, {HASH_HEADER}",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(API_PATH, list_messages)
+    app.router.add_post(f"{API_PATH}/read-all", read_all)
+    app.router.add_post(API_PATH + r"/{message_id:\d+}/read", read_one)
+    for path in (API_PATH, f"{API_PATH}/read-all", API_PATH + r"/{message_id:\d+}/read"):
+        app.router.add_route("OPTIONS", path, preflight)
+    app.router.add_get(STREAM_PATH, stream)
+    app.on_response_prepare.append(_cors)
+
+
+def _ours(path: str) -> bool:
+    return path in (API_PATH, STREAM_PATH) or path.startswith(API_PATH + "/")
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    # Every answer on these paths, errors included, so the host page can read it.
+    if _ours(request.path):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers=_PREFLIGHT)
+
+
+def _proven(request: web.Request, user_id: str, user_hash: str, how: str) -> str:
+    secret = request.app[keys.SETTINGS].secret_key.get_secret_value()
+    if not inbox.authentic(secret, user_id, user_hash):
+        raise ApiError(401, f"send the user id and its hash as {how}", headers=_CHALLENGE)
+    return user_id
+
+
+def _user(request: web.Request) -> str:
+    headers = request.headers
+    how = f"{USER_HEADER} and {HASH_HEADER} headers"
+    return _proven(request, headers.get(USER_HEADER, ""), headers.get(HASH_HEADER, ""), how)
+
+
+def _json(model: BaseModel) -> web.Response:
+    return web.Response(text=model.model_dump_json(), content_type="application/json")
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    user_id = _user(request)
+    try:
+        query = InboxQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError(422, "the request query is not valid", field_errors(exc, "query")) from None
+    async with request.app[keys.SESSIONS]() as session:
+        rows, next_cursor = await inbox.page(
+            session, user_id, limit=query.limit, cursor=query.cursor
+        )
+        unread = await inbox.unread_count(session, user_id)
+    data = [InboxMessageOut.model_validate(row) for row in rows]
+    return _json(InboxPage(data=data, next_cursor=next_cursor, unread_count=unread))
+
+
+async def read_one(request: web.Request) -> web.Response:
+    user_id = _user(request)
+    message_id = int(request.match_info["message_id"])
+    if message_id > MAX_ID:
+        raise NotFound("inbox message", str(message_id))
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        message = await inbox.mark_read(session, user_id, message_id, now=utcnow())
+        unread = await inbox.unread_count(session, user_id)
+        out = MarkedRead(data=InboxMessageOut.model_validate(message), unread_count=unread)
+    return _json(out)
+
+
+async def read_all(request: web.Request) -> web.Response:
+    user_id = _user(request)
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        marked = await inbox.mark_all_read(session, user_id, now=utcnow())
+    return _json(AllMarkedRead(marked=marked, unread_count=0))
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    # EventSource sends the id of the last event it got when it reconnects.
+    raw = request.headers.get("Last-Event-ID", "")
+    return int(raw) if raw.isdecimal() and int(raw) <= MAX_ID else None
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    user_id = _proven(
+        request,
+        request.query.get("user", ""),
+        request.query.get("hash", ""),
+        "user and hash query parameters",
+    )
+    last_id = _last_event_id(request)
+    # Listen first, then read what was missed: nothing falls between the two.
+    with request.app[keys.INBOXES].listen(user_id) as queue:
+        missed: list[Event] = []
+        if last_id is not None:
+            async with request.app[keys.SESSIONS]() as session:
+                missed = [inbox.event(m) for m in await inbox.since(session, user_id, last_id)]
+        async with sse_response(request) as sse:
+            await _relay(sse, queue, missed, last_id or 0)
+    return sse
+
+
+async def _relay(
+    sse: EventSourceResponse, queue: asyncio.Queue[Event | None], missed: list[Event], seen: int
+) -> None:
+    # Ends when the client goes (its heartbeat fails) or the process shuts down.
+    closed = asyncio.ensure_future(sse.wait())
+    try:
+        await sse.write(b": connected\r\n\r\n")  # headers out now, not at the first heartbeat
+        for old in missed:
+            await _send(sse, old)
+            seen = max(seen, int(old["id"]))
+        while (message := await _next(queue, closed)) is not None:
+            if message["id"] > seen:  # a replayed message is not sent twice
+                await _send(sse, message)
+    except (ConnectionResetError, TimeoutError):
+        pass  # the client went away
+    finally:
+        closed.cancel()
+
+
+async def _next(queue: asyncio.Queue[Event | None], closed: asyncio.Future[None]) -> Event | None:
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.wait((getter, closed), return_when=asyncio.FIRST_COMPLETED)
+    if closed.done():
+        getter.cancel()
+        return None
+    return getter.result()
+
+
+async def _send(sse: EventSourceResponse, message: Event) -> None:
+    await sse.send(json.dumps(message, ensure_ascii=False), id=str(message["id"]), event="message")
