@@ -30,6 +30,8 @@ HASH_HEADER = "X-Forewarn-User-Hash"
 API_PATH = "/api/v1/inbox"
 STREAM_PATH = "/inbox/stream"
 MAX_ID = 2**63 - 1
+# A comment line this often keeps proxies from closing an idle stream and finds gone clients.
+HEARTBEAT_SECONDS = 15.0
 _CHALLENGE = {"WWW-Authenticate": 'Forewarn-User-Hash realm="inbox"'}
 _PREFLIGHT = {
     "Access-Control-Allow-Origin": "*",
@@ -135,7 +137,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if last_id is not None:
             async with request.app[keys.SESSIONS]() as session:
                 missed = [inbox.event(m) for m in await inbox.since(session, user_id, last_id)]
-        async with sse_response(request) as sse:
+        async with sse_response(request, ping_interval=HEARTBEAT_SECONDS) as sse:
             await _relay(sse, queue, missed, last_id or 0)
     return sse
 
