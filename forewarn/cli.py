@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # aiosqlite logs every statement with its parameters (addresses) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -176,7 +178,7 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
                 log.info("seeded demo data")
             _key, demo_key = await api_keys.create_key(session, "demo", ["admin"], now=utcnow())
     await engine.dispose()
-    with _redis(settings) as url:
+    with _redis(settings, sole_user=True) as url:
         settings = _runtime(settings, url)
         runner = await _start_web(settings, args.host, args.port)
         worker = create_worker(settings, url, handle_signals=False)
@@ -266,8 +268,10 @@ async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
 class _redis:
     """The configured Redis URL, or an embedded server for as long as the block runs."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, sole_user: bool = False) -> None:
         self._settings = settings
+        # `run` is the only user of its server; `web` and `worker` may share one.
+        self._sole_user = sole_user
         self._embedded: EmbeddedRedis | None = None
 
     def __enter__(self) -> str:
@@ -278,7 +282,7 @@ class _redis:
 
     def __exit__(self, *exc: object) -> None:
         if self._embedded is not None:
-            self._embedded.close()
+            self._embedded.close(force=self._sole_user)
 
 
 async def _database_ready(settings: Settings) -> bool:

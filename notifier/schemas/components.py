@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from notifier.schemas.common import Input, Output
 from notifier.statuses import ComponentStatus
@@ -26,6 +26,16 @@ class ComponentPatch(Input):
     status: ComponentStatus | None = None
     visible: bool | None = None
     only_show_if_degraded: bool | None = None
+
+    @field_validator(
+        "name", "description", "position", "status", "visible", "only_show_if_degraded"
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leave a field out to keep it; only group_id may be cleared with null.
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class ComponentOut(Output):

@@ -148,6 +148,7 @@ def _html_error(error: ApiError, headers: dict[str, str]) -> web.Response:
 
 def json_body(raw: bytes) -> Any:
     try:
-        return json.loads(raw or b"null")
+        # No body at all is an empty object: POST .../resolve needs nothing more.
+        return json.loads(raw) if raw.strip() else {}
     except ValueError:
         raise ApiError(400, "the request body is not valid JSON") from None

@@ -62,6 +62,8 @@ class Operation:
     audit: str | None = None
     # Customers: the audit log names the fields that changed, never their values.
     audit_values: bool = True
+    # Body fields the audit log keeps only the size of (lists of customer ids).
+    audit_redact: tuple[str, ...] = ()
     extra_statuses: tuple[int, ...] = ()
 
     @property
@@ -207,6 +209,9 @@ def _audit(ctx: Context, op: Operation, kwargs: dict[str, Any], result: BaseMode
     changes: dict[str, Any] = {}
     if body is not None:
         dumped = body.model_dump(mode="json", exclude_unset=True)
+        for name in op.audit_redact:
+            if isinstance(dumped.get(name), list):
+                dumped[name] = f"({len(dumped[name])} not kept)"
         changes = dumped if op.audit_values else {"fields": sorted(dumped)}
     audit.record(
         ctx.session,

@@ -11,7 +11,8 @@ from status_page.api.routing import Api, Context
 api = Api("/api/v1")
 READ = "customers:read"
 WRITE = "customers:write"
-EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:@-]{1,200}")
+# No '@': an email address must never become an id that travels in URLs and logs.
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
 
 @api.route(
@@ -47,7 +48,7 @@ async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> Cus
             location="path",
             field="external_id",
             pointer="/external_id",
-            detail="use 1 to 200 letters, digits and . _ : @ -",
+            detail="use 1 to 200 letters, digits and . _ : - (not an email address)",
         )
         raise ApiError(422, "the external_id in the path is not valid", [error])
     customer, created = await customers.upsert_customer(ctx.session, external_id, body, now=ctx.now)

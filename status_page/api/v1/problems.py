@@ -42,6 +42,7 @@ async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
     response=ProblemOut,
     status=201,
     audit="delivery_problem.create",
+    audit_redact=("customers",),
 )
 async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
     problem = await problems.create_problem(ctx.session, body, posted_by=ctx.posted_by, now=ctx.now)

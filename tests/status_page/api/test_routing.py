@@ -186,7 +186,7 @@ async def test_a_field_name_is_escaped_in_its_json_pointer(
     assert [(e["field"], e["pointer"]) for e in errors] == [("a/b~c", "/a~1b~0c")]
 
 
-@pytest.mark.parametrize("body", [None, [], "name", 42])
+@pytest.mark.parametrize("body", [[], "name", 42])
 async def test_a_json_body_that_is_not_an_object_is_a_422_about_the_whole_body(
     client: Client, admin: dict[str, str], body: Any
 ) -> None:
@@ -196,6 +196,14 @@ async def test_a_json_body_that_is_not_an_object_is_a_422_about_the_whole_body(
     errors = (await response.json())["errors"]
     # The empty JSON Pointer is the whole document.
     assert [(e["location"], e["field"], e["pointer"]) for e in errors] == [("body", "", "")]
+
+
+async def test_no_body_at_all_is_an_empty_object(client: Client, admin: dict[str, str]) -> None:
+    response = await client.post("/api/v1/components", headers=admin)
+
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert [(e["field"], e["detail"]) for e in errors] == [("name", "Field required")]
 
 
 async def test_an_unknown_api_path_is_a_404_problem(client: Client, admin: dict[str, str]) -> None:
