@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
 from notifier import audience
-from notifier.tables import Customer, Delivery, Notification
+from notifier.tables import Delivery, Notification
 
 log = logging.getLogger(__name__)
 
@@ -41,76 +41,71 @@ async def fan_out_page(
 ) -> tuple[list[Batch], bool]:
     """Add the deliveries of the next page of the audience; returns its batches and
     whether the fan-out is complete. Safe to re-run: rows are unique per
-    (notification, customer, channel) and the cursor only moves on commit."""
-    notification = await session.get(Notification, notification_id, with_for_update=True)
-    if notification is None or notification.status == "done":
+    (notification, customer, channel) and the cursor only moves on commit (rows a
+    re-run finds already there are left to the sweeper)."""
+    found = (
+        await session.execute(
+            select(Notification.status, Notification.cursor, Notification.audience)
+            .where(Notification.id == notification_id)
+            .with_for_update()
+        )
+    ).first()
+    if found is None or found.status == "done":
         return [], True
     members = await audience.page(
-        session, notification.audience, after=notification.cursor, limit=settings.fanout_page_size
+        session, found.audience, after=found.cursor, limit=settings.fanout_page_size
     )
-    pairs = [(ch, addr) for m in members for ch, addr in m.addresses.items()]
-    suppressed = await audience.suppressed(session, pairs)
-    rows: list[dict[str, Any]] = []
-    for member in members:
-        for channel, address in member.addresses.items():
-            status, error = "pending", None
-            if channel not in member.consented:
-                status, error = "suppressed", "no consent for this channel"
-            elif (channel, address) in suppressed:
-                status, error = (
-                    "suppressed",
-                    f"address suppressed: {suppressed[(channel, address)]}",
-                )
-            rows.append(
-                {
-                    "notification_id": notification.id,
-                    "customer_id": member.customer_id,
-                    "channel": channel,
-                    "status": status,
-                    "last_error": error,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-            )
+    locale = {m.customer_id: m.locale for m in members}
+    rows = [_row(notification_id, m.customer_id, reach, now) for m in members for reach in m.reach]
+    created: list[tuple[int, str, str]] = []
     if rows:
-        await session.execute(insert_ignoring_duplicates(session, Delivery), rows)
-    done = len(members) < settings.fanout_page_size
-    notification.status = "done" if done else "fanning_out"
-    if members:
-        notification.cursor = members[-1].customer_id
-    if done:
-        notification.fanned_out_at = now
-    batches = await pending_batches(
-        session, notification.id, [m.customer_id for m in members], settings
-    )
-    return batches, done
-
-
-async def pending_batches(
-    session: AsyncSession,
-    notification_id: str,
-    customer_ids: Sequence[str],
-    settings: DeliverySettings,
-) -> list[Batch]:
-    """The pending deliveries of these customers, in send batches (same channel and
-    locale, so one rendering serves the whole batch)."""
-    if not customer_ids:
-        return []
-    rows = await session.execute(
-        select(Delivery.id, Delivery.channel, Customer.locale)
-        .join(Customer, Customer.id == Delivery.customer_id)
-        .where(
-            Delivery.notification_id == notification_id,
-            Delivery.customer_id.in_(customer_ids),
-            Delivery.status == "pending",
+        result = await session.execute(
+            insert_ignoring_duplicates(session, Delivery).returning(
+                Delivery.id, Delivery.channel, Delivery.customer_id, Delivery.status
+            ),
+            rows,
         )
-        .order_by(Delivery.id)
+        created = [
+            (delivery_id, channel, locale[customer_id])
+            for delivery_id, channel, customer_id, status in result
+            if status == "pending"
+        ]
+    done = len(members) < settings.fanout_page_size
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(
+            status="done" if done else "fanning_out",
+            cursor=members[-1].customer_id if members else found.cursor,
+            fanned_out_at=now if done else None,
+        )
     )
-    return batch_up([(i, ch, loc) for i, ch, loc in rows], settings)
+    return batch_up(sorted(created), settings), done
+
+
+def _row(
+    notification_id: str, customer_id: str, reach: audience.Reach, now: datetime
+) -> dict[str, Any]:
+    status, error = "pending", None
+    if not reach.consented:
+        status, error = "suppressed", "no consent for this channel"
+    elif reach.suppressed:
+        status, error = "suppressed", f"address suppressed: {reach.suppressed}"
+    return {
+        "notification_id": notification_id,
+        "customer_id": customer_id,
+        "channel": reach.channel,
+        "status": status,
+        "last_error": error,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -> list[Batch]:
+    """Send batches of (id, channel, locale) rows: one channel and locale each, so one
+    rendering serves the whole batch."""
     size = {"email": settings.email_batch_size, "sms": settings.sms_batch_size}
     groups: dict[tuple[str, str], list[int]] = {}
     for delivery_id, channel, locale in rows:

@@ -64,7 +64,9 @@ async def twilio_status(
     session: AsyncSession, message_sid: str, status: str, error_code: int | None, *, now: datetime
 ) -> bool:
     """Apply a Twilio status callback; False if the message is not ours."""
-    delivery = await session.scalar(select(Delivery).where(Delivery.provider_id == message_sid))
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.channel == "sms", Delivery.provider_id == message_sid)
+    )
     if delivery is None:
         return False
     if status == "delivered":

@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import audience, links, messages
-from notifier.channels.base import Channel, DeliveryError, Outcome, Recipient, Sent
+from notifier import links, messages
+from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
 from notifier.db import utcnow
 from notifier.fanout import insert_ignoring_duplicates
 from notifier.rendering import render
@@ -23,7 +23,6 @@ from notifier.tables import Customer, Delivery, Notification, Suppression
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 900.0
-ADDRESS = {"email": "email", "sms": "phone", "inapp": "inapp_user_id"}
 
 
 class Sender:
@@ -43,14 +42,19 @@ class Sender:
         now = utcnow()
         claimed = await self._claim(ids, now)
         outcomes: dict[int, Outcome] = {}
+        retry_in: float | None = None
         if claimed:
             async with self._sessions() as session:
-                work = await self._prepare(session, claimed, now, outcomes)
+                rows, work = await self._prepare(session, claimed, now, outcomes)
             for content, recipients in work:
                 results = await channel.send(content, recipients)
                 outcomes.update(zip([r.delivery_id for r in recipients], results, strict=True))
-            await self._record(outcomes, now)
-        return await self._next_due(ids)
+            retry_in = await self._record(rows, outcomes, now)
+        if len(claimed) == len(ids):
+            return retry_in
+        # Some were not ours to send now (sent already, or due later): when are they due?
+        later = await self._next_due(ids)
+        return later if retry_in is None or later is None else min(retry_in, later)
 
     async def _claim(self, ids: Sequence[int], now: datetime) -> list[int]:
         async with self._sessions() as session, session.begin():
@@ -73,65 +77,90 @@ class Sender:
         claimed: list[int],
         now: datetime,
         outcomes: dict[int, Outcome],
-    ) -> list[tuple[Any, list[Recipient]]]:
-        rows = (
+    ) -> tuple[list[Any], list[tuple[Content, list[Recipient]]]]:
+        address = case(
+            (Delivery.channel == "email", Customer.email),
+            (Delivery.channel == "sms", Customer.phone),
+            else_=Customer.inapp_user_id,
+        )
+        suppressed = (
+            select(Suppression.reason)
+            .where(Suppression.channel == Delivery.channel, Suppression.address == address)
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = list(
             await session.execute(
-                select(Delivery, Customer, Notification)
+                select(
+                    Delivery.id,
+                    Delivery.channel,
+                    Delivery.attempts,
+                    Delivery.created_at,
+                    Delivery.notification_id,
+                    Customer.id.label("customer_id"),
+                    Customer.name,
+                    Customer.locale,
+                    address.label("address"),
+                    suppressed.label("suppressed"),
+                )
                 .join(Customer, Customer.id == Delivery.customer_id)
-                .join(Notification, Notification.id == Delivery.notification_id)
                 .where(Delivery.id.in_(claimed))
                 .order_by(Delivery.id)
             )
-        ).all()
-        addresses = {d.id: getattr(c, ADDRESS[d.channel]) for d, c, _n in rows}
-        pairs = [(d.channel, a) for d, _c, _n in rows if (a := addresses[d.id])]
-        blocked = await audience.suppressed(session, pairs)
-        superseded = await self._superseded(session, {n.id for _d, _c, n in rows})
+        )
+        notifications = {
+            n.id: n
+            for n in await session.scalars(
+                select(Notification).where(Notification.id.in_({r[4] for r in rows}))
+            )
+        }
+        superseded = await self._superseded(session, set(notifications))
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
-        groups: dict[tuple[str, str], list[tuple[Delivery, Customer]]] = {}
-        notifications: dict[str, Notification] = {}
-        for delivery, customer, notification in rows:
-            address = addresses[delivery.id]
-            if not address:
-                outcomes[delivery.id] = DeliveryError("the address was removed", permanent=True)
-            elif (delivery.channel, address) in blocked:
-                reason = blocked[(delivery.channel, address)]
-                outcomes[delivery.id] = DeliveryError(f"suppressed: {reason}", permanent=True)
-            elif delivery.attempts > 1 and notification.id in superseded:
-                # A late retry of an old update would only confuse: a newer one exists.
-                outcomes[delivery.id] = DeliveryError(
-                    "superseded by a newer update", permanent=True
-                )
-            elif now - delivery.created_at > deadline:
-                outcomes[delivery.id] = DeliveryError("past the delivery deadline", permanent=True)
-            else:
-                notifications[notification.id] = notification
-                key = (notification.id, customer.locale)
-                groups.setdefault(key, []).append((delivery, customer))
-        work = []
+        groups: dict[tuple[str, str, str], list[Recipient]] = {}
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
-        for (notification_id, locale), members in groups.items():
-            notification = notifications[notification_id]
-            context = await messages.context(session, notification, self._settings, locale)
-            channel = members[0][0].channel
-            content = render(notification.kind, channel, locale, context)
-            recipients = [
-                Recipient(
-                    delivery_id=d.id,
-                    address=addresses[d.id],
+        for (
+            delivery_id,
+            channel,
+            attempts,
+            created_at,
+            notification_id,
+            customer_id,
+            name,
+            locale,
+            to,
+            blocked,
+        ) in rows:
+            if not to:
+                outcomes[delivery_id] = DeliveryError("the address was removed", permanent=True)
+            elif blocked:
+                outcomes[delivery_id] = DeliveryError(f"suppressed: {blocked}", permanent=True)
+            elif attempts > 1 and notification_id in superseded:
+                # A late retry of an old update would only confuse: a newer one exists.
+                outcomes[delivery_id] = DeliveryError(
+                    "superseded by a newer update", permanent=True
+                )
+            elif now - created_at > deadline:
+                outcomes[delivery_id] = DeliveryError("past the delivery deadline", permanent=True)
+            else:
+                token = links.sign(secret, "unsubscribe", f"{customer_id}:{channel}")
+                recipient = Recipient(
+                    delivery_id=delivery_id,
+                    address=to,
                     values={
-                        "greeting": messages.greeting(locale, c.name),
-                        "unsubscribe_url": public
-                        + "/unsubscribe/"
-                        + links.sign(secret, "unsubscribe", f"{c.id}:{d.channel}"),
-                        "url": context["url"],
+                        "greeting": messages.greeting(locale, name),
+                        "unsubscribe_url": f"{public}/unsubscribe/{token}",
                     },
                 )
-                for d, c in members
-            ]
-            work.append((content, recipients))
-        return work
+                groups.setdefault((notification_id, channel, locale), []).append(recipient)
+        work = []
+        for (notification_id, channel, locale), recipients in groups.items():
+            notification = notifications[notification_id]
+            context = await messages.context(session, notification, self._settings, locale)
+            for recipient in recipients:
+                recipient.values["url"] = context["url"]
+            work.append((render(notification.kind, channel, locale, context), recipients))
+        return rows, work
 
     async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
         """Notifications for which a newer one about the same subject exists."""
@@ -152,48 +181,54 @@ class Sender:
         )
         return set(rows.scalars())
 
-    async def _record(self, outcomes: dict[int, Outcome], now: datetime) -> None:
+    async def _record(
+        self, rows: list[Any], outcomes: dict[int, Outcome], now: datetime
+    ) -> float | None:
+        """Write every outcome; returns seconds until the first retry is due, if any."""
+        changes = [self._change(row, outcomes[row.id], now) for row in rows]
+        suppressions = [
+            (row.id, row.channel, outcome.suppress)
+            for row in rows
+            if isinstance(outcome := outcomes[row.id], DeliveryError) and outcome.suppress
+        ]
         async with self._sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(Delivery, Customer)
-                    .join(Customer, Customer.id == Delivery.customer_id)
-                    .where(Delivery.id.in_(list(outcomes)))
-                )
-            ).all()
-            changes: list[dict[str, Any]] = []
-            suppressions: list[dict[str, Any]] = []
-            for delivery, customer in rows:
-                outcome = outcomes[delivery.id]
-                changes.append(self._change(delivery, outcome, now))
-                address = getattr(customer, ADDRESS[delivery.channel])
-                if isinstance(outcome, DeliveryError) and outcome.suppress and address:
-                    suppressions.append(
-                        {
-                            "channel": delivery.channel,
-                            "address": address,
-                            "reason": outcome.suppress,
-                            "created_at": now,
-                        }
-                    )
-            if changes:
-                await session.execute(update(Delivery), changes)
+            await _apply(session, changes)
             if suppressions:
-                await session.execute(
-                    insert_ignoring_duplicates(session, Suppression), suppressions
-                )
+                await self._suppress(session, suppressions, now)
+        sent = sum(1 for o in outcomes.values() if isinstance(o, Sent))
+        log.info("batch of %d: %d sent, %d not", len(outcomes), sent, len(outcomes) - sent)
+        retries = [c["next_attempt_at"] for c in changes if c["status"] == "pending"]
+        return (min(retries) - now).total_seconds() if retries else None
 
-    def _change(self, delivery: Delivery, outcome: Outcome, now: datetime) -> dict[str, Any]:
-        """The row's new state (every key always present: one executemany for all)."""
+    async def _suppress(
+        self, session: AsyncSession, items: list[tuple[int, str, str]], now: datetime
+    ) -> None:
+        ids = [delivery_id for delivery_id, _channel, _reason in items]
+        found = await session.execute(
+            select(Delivery.id, Customer.email, Customer.phone, Customer.inapp_user_id)
+            .join(Customer, Customer.id == Delivery.customer_id)
+            .where(Delivery.id.in_(ids))
+        )
+        addresses = {i: {"email": e, "sms": p, "inapp": u} for i, e, p, u in found}
+        values = [
+            {"channel": channel, "address": address, "reason": reason, "created_at": now}
+            for delivery_id, channel, reason in items
+            if (address := addresses.get(delivery_id, {}).get(channel))
+        ]
+        if values:
+            await session.execute(insert_ignoring_duplicates(session, Suppression), values)
+
+    def _change(self, row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """The row's new state; every key always present (see ``_apply``)."""
         change: dict[str, Any] = {
-            "id": delivery.id,
+            "id": row.id,
             "status": "sent",
-            "provider_id": delivery.provider_id,
-            "segments": delivery.segments,
+            "provider_id": None,
+            "segments": None,
             "last_error": None,
-            "sent_at": delivery.sent_at,
-            "delivered_at": delivery.delivered_at,
-            "next_attempt_at": delivery.next_attempt_at,
+            "sent_at": None,
+            "delivered_at": None,
+            "next_attempt_at": None,
         }
         if isinstance(outcome, Sent):
             change.update(
@@ -203,29 +238,25 @@ class Sender:
                 sent_at=now,
                 delivered_at=now if outcome.delivered else None,
             )
-            log.info("delivery %d sent by %s", delivery.id, delivery.channel)
+            log.debug("delivery %d sent by %s", row.id, row.channel)
             return change
         if outcome.permanent:
             status = "suppressed" if outcome.reason.startswith("suppressed") else "failed"
             change.update(status=status, last_error=outcome.reason)
-            log.warning("delivery %d by %s: %s", delivery.id, delivery.channel, outcome.reason)
+            log.warning("delivery %d by %s: %s", row.id, row.channel, outcome.reason)
             return change
         settings = self._settings.delivery
-        delay = backoff(delivery.attempts, outcome.retry_after, settings.retry_base_seconds)
+        delay = backoff(row.attempts, outcome.retry_after, settings.retry_base_seconds)
         due = now + timedelta(seconds=delay)
-        deadline = delivery.created_at + timedelta(minutes=settings.deadline_minutes)
-        if delivery.attempts >= settings.max_attempts or due > deadline:
-            reason = f"gave up after {delivery.attempts} attempts: {outcome.reason}"
+        deadline = row.created_at + timedelta(minutes=settings.deadline_minutes)
+        if row.attempts >= settings.max_attempts or due > deadline:
+            reason = f"gave up after {row.attempts} attempts: {outcome.reason}"
             change.update(status="failed", last_error=reason)
-            log.warning("delivery %d by %s: %s", delivery.id, delivery.channel, reason)
+            log.warning("delivery %d by %s: %s", row.id, row.channel, reason)
         else:
             change.update(status="pending", next_attempt_at=due, last_error=outcome.reason)
             log.info(
-                "delivery %d by %s: %s; retry in %.1fs",
-                delivery.id,
-                delivery.channel,
-                outcome.reason,
-                delay,
+                "delivery %d by %s: %s; retry in %.1fs", row.id, row.channel, outcome.reason, delay
             )
         return change
 
@@ -241,6 +272,31 @@ class Sender:
         if due.tzinfo is None:  # SQLite's MIN() bypasses the column type
             due = datetime.fromisoformat(str(due)).replace(tzinfo=utcnow().tzinfo)
         return max(0.0, (due - utcnow()).total_seconds())
+
+
+async def _apply(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """Write the new states: one UPDATE per group of identical changes (a whole email
+    batch shares its provider id), one executemany for the rest."""
+    table = Delivery.__table__
+    assert isinstance(table, Table)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for change in changes:
+        key = tuple(sorted((k, v) for k, v in change.items() if k != "id"))
+        groups.setdefault(key, []).append(change["id"])
+    singles = []
+    for key, ids in groups.items():
+        if len(ids) == 1:
+            singles.append({"b_id": ids[0], **{f"b_{k}": v for k, v in key}})
+            continue
+        await session.execute(update(table).where(table.c.id.in_(ids)).values(dict(key)))
+    if singles:
+        columns = [k for k in singles[0] if k != "b_id"]
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({k[2:]: bindparam(k) for k in columns}),
+            singles,
+        )
 
 
 def backoff(attempts: int, retry_after: float | None, base: float) -> float:

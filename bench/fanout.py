@@ -1,0 +1,346 @@
+"""Fan-out benchmark: one incident update to a whole audience, through the real stack.
+
+    .venv/bin/python -m bench.fanout                    # 10,000 subscribers
+    .venv/bin/python -m bench.fanout --audience 100000
+
+The web app runs in this process, the worker (`forewarn worker`) in its own, and
+SendGrid and Twilio are the loopback fakes from tests/fakes. By default it uses the
+machine's PostgreSQL (database forewarn_bench, recreated) and Redis (db 14).
+Prints figures; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import redis.asyncio
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy import insert, text
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from notifier import api_keys, migrate
+from notifier.db import create_engine, sessionmaker, utcnow
+from notifier.tables import Component, Consent, Customer, Subscription
+from status_page import create_app
+from tests.conftest import make_settings
+from tests.fakes import FakeSendGrid, FakeTwilio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    """When each fake first and last answered, on this process's monotonic clock."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+        self.count: dict[str, int] = {"email": 0, "sms": 0}
+
+    def middleware(self, channel: str) -> Any:
+        @web.middleware
+        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+            now = time.perf_counter()
+            self.first.setdefault(channel, now)
+            response = await handler(request)
+            self.last[channel] = time.perf_counter()
+            return response
+
+        return record
+
+
+async def reset_database(url: str) -> None:
+    admin = await asyncpg.connect(
+        url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres"
+    )
+    name = url.rsplit("/", 1)[1]
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+
+
+async def seed(url: str, audience: int, sms_every: int) -> tuple[str, str, int]:
+    """Migrate, then ``audience`` page subscribers (every ``sms_every``-th with a phone)."""
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    now = utcnow()
+    async with sessionmaker(engine)() as session, session.begin():
+        component = Component(name="Checkout API", created_at=now, updated_at=now)
+        session.add(component)
+        await session.flush()
+        component_id = component.id
+        _key, secret = await api_keys.create_key(session, "bench", ["admin"], now=now)
+    phones = 0
+    chunk = 5000
+    for start in range(0, audience, chunk):
+        customers, subs, consents = [], [], []
+        for i in range(start, min(audience, start + chunk)):
+            cid = f"c{i:011d}"
+            phone = f"+1415{i % 10_000_000:07d}" if i % sms_every == 0 else None
+            phones += phone is not None
+            customers.append(
+                {
+                    "id": cid,
+                    "external_id": f"bench-{i}",
+                    "name": f"Person {i}",
+                    "email": f"p{i}@example.com",
+                    "phone": phone,
+                    "locale": "ja" if i % 3 == 0 else "en",
+                    "time_zone": "UTC",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            subs.append({"customer_id": cid, "component_id": None, "created_at": now})
+            for channel in ("email", "sms") if phone else ("email",):
+                consents.append(
+                    {
+                        "customer_id": cid,
+                        "channel": channel,
+                        "method": "imported",
+                        "legal_basis": "contract",
+                        "created_at": now,
+                        "confirmed_at": now,
+                    }
+                )
+        async with sessionmaker(engine)() as session, session.begin():
+            await session.execute(insert(Customer), customers)
+            await session.execute(insert(Subscription), subs)
+            await session.execute(insert(Consent), consents)
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(text("ANALYZE"))
+    await engine.dispose()
+    return secret, component_id, phones
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def raw_rates(
+    sendgrid: FakeSendGrid, twilio: FakeTwilio, emails: int, sms: int, concurrency: int
+) -> tuple[float, float]:
+    """The same clients against the same fakes with no database work at all."""
+    body = {
+        "personalizations": [
+            {
+                "to": [{"email": f"raw{i}@example.com"}],
+                "custom_args": {"delivery_id": str(i)},
+                "substitutions": {"%%greeting%%": f"Hi {i},"},
+            }
+            for i in range(1000)
+        ],
+        "from": {"email": "status@example.com"},
+        "subject": "Raw",
+        "content": [{"type": "text/plain", "value": "x" * 600}],
+    }
+    headers = {"Authorization": f"Bearer {sendgrid.api_key}"}
+    requests = max(1, emails // 1000)
+    async with aiohttp.ClientSession() as http:
+        start = time.perf_counter()
+        for _ in range(requests):
+            async with http.post(sendgrid.url + "/v3/mail/send", json=body, headers=headers) as r:
+                assert r.status == 202
+        email_rate = requests * 1000 / (time.perf_counter() - start)
+    http_client = AsyncTwilioHttpClient()
+    client = Client(twilio.account_sid, twilio.auth_token, http_client=http_client)
+    client.api.base_url = twilio.url
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with gate:
+            await client.messages.create_async(
+                to=f"+1415{i:07d}",
+                from_="+15005550006",
+                body="Raw message",
+                status_callback="http://x/cb",
+            )
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(sms)))
+    sms_rate = sms / (time.perf_counter() - start)
+    await http_client.close()
+    return email_rate, sms_rate
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--audience", type=int, default=10_000)
+    parser.add_argument(
+        "--sms-every", type=int, default=10, help="every Nth subscriber has a phone"
+    )
+    parser.add_argument("--sms-per-second", type=float, default=2000)
+    parser.add_argument(
+        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/forewarn_bench"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    await reset_database(args.database_url)
+    queue = redis.asyncio.Redis.from_url(args.redis_url)
+    await queue.flushdb()
+    await queue.aclose()
+    t = time.perf_counter()
+    secret, component_id, phones = await seed(args.database_url, args.audience, args.sms_every)
+    took = time.perf_counter() - t
+    print(f"seeded {args.audience} subscribers ({phones} with a phone) in {took:.1f}s")
+
+    clock = Clock()
+    sendgrid = FakeSendGrid(api_key="SG.bench-" + secrets.token_urlsafe(8))
+    sendgrid.app.middlewares.append(clock.middleware("email"))
+    twilio = FakeTwilio(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16))
+    twilio.app.middlewares.append(clock.middleware("sms"))
+    await sendgrid.start()
+    await twilio.start()
+    provider = {
+        "sendgrid": {
+            "api_key": sendgrid.api_key,
+            "from_email": "status@example.com",
+            "base_url": sendgrid.url,
+        },
+        "twilio": {
+            "account_sid": twilio.account_sid,
+            "auth_token": twilio.auth_token,
+            "from_number": "+15005550006",
+            "base_url": twilio.url,
+        },
+        "delivery": {"sms_per_second": args.sms_per_second},
+    }
+    settings = make_settings(args.database_url, args.redis_url, **provider)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
+    env.update(
+        FOREWARN_DATABASE_URL=args.database_url,
+        FOREWARN_REDIS_URL=args.redis_url,
+        FOREWARN_SECRET_KEY=settings.secret_key.get_secret_value(),
+        FOREWARN_PUBLIC_URL="http://status.test",
+        FOREWARN_SENDGRID__API_KEY=sendgrid.api_key,
+        FOREWARN_SENDGRID__FROM_EMAIL="status@example.com",
+        FOREWARN_SENDGRID__BASE_URL=sendgrid.url,
+        FOREWARN_TWILIO__ACCOUNT_SID=twilio.account_sid,
+        FOREWARN_TWILIO__AUTH_TOKEN=twilio.auth_token,
+        FOREWARN_TWILIO__FROM_NUMBER="+15005550006",
+        FOREWARN_TWILIO__BASE_URL=twilio.url,
+        FOREWARN_DELIVERY__SMS_PER_SECOND=str(args.sms_per_second),
+    )
+    command = [sys.executable, "-m", "forewarn", "worker"]
+    if os.environ.get("BENCH_PROFILE"):
+        command = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-o",
+            os.environ["BENCH_PROFILE"],
+            "-f",
+            "raw",
+            "--",
+            *command,
+        ]
+    worker = subprocess.Popen(  # noqa: S603, ASYNC220  (started once, before timing)
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: nothing outlives the benchmark
+    )
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    await asyncio.sleep(2)  # the worker connects and finishes its start-up cron jobs
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            body = {
+                "title": "Checkout errors",
+                "body": "Some card payments fail. We are on it.",
+                "components": [{"component_id": component_id, "status": "partial_outage"}],
+            }
+            async with http.post(
+                f"http://{host}:{port}/api/v1/incidents",
+                json=body,
+                headers={"Authorization": f"Bearer {secret}"},
+            ) as response:
+                assert response.status == 201, await response.text()
+            returned = time.perf_counter()
+        expected_email, expected_sms = args.audience, phones
+        for _ in range(6000):  # up to 10 minutes
+            emails, sms = len(sendgrid.delivered), len(twilio.delivered)
+            if emails >= expected_email and sms >= expected_sms:
+                break
+            await asyncio.sleep(0.1)
+        emails, sms = len(sendgrid.delivered), len(twilio.delivered)
+        peak = peak_rss_mb(worker.pid)
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)  # py-spy, when profiling, writes its file on SIGINT
+        try:
+            worker.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+        await runner.cleanup()
+
+    first = min(clock.first.values()) - returned
+    email_all = clock.last["email"] - returned
+    email_rate = emails / (clock.last["email"] - clock.first["email"])
+    sms_rate = sms / (clock.last["sms"] - clock.first["sms"]) if sms else 0.0
+    duplicates = (emails - len(set(sendgrid.delivered))) + (sms - len(set(twilio.delivered)))
+    raw_email, raw_sms = await raw_rates(
+        sendgrid, twilio, expected_email, expected_sms, settings.delivery.sms_concurrency
+    )
+    await sendgrid.stop()
+    await twilio.stop()
+
+    print(
+        f"audience: {args.audience} (email {emails}/{expected_email}, "
+        f"sms {sms}/{expected_sms}, duplicates {duplicates})"
+    )
+    print(f"first provider request: {first:.3f} s after the API call returned")
+    print(f"every email sent:       {email_all:.2f} s")
+    print(f"email:  {email_rate:,.0f} deliveries/s   (raw client, no database: {raw_email:,.0f}/s)")
+    print(
+        f"sms:    {sms_rate:,.0f} deliveries/s   (raw client, no database: {raw_sms:,.0f}/s, "
+        f"{100 * sms_rate / raw_sms:.0f}%)"
+    )
+    print(f"worker peak RSS: {peak:.1f} MB")
+    print(
+        json.dumps(
+            {
+                "audience": args.audience,
+                "first_request_s": round(first, 3),
+                "email_all_sent_s": round(email_all, 2),
+                "email_per_s": round(email_rate),
+                "email_raw_per_s": round(raw_email),
+                "sms_per_s": round(sms_rate),
+                "sms_raw_per_s": round(raw_sms),
+                "sms_count": sms,
+                "peak_rss_mb": round(peak, 1),
+                "duplicates": duplicates,
+                "complete": emails >= expected_email and sms >= expected_sms,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
