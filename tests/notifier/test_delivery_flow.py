@@ -102,3 +102,70 @@ async def test_an_incident_update_reaches_exactly_the_affected_consenting_custom
         "sms": {"sent": 1},
         "inapp": {"delivered": 1},
     }
+
+
+async def test_a_delivery_problem_reaches_only_its_named_customers(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    consent = {"channels": ["email"], "legal_basis": "contract"}
+    await put_customer(
+        client, admin, "buyer", name="Aiko", email="buyer@example.com", locale="ja", consent=consent
+    )
+    await put_customer(
+        client,
+        admin,
+        "bystander",
+        email="other@example.com",
+        consent=consent,
+        follows={"page": True},
+    )
+    created = await client.post(
+        "/api/v1/delivery-problems",
+        json={
+            "reference": "ORD-1",
+            "kind": "delayed",
+            "body": "お届けが1日遅れます。",
+            "customers": ["buyer"],
+            "eta": "2026-11-25T10:00:00+09:00",
+        },
+        headers=admin,
+    )
+    assert created.status == 201
+    await run_worker(settings)
+
+    outbox = (await (await client.get("/dev/outbox.json")).json())["data"]
+    assert [(m["to"], m["subject"]) for m in outbox] == [
+        ("buyer@example.com", "【Test status】ORD-1に関するお知らせ")
+    ]
+    assert "Aiko 様" in outbox[0]["body"]
+    assert "新しいお届け予定: 2026-11-25 01:00 UTC" in outbox[0]["body"]
+
+
+async def test_a_customers_delivery_timeline_pages_newest_first(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    consent = {"channels": ["email"], "legal_basis": "contract"}
+    await put_customer(
+        client, admin, "reader", email="reader@example.com", consent=consent, follows={"page": True}
+    )
+    for title in ("One", "Two", "Three"):
+        response = await client.post(
+            "/api/v1/incidents", json={"title": title, "body": "Looking into it."}, headers=admin
+        )
+        assert response.status == 201
+    await run_worker(settings)
+
+    first = await (
+        await client.get("/api/v1/customers/reader/deliveries?limit=2", headers=admin)
+    ).json()
+    second = await (
+        await client.get(
+            f"/api/v1/customers/reader/deliveries?limit=2&cursor={first['next_cursor']}",
+            headers=admin,
+        )
+    ).json()
+    ids = [d["id"] for d in first["data"] + second["data"]]
+    assert len(ids) == 3
+    assert ids == sorted(ids, reverse=True)
+    assert second["next_cursor"] is None
+    assert {d["status"] for d in first["data"] + second["data"]} == {"sent"}
