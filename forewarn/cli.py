@@ -36,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # aiosqlite logs every statement with its parameters (addresses) at DEBUG.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # The twilio client logs five lines per request at INFO.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:

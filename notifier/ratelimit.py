@@ -8,12 +8,16 @@ import time
 
 from redis.asyncio import Redis
 
+# Tokens taken from Redis at a time, so a message costs no round trip of its own.
+BLOCK = 20
+
 
 class SharedRateLimit:
     """At most ``per_second`` acquisitions a second across all processes on one Redis.
 
-    Fixed windows (INCR + EXPIRE in one round trip): simple and exact per window;
-    a burst can straddle two windows, which providers' own limits tolerate.
+    Fixed windows: each process takes tokens in blocks with one INCRBY, and
+    spends them locally until the window ends. Exact per window; a burst can
+    straddle two windows, which providers' own limits tolerate.
     """
 
     def __init__(self, redis: Redis, key: str, per_second: float) -> None:
@@ -22,16 +26,30 @@ class SharedRateLimit:
         # Rates under 1/s use longer windows holding one message each.
         self._window = max(1.0, 1.0 / per_second)
         self._capacity = max(1, math.floor(per_second * self._window))
+        self._block = min(BLOCK, self._capacity)
+        self._tokens = 0
+        self._tokens_window = -1
+        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        while True:
-            now = time.time()
-            window = math.floor(now / self._window)
-            key = f"{self._key}:{window}"
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, math.ceil(self._window) + 1)
-                count, _ = await pipe.execute()
-            if count <= self._capacity:
-                return
-            await asyncio.sleep((window + 1) * self._window - now)
+        async with self._lock:
+            while True:
+                now = time.time()
+                window = math.floor(now / self._window)
+                if self._tokens_window == window and self._tokens > 0:
+                    self._tokens -= 1
+                    return
+                granted = await self._take(window)
+                if granted:
+                    self._tokens, self._tokens_window = granted - 1, window
+                    return
+                await asyncio.sleep((window + 1) * self._window - now)
+
+    async def _take(self, window: int) -> int:
+        key = f"{self._key}:{window}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(key, self._block)
+            pipe.expire(key, math.ceil(self._window) + 1)
+            count, _ = await pipe.execute()
+        before = int(count) - self._block
+        return max(0, min(self._block, self._capacity - before))

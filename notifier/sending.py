@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +22,9 @@ from notifier.rendering import render
 from notifier.tables import Customer, Delivery, Notification, Suppression
 
 log = logging.getLogger(__name__)
+DELIVERIES = cast(Table, Delivery.__table__)
+# What a notification says depends only on it and the language: keep a few.
+CONTEXT_CACHE = 256
 MAX_BACKOFF_SECONDS = 900.0
 
 
@@ -35,6 +38,7 @@ class Sender:
         self._sessions = sessions
         self._channels = channels
         self._settings = settings
+        self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
 
     async def send(self, channel_name: str, ids: Sequence[int]) -> float | None:
         """Send what is due among ``ids``; returns seconds until some are due again."""
@@ -59,7 +63,7 @@ class Sender:
     async def _claim(self, ids: Sequence[int], now: datetime) -> list[int]:
         async with self._sessions() as session, session.begin():
             result = await session.execute(
-                update(Delivery)
+                update(DELIVERIES)
                 .where(
                     Delivery.id.in_(ids),
                     Delivery.status == "pending",
@@ -67,7 +71,6 @@ class Sender:
                 )
                 .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
                 .returning(Delivery.id)
-                .execution_options(synchronize_session=False)
             )
             return list(result.scalars())
 
@@ -156,11 +159,23 @@ class Sender:
         work = []
         for (notification_id, channel, locale), recipients in groups.items():
             notification = notifications[notification_id]
-            context = await messages.context(session, notification, self._settings, locale)
+            context = await self._context(session, notification, locale)
             for recipient in recipients:
                 recipient.values["url"] = context["url"]
             work.append((render(notification.kind, channel, locale, context), recipients))
         return rows, work
+
+    async def _context(
+        self, session: AsyncSession, notification: Notification, locale: str
+    ) -> dict[str, Any]:
+        key = (notification.id, locale)
+        if key not in self._contexts:
+            if len(self._contexts) >= CONTEXT_CACHE:
+                self._contexts.pop(next(iter(self._contexts)))
+            self._contexts[key] = await messages.context(
+                session, notification, self._settings, locale
+            )
+        return self._contexts[key]
 
     async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
         """Notifications for which a newer one about the same subject exists."""
@@ -277,8 +292,7 @@ class Sender:
 async def _apply(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
     """Write the new states: one UPDATE per group of identical changes (a whole email
     batch shares its provider id), one executemany for the rest."""
-    table = Delivery.__table__
-    assert isinstance(table, Table)
+    table = DELIVERIES
     groups: dict[tuple[Any, ...], list[int]] = {}
     for change in changes:
         key = tuple(sorted((k, v) for k, v in change.items() if k != "id"))
