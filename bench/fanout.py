@@ -73,8 +73,9 @@ async def reset_database(url: str) -> None:
     await admin.close()
 
 
-async def seed(url: str, audience: int, sms_every: int) -> tuple[str, str, int]:
-    """Migrate, then ``audience`` page subscribers (every ``sms_every``-th with a phone)."""
+async def seed(url: str, audience: int, sms_every: int, sms_only: bool) -> tuple[str, str, int]:
+    """Migrate, then ``audience`` page subscribers (every ``sms_every``-th with a phone;
+    with ``sms_only`` nobody has consented to email)."""
     engine = create_engine(url)
     await migrate.upgrade(engine)
     now = utcnow()
@@ -106,7 +107,8 @@ async def seed(url: str, audience: int, sms_every: int) -> tuple[str, str, int]:
                 }
             )
             subs.append({"customer_id": cid, "component_id": None, "created_at": now})
-            for channel in ("email", "sms") if phone else ("email",):
+            channels = [c for c, on in (("email", not sms_only), ("sms", bool(phone))) if on]
+            for channel in channels:
                 consents.append(
                     {
                         "customer_id": cid,
@@ -189,6 +191,11 @@ async def main() -> None:
     parser.add_argument(
         "--sms-every", type=int, default=10, help="every Nth subscriber has a phone"
     )
+    parser.add_argument(
+        "--sms-only",
+        action="store_true",
+        help="no email consent: SMS alone, not sharing the worker",
+    )
     parser.add_argument("--sms-per-second", type=float, default=2000)
     parser.add_argument(
         "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/forewarn_bench"
@@ -201,7 +208,9 @@ async def main() -> None:
     await queue.flushdb()
     await queue.aclose()
     t = time.perf_counter()
-    secret, component_id, phones = await seed(args.database_url, args.audience, args.sms_every)
+    secret, component_id, phones = await seed(
+        args.database_url, args.audience, args.sms_every, args.sms_only
+    )
     took = time.perf_counter() - t
     print(f"seeded {args.audience} subscribers ({phones} with a phone) in {took:.1f}s")
 
@@ -283,7 +292,7 @@ async def main() -> None:
             ) as response:
                 assert response.status == 201, await response.text()
             returned = time.perf_counter()
-        expected_email, expected_sms = args.audience, phones
+        expected_email, expected_sms = (0 if args.sms_only else args.audience), phones
         for _ in range(6000):  # up to 10 minutes
             emails, sms = len(sendgrid.delivered), len(twilio.delivered)
             if emails >= expected_email and sms >= expected_sms:
@@ -301,8 +310,8 @@ async def main() -> None:
         await runner.cleanup()
 
     first = min(clock.first.values()) - returned
-    email_all = clock.last["email"] - returned
-    email_rate = emails / (clock.last["email"] - clock.first["email"])
+    email_all = clock.last["email"] - returned if emails else 0.0
+    email_rate = emails / (clock.last["email"] - clock.first["email"]) if emails else 0.0
     sms_rate = sms / (clock.last["sms"] - clock.first["sms"]) if sms else 0.0
     duplicates = (emails - len(set(sendgrid.delivered))) + (sms - len(set(twilio.delivered)))
     raw_email, raw_sms = await raw_rates(
