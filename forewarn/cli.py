@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from arq import create_pool
 from arq.worker import Worker
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from notifier import api_keys, demo, dev_outbox, migrate
+from notifier import api_keys, demo, dev_outbox, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
-from notifier.queue import EmbeddedRedis
+from notifier.queue import EmbeddedRedis, redis_settings
 from status_page import create_app
 from workers import create_worker
+from workers.jobs import enqueue_fan_outs
 
 log = logging.getLogger("forewarn")
 
@@ -174,17 +176,23 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     demo_key = None
-    async with sessionmaker(engine)() as session, session.begin():
-        if args.demo:
-            if await demo.seed(session, now=utcnow()):
-                log.info("seeded demo data")
-            _key, demo_key = await api_keys.create_key(session, "demo", ["admin"], now=utcnow())
+    async with sessionmaker(engine)() as session:
+        async with session.begin():
+            if args.demo:
+                if await demo.seed(session, now=utcnow()):
+                    log.info("seeded demo data")
+                _key, demo_key = await api_keys.create_key(session, "demo", ["admin"], now=utcnow())
+        seeded = notifications.created_in(session)
     await engine.dispose()
     with _redis(settings, sole_user=True) as url:
         settings = _runtime(settings, url)
         runner = await _start_web(settings, args.host, args.port)
         worker = create_worker(settings, url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
+        if seeded:  # the demo's own updates: straight into the dev outbox
+            pool = await create_pool(redis_settings(url))
+            await enqueue_fan_outs(pool, seeded)
+            await pool.aclose()
         base = _base_url(args.host, args.port)
         print(f"\nForewarn is running ({'dev outbox' if not settings.production else 'providers'})")
         print(f"  status page:  {base}/")

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, customers, incidents, maintenance, problems
 from notifier.schemas.components import ComponentCreate, GroupCreate
-from notifier.schemas.customers import CustomerPut
+from notifier.schemas.customers import ConsentIn, CustomerPut, FollowsIn
 from notifier.schemas.incidents import AffectedComponent, IncidentCreate, IncidentResolve
 from notifier.schemas.maintenance import MaintenanceCreate
 from notifier.schemas.problems import ProblemCreate
@@ -40,13 +40,17 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
             session, GroupCreate(name=group_name, position=position, components=created), now=past
         )
 
-    # A resolved incident three weeks ago, so history and uptime are not empty.
+    await _customers(session, ids, now=now)
+
+    # A resolved incident three weeks ago, so history and uptime are not empty
+    # (told to nobody now: it is history).
     old = await incidents.create_incident(
         session,
         IncidentCreate(
             title="Slow order confirmations",
             body="Order confirmations are taking up to 10 minutes. We are looking into it.",
             impact=Impact.minor,
+            notify=False,
             components=[
                 AffectedComponent(
                     component_id=ids["Orders API"], status=ComponentStatus.degraded_performance
@@ -59,7 +63,9 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
     await incidents.resolve(
         session,
         old.id,
-        IncidentResolve(body="Confirmations are back to normal. Thank you for your patience."),
+        IncidentResolve(
+            body="Confirmations are back to normal. Thank you for your patience.", notify=False
+        ),
         posted_by="demo",
         now=now - timedelta(days=21, hours=-2),
     )
@@ -100,24 +106,6 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
         now=now,
     )
 
-    people = [
-        (
-            "cust-1001",
-            "Aiko Tanaka",
-            "aiko@example.com",
-            "+81 90 1234 5678",
-            Locale.ja,
-            "Asia/Tokyo",
-        ),
-        ("cust-1002", "Sam Lee", "sam@example.com", "+44 7911 123456", Locale.en, "Europe/London"),
-    ]
-    for external_id, name, email, phone, locale, zone in people:
-        await customers.upsert_customer(
-            session,
-            external_id,
-            CustomerPut(name=name, email=email, phone=phone, locale=locale, time_zone=zone),
-            now=now,
-        )
     await problems.create_problem(
         session,
         ProblemCreate(
@@ -132,3 +120,31 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
         now=now,
     )
     return True
+
+
+async def _customers(session: AsyncSession, ids: dict[str, str], *, now: datetime) -> None:
+    """Two customers who will see the demo's messages in the dev outbox."""
+    consent = ConsentIn(channels=["email", "sms"], legal_basis="demo data")
+    people = [
+        CustomerPut(
+            name="田中愛子",
+            email="aiko@example.com",
+            phone="+81 90 1234 5678",
+            inapp_user_id="demo-user-1",
+            locale=Locale.ja,
+            time_zone="Asia/Tokyo",
+            consent=consent,
+            follows=FollowsIn(page=True),
+        ),
+        CustomerPut(
+            name="Sam Lee",
+            email="sam@example.com",
+            phone="+44 7911 123456",
+            locale=Locale.en,
+            time_zone="Europe/London",
+            consent=consent,
+            follows=FollowsIn(components=[ids["Checkout API"]]),
+        ),
+    ]
+    for external_id, body in zip(("cust-1001", "cust-1002"), people, strict=True):
+        await customers.upsert_customer(session, external_id, body, now=now)
