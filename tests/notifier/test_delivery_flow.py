@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from config import Settings
@@ -164,8 +165,9 @@ async def test_a_customers_delivery_timeline_pages_newest_first(
             headers=admin,
         )
     ).json()
-    ids = [d["id"] for d in first["data"] + second["data"]]
-    assert len(ids) == 3
-    assert ids == sorted(ids, reverse=True)
+    rows = first["data"] + second["data"]
+    assert len({d["id"] for d in rows}) == 3
+    created = [datetime.fromisoformat(d["created_at"]) for d in rows]
+    assert created == sorted(created, reverse=True)
     assert second["next_cursor"] is None
     assert {d["status"] for d in first["data"] + second["data"]} == {"sent"}
