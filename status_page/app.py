@@ -10,7 +10,17 @@ from aiohttp import web
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
-from status_page import dev_outbox, inbox, keys, live, public, queue, unsubscribe, webhooks
+from status_page import (
+    dev_outbox,
+    inbox,
+    keys,
+    live,
+    public,
+    public_api,
+    queue,
+    unsubscribe,
+    webhooks,
+)
 from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
@@ -35,6 +45,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi.document)
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)
+    public_api.add_routes(app)
     unsubscribe.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
