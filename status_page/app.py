@@ -12,6 +12,7 @@ from config import Settings
 from notifier.db import create_engine, sessionmaker
 from status_page import (
     dev_outbox,
+    feeds,
     inbox,
     keys,
     live,
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)
     public_api.add_routes(app)
+    feeds.add_routes(app)
     unsubscribe.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
