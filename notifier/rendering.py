@@ -15,6 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from notifier.channels.base import Content, token
+from notifier.markdown import to_html
 from notifier.statuses import Locale
 
 _ROOT = Path(__file__).with_name("templates")
@@ -31,6 +32,7 @@ def _env(html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["markdown"] = to_html
     # A token is our own constant (%%name%%); its value is escaped when substituted.
     env.globals["token"] = lambda name: Markup(token(name, html_part=html))  # noqa: S704
     return env

@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from config import Settings
+from notifier import markdown
 from notifier.db import create_engine, sessionmaker
 from status_page import (
     dev_outbox,
@@ -37,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
         enable_async=False,
         undefined=jinja2.StrictUndefined,
     )
+    app[keys.TEMPLATES].filters["markdown"] = markdown.to_html
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(queue.pool)
     app.cleanup_ctx.append(live.fan_in)

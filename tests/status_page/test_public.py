@@ -205,7 +205,8 @@ async def test_an_active_incident_shows_its_latest_update_and_the_promised_next_
         "Partial System Outage",
         "Active incidents",
         "Card payments failing (major impact)",
-        "Identified : A certificate expired at our card processor.",
+        "Identified",
+        "A certificate expired at our card processor.",
         "next update by 2030-01-01 06:30 UTC",
         "Checkout Partial outage",
     )
