@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import DeliverySettings
 from notifier import audience
 from notifier.tables import Delivery, Notification
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

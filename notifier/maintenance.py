@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, notifications
@@ -163,10 +163,11 @@ async def auto_transition(session: AsyncSession, *, now: datetime) -> tuple[int,
         .where(
             Incident.kind == IncidentKind.maintenance,
             Incident.auto_transition.is_(True),
-            Incident.status.in_(
-                [MaintenanceStatus.scheduled, MaintenanceStatus.in_progress, "verifying"]
+            or_(
+                (Incident.status == MaintenanceStatus.scheduled) & (Incident.scheduled_for <= now),
+                Incident.status.in_([MaintenanceStatus.in_progress, MaintenanceStatus.verifying])
+                & (Incident.scheduled_until <= now),
             ),
-            Incident.scheduled_for <= now,
         )
         .order_by(Incident.scheduled_for)
         .with_for_update(skip_locked=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -13,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import subscribers
 from notifier.fanout import insert_ignoring_duplicates
 from notifier.tables import Consent, Customer, Delivery, ProviderEvent, Suppression
-
-log = logging.getLogger(__name__)
 
 # Later states never go back to earlier ones (callbacks arrive out of order).
 _RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "bounced": 3}

@@ -19,7 +19,6 @@ from notifier.tables import Component, ComponentGroup, Incident, IncidentUpdate
 PAGE_ID = "forewarn"
 RECENT = 50
 ACTIVE_MAINTENANCE = ("in_progress", "verifying")
-ENDED_INCIDENT = ("resolved", "postmortem")
 
 
 def _when(value: datetime | None) -> str | None:

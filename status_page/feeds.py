@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy import select
 
 from notifier import badges, feeds
 from notifier.errors import NotFound
-from notifier.overview import overview
-from notifier.statuses import ComponentStatus
+from notifier.statuses import ComponentStatus, worst
 from notifier.tables import Component
 from status_page import keys
 
@@ -55,8 +55,11 @@ def _svg(svg: str) -> web.Response:
 
 async def page_badge(request: web.Request) -> web.Response:
     async with request.app[keys.SESSIONS]() as session:
-        view = await overview(session)
-    return _svg(badges.badge("status", view.worst))
+        statuses = await session.scalars(
+            select(Component.status).where(Component.visible.is_(True))
+        )
+        state = worst([ComponentStatus(s) for s in statuses])
+    return _svg(badges.badge("status", state))
 
 
 async def component_badge(request: web.Request) -> web.Response:

@@ -6,7 +6,6 @@ produce the OpenAPI document, so the document cannot drift from the code.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,8 +21,6 @@ from notifier.db import utcnow
 from notifier.tables import ApiKey
 from status_page import keys, queue
 from status_page.api.errors import ApiError, Location, field_errors, json_body
-
-log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[BaseModel | None]]
 MAX_IDEMPOTENCY_KEY = 255

@@ -139,13 +139,6 @@ async def api(aiohttp_client: AiohttpClient, provider_settings: Settings) -> Cli
     return await aiohttp_client(create_app(provider_settings))
 
 
-@pytest.fixture
-async def db(provider_settings: Settings) -> Any:
-    engine = create_engine(provider_settings.database_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
 async def test_2500_email_recipients_go_in_3_sendgrid_requests(
     api: Client, admin: Headers, provider_settings: Settings, sendgrid: FakeSendGrid
 ) -> None:
@@ -169,7 +162,7 @@ async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
     admin: Headers,
     provider_settings: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 3, email=False, phone=True)
     await post_incident(api, admin)
@@ -180,7 +173,7 @@ async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
     assert form["From"] == "+15005550006"
     assert form["StatusCallback"] == "http://status.test/webhooks/twilio/status"
     assert "Checkout errors" in form["Body"]
-    async with db() as session:
+    async with sessions() as session:
         rows = (await session.scalars(select(Delivery))).all()
     assert {(d.status, d.segments) for d in rows} == {("sent", 1)}
     assert {d.provider_id for d in rows} == {r.sid for r in twilio.requests}
@@ -191,7 +184,7 @@ async def test_it_retries_after_429_honouring_retry_after(
     admin: Headers,
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 2)
     sendgrid.fail(Failure(status=429, headers={"Retry-After": "1"}))
@@ -201,7 +194,7 @@ async def test_it_retries_after_429_honouring_retry_after(
     assert len(sendgrid.requests) == 2
     assert sendgrid.requests[0].message_id == ""
     assert sorted(sendgrid.delivered) == sorted(sendgrid.requests[1].recipients)
-    async with db() as session:
+    async with sessions() as session:
         rows = (await session.scalars(select(Delivery))).all()
     assert {(d.status, d.attempts) for d in rows} == {("sent", 2)}
 
@@ -214,7 +207,7 @@ async def test_it_retries_a_5xx_and_a_timeout_then_sends_once(
     redis_url: str,
     twilio: FakeTwilio,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     from tests.conftest import make_settings
 
@@ -241,7 +234,7 @@ async def test_it_retries_a_5xx_and_a_timeout_then_sends_once(
     await run_worker(settings)
 
     assert twilio.delivered == ["+14155550000"]
-    async with db() as session:
+    async with sessions() as session:
         [delivery] = (await session.scalars(select(Delivery))).all()
     assert (delivery.status, delivery.attempts) == ("sent", 3)
 
@@ -251,7 +244,7 @@ async def test_a_permanent_failure_is_recorded_and_the_number_suppressed(
     admin: Headers,
     provider_settings: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 2, email=False, phone=True)
     twilio.fail(
@@ -262,7 +255,7 @@ async def test_a_permanent_failure_is_recorded_and_the_number_suppressed(
     await post_incident(api, admin, "First")
     await run_worker(provider_settings)
 
-    async with db() as session:
+    async with sessions() as session:
         failed = await session.scalar(select(Delivery).where(Delivery.status == "failed"))
         suppressed = (await session.scalars(select(Suppression))).all()
     assert failed is not None
@@ -276,7 +269,7 @@ async def test_a_permanent_failure_is_recorded_and_the_number_suppressed(
     await post_incident(api, admin, "Second")
     await run_worker(provider_settings)
     assert [r.to for r in twilio.requests[calls_before:]] == ["+14155550000"]
-    assert (await statuses(db))["suppressed"] == 1
+    assert (await statuses(sessions))["suppressed"] == 1
 
 
 async def test_a_rejected_address_fails_alone_and_the_rest_of_the_batch_is_sent(
@@ -284,7 +277,7 @@ async def test_a_rejected_address_fails_alone_and_the_rest_of_the_batch_is_sent(
     admin: Headers,
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 3)
     sendgrid.fail(Failure(status=400, body=bad_address(1)))
@@ -294,7 +287,7 @@ async def test_a_rejected_address_fails_alone_and_the_rest_of_the_batch_is_sent(
     assert len(sendgrid.requests) == 2
     assert len(sendgrid.requests[1].recipients) == 2
     assert sendgrid.requests[0].recipients[1] not in sendgrid.delivered
-    assert await statuses(db) == {"sent": 2, "failed": 1}
+    assert await statuses(sessions) == {"sent": 2, "failed": 1}
 
 
 async def test_rejected_credentials_alert_ops_and_burn_nobody(
@@ -302,7 +295,7 @@ async def test_rejected_credentials_alert_ops_and_burn_nobody(
     admin: Headers,
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await add_audience(provider_settings, 2)
@@ -310,11 +303,11 @@ async def test_rejected_credentials_alert_ops_and_burn_nobody(
     await post_incident(api, admin)  # enqueues its fan-out
 
     async def refused() -> bool:
-        return len(sendgrid.requests) > 0 and (await statuses(db)).get("sending", 0) == 0
+        return len(sendgrid.requests) > 0 and (await statuses(sessions)).get("sending", 0) == 0
 
     await run_worker_until(provider_settings, refused)
 
-    async with db() as session:
+    async with sessions() as session:
         rows = (await session.scalars(select(Delivery))).all()
     assert [r.message_id for r in sendgrid.requests] == [""]
     assert {(d.status, d.last_error) for d in rows} == {
@@ -328,12 +321,12 @@ async def test_a_worker_killed_between_claim_and_send_sends_each_message_once(
     admin: Headers,
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 5)
     await post_incident(api, admin)
     # Fan out, then leave every row as a killed worker would: claimed, never sent.
-    async with db() as session, session.begin():
+    async with sessions() as session, session.begin():
         [notification] = (await session.scalars(select(Notification))).all()
         await fanout.fan_out_page(
             session, notification.id, provider_settings.delivery, now=utcnow()
@@ -353,12 +346,12 @@ async def test_a_worker_killed_between_claim_and_send_sends_each_message_once(
     assert sorted(sendgrid.delivered) == sorted(set(sendgrid.delivered))
     assert len(sendgrid.delivered) == 5
     # A re-run of the same batch finds nothing left to send.
-    async with db() as session:
+    async with sessions() as session:
         ids = list((await session.scalars(select(Delivery.id))).all())
     await enqueue(provider_settings, "send_batch", "email", ids)
     await run_worker(provider_settings)
     assert len(sendgrid.delivered) == 5
-    assert await statuses(db) == {"sent": 5}
+    assert await statuses(sessions) == {"sent": 5}
 
 
 async def test_redis_flushed_mid_fan_out_the_sweeper_completes_it(
@@ -367,7 +360,7 @@ async def test_redis_flushed_mid_fan_out_the_sweeper_completes_it(
     database_url: str,
     redis_url: str,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     from tests.conftest import make_settings
 
@@ -384,7 +377,7 @@ async def test_redis_flushed_mid_fan_out_the_sweeper_completes_it(
     client = await aiohttp_client(create_app(settings))
     await add_audience(settings, 35)
     await post_incident(client, admin)
-    async with db() as session, session.begin():
+    async with sessions() as session, session.begin():
         [notification] = (await session.scalars(select(Notification))).all()
         await fanout.fan_out_page(session, notification.id, settings.delivery, now=utcnow())
     queue = redis.asyncio.Redis.from_url(settings.redis_url)
@@ -396,7 +389,7 @@ async def test_redis_flushed_mid_fan_out_the_sweeper_completes_it(
 
     assert sorted(sendgrid.delivered) == sorted(set(sendgrid.delivered))
     assert len(sendgrid.delivered) == 35
-    async with db() as session:
+    async with sessions() as session:
         [notification] = (await session.scalars(select(Notification))).all()
     assert notification.status == "done"
 
@@ -406,16 +399,16 @@ async def test_a_retry_of_an_update_that_was_superseded_is_not_sent_late(
     admin: Headers,
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(provider_settings, 1)
     sendgrid.fail(Failure(status=503, headers={"Retry-After": "2"}))
     incident_id = await post_incident(api, admin)  # enqueues its fan-out
-    async with db() as session:
+    async with sessions() as session:
         [first] = (await session.scalars(select(Notification))).all()
 
     async def retry_pending() -> bool:  # fanned out, one send failed, its retry waits
-        return len(sendgrid.requests) == 1 and await statuses(db) == {"pending": 1}
+        return len(sendgrid.requests) == 1 and await statuses(sessions) == {"pending": 1}
 
     await run_worker_until(provider_settings, retry_pending)
     update_response = await api.post(
@@ -428,7 +421,7 @@ async def test_a_retry_of_an_update_that_was_superseded_is_not_sent_late(
 
     assert len(sendgrid.delivered) == 1
     assert "Identified" in sendgrid.requests[-1].body["subject"]
-    async with db() as session:
+    async with sessions() as session:
         old = await session.scalar(select(Delivery).where(Delivery.notification_id == first.id))
     assert old is not None
     assert (old.status, old.last_error) == ("failed", "superseded by a newer update")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from config import Settings
-from notifier.db import create_engine, sessionmaker
 from notifier.tables import Consent, Delivery, Suppression
 from status_page import create_app
 from tests.conftest import Client, make_settings
@@ -50,13 +48,6 @@ async def api(aiohttp_client: AiohttpClient, settings_with_hooks: Settings) -> C
     return await aiohttp_client(create_app(settings_with_hooks))
 
 
-@pytest.fixture
-async def db(settings_with_hooks: Settings) -> Any:
-    engine = create_engine(settings_with_hooks.database_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
 def twilio_signed(twilio: FakeTwilio, path: str, form: dict[str, str]) -> Headers:
     signature = RequestValidator(twilio.auth_token).compute_signature(PUBLIC + path, form)
     return {"X-Twilio-Signature": signature}
@@ -72,8 +63,8 @@ def sendgrid_signed(key: ec.EllipticCurvePrivateKey, body: str) -> Headers:
     }
 
 
-async def deliveries(db: async_sessionmaker[AsyncSession]) -> list[Delivery]:
-    async with db() as session:
+async def deliveries(sessions: async_sessionmaker[AsyncSession]) -> list[Delivery]:
+    async with sessions() as session:
         return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
 
 
@@ -88,21 +79,21 @@ async def test_a_signed_twilio_status_callback_marks_the_sms_delivered(
     admin: Headers,
     settings_with_hooks: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await send_one_sms(api, admin, settings_with_hooks)
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     form = {"MessageSid": delivery.provider_id or "", "MessageStatus": "delivered"}
     path = "/webhooks/twilio/status"
     response = await api.post(path, data=form, headers=twilio_signed(twilio, path, form))
     assert response.status == 204
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     assert delivery.status == "delivered"
     assert delivery.delivered_at is not None
 
     late = {"MessageSid": delivery.provider_id or "", "MessageStatus": "sent"}
     await api.post(path, data=late, headers=twilio_signed(twilio, path, late))
-    assert (await deliveries(db))[0].status == "delivered"  # never goes backwards
+    assert (await deliveries(sessions))[0].status == "delivered"  # never goes backwards
 
 
 @pytest.mark.parametrize("signature", ["", "forged", "wrong-url"])
@@ -111,11 +102,11 @@ async def test_a_forged_twilio_callback_gets_403_and_changes_nothing(
     admin: Headers,
     settings_with_hooks: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     signature: str,
 ) -> None:
     await send_one_sms(api, admin, settings_with_hooks)
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     form = {
         "MessageSid": delivery.provider_id or "",
         "MessageStatus": "failed",
@@ -127,8 +118,8 @@ async def test_a_forged_twilio_callback_gets_403_and_changes_nothing(
         headers = twilio_signed(twilio, "/webhooks/twilio/inbound", form)
     response = await api.post(path, data=form, headers=headers)
     assert response.status == 403
-    assert (await deliveries(db))[0].status == "sent"
-    async with db() as session:
+    assert (await deliveries(sessions))[0].status == "sent"
+    async with sessions() as session:
         assert (await session.scalars(select(Suppression))).all() == []
 
 
@@ -137,10 +128,10 @@ async def test_a_failed_carrier_verdict_suppresses_a_landline(
     admin: Headers,
     settings_with_hooks: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await send_one_sms(api, admin, settings_with_hooks)
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     form = {
         "MessageSid": delivery.provider_id or "",
         "MessageStatus": "undelivered",
@@ -150,9 +141,9 @@ async def test_a_failed_carrier_verdict_suppresses_a_landline(
     assert (
         await api.post(path, data=form, headers=twilio_signed(twilio, path, form))
     ).status == 204
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     assert (delivery.status, delivery.last_error) == ("failed", "carrier: undelivered 30006")
-    async with db() as session:
+    async with sessions() as session:
         [suppression] = (await session.scalars(select(Suppression))).all()
     assert (suppression.address, suppression.reason) == ("+14155550000", "invalid")
 
@@ -162,7 +153,7 @@ async def test_stop_then_no_further_sms_and_start_lifts_it(
     admin: Headers,
     settings_with_hooks: Settings,
     twilio: FakeTwilio,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await send_one_sms(api, admin, settings_with_hooks)
     assert twilio.delivered == ["+14155550000"]
@@ -171,7 +162,7 @@ async def test_stop_then_no_further_sms_and_start_lifts_it(
     response = await api.post(path, data=stop, headers=twilio_signed(twilio, path, stop))
     assert response.status == 200
     assert response.content_type == "application/xml"
-    async with db() as session:
+    async with sessions() as session:
         [consent] = (await session.scalars(select(Consent))).all()
     assert consent.revoked_at is not None
 
@@ -201,12 +192,12 @@ async def test_sendgrid_events_update_deliveries_and_suppress_bounces_once(
     settings_with_hooks: Settings,
     sendgrid: FakeSendGrid,
     signing_key: ec.EllipticCurvePrivateKey,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(settings_with_hooks, 2)
     await post_incident(api, admin)
     await run_worker(settings_with_hooks)
-    first, second = await deliveries(db)
+    first, second = await deliveries(sessions)
     events = [
         {
             "event": "delivered",
@@ -228,10 +219,10 @@ async def test_sendgrid_events_update_deliveries_and_suppress_bounces_once(
     for _ in range(2):  # SendGrid redelivers: the second time is a no-op
         response = await api.post(path, data=body, headers=sendgrid_signed(signing_key, body))
         assert response.status == 204
-    first, second = await deliveries(db)
+    first, second = await deliveries(sessions)
     assert first.status == "delivered"
     assert (second.status, second.last_error) == ("bounced", "bounce: 550 5.1.1 no such user")
-    async with db() as session:
+    async with sessions() as session:
         suppressions = (await session.scalars(select(Suppression))).all()
     assert [(s.channel, s.address, s.reason) for s in suppressions] == [
         ("email", sendgrid.delivered[1], "bounce")
@@ -244,7 +235,7 @@ async def test_a_spam_report_withdraws_email_consent(
     settings_with_hooks: Settings,
     sendgrid: FakeSendGrid,
     signing_key: ec.EllipticCurvePrivateKey,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(settings_with_hooks, 1)
     await post_incident(api, admin)
@@ -256,7 +247,7 @@ async def test_a_spam_report_withdraws_email_consent(
     assert (
         await api.post(path, data=body, headers=sendgrid_signed(signing_key, body))
     ).status == 204
-    async with db() as session:
+    async with sessions() as session:
         [consent] = (await session.scalars(select(Consent))).all()
     assert consent.revoked_at is not None
 
@@ -266,12 +257,12 @@ async def test_a_forged_sendgrid_webhook_gets_403_and_changes_nothing(
     admin: Headers,
     settings_with_hooks: Settings,
     sendgrid: FakeSendGrid,
-    db: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await add_audience(settings_with_hooks, 1)
     await post_incident(api, admin)
     await run_worker(settings_with_hooks)
-    [delivery] = await deliveries(db)
+    [delivery] = await deliveries(sessions)
     body = json.dumps(
         [
             {
@@ -286,7 +277,7 @@ async def test_a_forged_sendgrid_webhook_gets_403_and_changes_nothing(
     path = "/webhooks/sendgrid/events"
     for headers in ({}, sendgrid_signed(other_key, body)):
         assert (await api.post(path, data=body, headers=headers)).status == 403
-    assert (await deliveries(db))[0].status == "sent"
+    assert (await deliveries(sessions))[0].status == "sent"
 
 
 async def test_webhooks_are_refused_when_no_verification_key_is_configured(

@@ -3,13 +3,13 @@ from __future__ import annotations
 from notifier import customers, notifications
 from notifier.schemas.common import Page
 from notifier.schemas.notifications import DeliveryOut, DeliveryQuery, NotificationOut
+from notifier.tables import Notification
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
 
 
-async def _out(ctx: Context, notification_id: str) -> NotificationOut:
-    notification = await notifications.get(ctx.session, notification_id)
+async def _out(ctx: Context, notification: Notification) -> NotificationOut:
     return NotificationOut(
         id=notification.id,
         kind=notification.kind,
@@ -32,7 +32,7 @@ async def _out(ctx: Context, notification_id: str) -> NotificationOut:
     response=NotificationOut,
 )
 async def get_notification(ctx: Context, notification_id: str) -> NotificationOut:
-    return await _out(ctx, notification_id)
+    return await _out(ctx, await notifications.get(ctx.session, notification_id))
 
 
 @api.route(
@@ -45,7 +45,7 @@ async def get_notification(ctx: Context, notification_id: str) -> NotificationOu
 )
 async def list_for_subject(ctx: Context, subject_id: str) -> Page[NotificationOut]:
     rows = await notifications.for_subject(ctx.session, subject_id)
-    return Page(data=[await _out(ctx, n.id) for n in rows], next_cursor=None)
+    return Page(data=[await _out(ctx, n) for n in rows], next_cursor=None)
 
 
 @api.route(
