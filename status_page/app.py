@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import jinja2
 from aiohttp import web
 
 from config import Settings
-from notifier import markdown
 from notifier.db import create_engine, sessionmaker
 from status_page import (
     dev_outbox,
     feeds,
+    html,
     inbox,
     keys,
     live,
@@ -32,13 +30,7 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
     app = web.Application(middlewares=[errors.middleware])
     app[keys.SETTINGS] = settings
-    app[keys.TEMPLATES] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True,
-        enable_async=False,
-        undefined=jinja2.StrictUndefined,
-    )
-    app[keys.TEMPLATES].filters["markdown"] = markdown.to_html
+    app[keys.TEMPLATES] = html.Templates(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(queue.pool)
     app.cleanup_ctx.append(live.fan_in)

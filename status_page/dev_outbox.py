@@ -50,6 +50,6 @@ async def document(request: web.Request) -> web.Response:
 async def page(request: web.Request) -> web.Response:
     async with request.app[keys.SESSIONS]() as session:
         rows = await dev_outbox.latest(session, limit=_limit(request))
-    template = request.app[keys.TEMPLATES].get_template("dev_outbox.html")
-    html = template.render(page_name=request.app[keys.SETTINGS].page_name, messages=rows, lang="en")
+    template = request.app[keys.TEMPLATES].environment().get_template("dev_outbox.html")
+    html = template.render(here=request.rel_url, messages=rows)
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 from sqlalchemy import text
 
 from notifier.overview import overview
 from notifier.statuses import ComponentStatus
-from status_page import keys
+from status_page import html, keys
 
 LABELS = {
     ComponentStatus.operational: "Operational",
@@ -35,28 +32,18 @@ def add_routes(app: web.Application) -> None:
 
 
 async def home(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
     async with request.app[keys.SESSIONS]() as session:
         view = await overview(session)
-    zone = ZoneInfo(settings.page_time_zone)
-    env = request.app[keys.TEMPLATES]
-
-    def when(value: datetime) -> str:
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-
-    template = env.get_template("index.html")
-    html = template.render(
-        page_name=settings.page_name,
+    return html.render(
+        request,
+        "index.html",
         overall={"css": view.worst, "icon": ICONS[view.worst], "text": view.description},
         incidents=view.incidents,
         maintenance=view.maintenance,
         groups=[(g.name if g else "", members) for g, members in view.groups],
         labels=LABELS,
         icons=ICONS,
-        time_zone=settings.page_time_zone,
-        when=when,
     )
-    return web.Response(text=html, content_type="text/html")
 
 
 async def health(request: web.Request) -> web.Response:

@@ -28,8 +28,8 @@ def _target(request: web.Request) -> tuple[str, str] | None:
 
 
 def _page(request: web.Request, state: str, status: int = 200) -> web.Response:
-    template = request.app[keys.TEMPLATES].get_template("unsubscribe.html")
-    html = template.render(page_name=request.app[keys.SETTINGS].page_name, state=state, lang="en")
+    template = request.app[keys.TEMPLATES].environment().get_template("unsubscribe.html")
+    html = template.render(here=request.rel_url, state=state)
     return web.Response(
         text=html, content_type="text/html", status=status, headers={"Cache-Control": "no-store"}
     )

@@ -143,5 +143,7 @@ async def document(request: web.Request) -> web.Response:
 
 async def docs_page(request: web.Request) -> web.Response:
     spec = request.app[DOCUMENT]
-    template = request.app[keys.TEMPLATES].get_template("api_docs.html")
-    return web.Response(text=template.render(spec=spec), content_type="text/html")
+    template = request.app[keys.TEMPLATES].environment().get_template("api_docs.html")
+    return web.Response(
+        text=template.render(spec=spec, here=request.rel_url), content_type="text/html"
+    )

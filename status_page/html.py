@@ -1,0 +1,64 @@
+"""Server-rendered pages in the visitor's language (``render``), and the templates behind them."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from config import Settings
+from notifier import markdown
+from status_page import i18n, keys
+
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+class Templates:
+    """One Jinja environment per language, each with its texts and date filters."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.zone = ZoneInfo(settings.page_time_zone)
+        self._settings = settings
+        self._environments = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
+
+    def environment(self, lang: str = i18n.DEFAULT) -> jinja2.Environment:
+        return self._environments[lang]
+
+    def _environment(self, lang: str) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+        )
+        env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        env.filters["markdown"] = markdown.to_html
+        env.filters["datetime"] = partial(i18n.format_datetime, lang=lang, zone=self.zone)
+        env.filters["date"] = partial(i18n.format_date, lang=lang, zone=self.zone)
+        env.filters["month"] = partial(i18n.format_month, lang=lang, zone=self.zone)
+        env.globals.update(
+            lang=lang,
+            languages=i18n.LANGUAGES,
+            page_name=self._settings.page_name,
+            time_zone=self._settings.page_time_zone,
+        )
+        return env
+
+
+def render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
+    """The template in the visitor's language; ``?lang=`` is remembered in a cookie."""
+    lang = i18n.negotiate(request)
+    template = request.app[keys.TEMPLATES].environment(lang).get_template(name)
+    html = template.render(here=request.rel_url, **context)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if request.query.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE, lang, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax", httponly=True
+        )
+    return response

@@ -1,0 +1,79 @@
+"""Page languages: which one a visitor gets, the texts in it, and dates in the page's zone.
+
+Texts are gettext messages (English is the message id) with Japanese catalogues in
+``locale/ja/*.po``, one per part of the site, read with Babel at start-up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from babel import dates
+from babel.core import negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("en", "ja")
+DEFAULT = "en"
+COOKIE = "lang"
+LOCALE_DIR = Path(__file__).with_name("locale")
+
+
+def negotiate(request: web.Request) -> str:
+    """``?lang=``, then the cookie it sets, then ``Accept-Language``, then English."""
+    for chosen in (request.query.get("lang"), request.cookies.get(COOKIE)):
+        if chosen in LANGUAGES:
+            return chosen
+    return from_accept_language(request.headers.get("Accept-Language", ""))
+
+
+def from_accept_language(header: str) -> str:
+    weighted: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.strip()))
+    preferred = [tag for _, _, tag in sorted(weighted)]
+    return negotiate_locale(preferred, list(LANGUAGES), sep="-") or DEFAULT
+
+
+def translations(lang: str, directory: Path = LOCALE_DIR) -> NullTranslations:
+    """Every catalogue of ``lang`` merged; English needs none (the ids are English)."""
+    merged: NullTranslations = NullTranslations()
+    for path in sorted((directory / lang).glob("*.po")):
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=lang)
+        compiled = BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        part = Translations(compiled)
+        if isinstance(merged, Translations):
+            merged.merge(part)
+        else:
+            merged = part
+    return merged
+
+
+def format_datetime(value: datetime, lang: str, zone: ZoneInfo) -> str:
+    """``Nov 23, 2026, 18:30 JST`` / ``2026年11月23日 18:30 JST``: always with the zone."""
+    local = value.astimezone(zone)
+    return f"{format_date(local, lang, zone)} {local.strftime('%H:%M %Z')}"
+
+
+def format_date(value: datetime, lang: str, zone: ZoneInfo) -> str:
+    return dates.format_skeleton("yMMMd", value.astimezone(zone), tzinfo=zone, locale=lang)
+
+
+def format_month(value: datetime, lang: str, zone: ZoneInfo) -> str:
+    return dates.format_skeleton("yMMMM", value.astimezone(zone), tzinfo=zone, locale=lang)
