@@ -9,6 +9,7 @@ from aiohttp import web
 from config import Settings
 from notifier.db import create_engine, sessionmaker
 from status_page import (
+    cache,
     dev_outbox,
     feeds,
     html,
@@ -28,11 +29,12 @@ from status_page.api.v1 import API
 def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key.get_secret_value():
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
-    app = web.Application(middlewares=[errors.middleware])
+    app = web.Application(middlewares=[errors.middleware, cache.middleware])
     app[keys.SETTINGS] = settings
     app[keys.TEMPLATES] = html.Templates(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(queue.pool)
+    app.cleanup_ctx.append(cache.cache)
     app.cleanup_ctx.append(live.fan_in)
     app.on_shutdown.append(live.end_streams)
     API.add_routes(app)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from config import Settings
 
 if TYPE_CHECKING:
+    from status_page.cache import PageCache
     from status_page.html import Templates
     from status_page.live import Inboxes
 
@@ -20,3 +21,4 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 QUEUE = web.AppKey("queue", ArqRedis)
 INBOXES: web.AppKey[Inboxes] = web.AppKey("inboxes")
+PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")

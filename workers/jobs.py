@@ -12,7 +12,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import fanout, idempotency, maintenance, notifications, sweeper
+from notifier import fanout, idempotency, maintenance, notifications, page_generation, sweeper
 from notifier.db import utcnow
 from notifier.sending import Sender
 
@@ -77,6 +77,8 @@ async def maintenance_tick(ctx: Ctx) -> tuple[int, int]:
     async with _sessions(ctx)() as session:
         async with session.begin():
             result = await maintenance.auto_transition(session, now=utcnow())
+        if any(result):
+            await page_generation.bump(ctx["redis"])
         await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
     return result
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import api_keys, audit, idempotency, notifications
+from notifier import api_keys, audit, idempotency, notifications, page_generation
 from notifier.db import utcnow
 from notifier.tables import ApiKey
 from status_page import keys, queue
@@ -24,6 +24,9 @@ from status_page.api.errors import ApiError, Location, field_errors, json_body
 
 Handler = Callable[..., Awaitable[BaseModel | None]]
 MAX_IDEMPOTENCY_KEY = 255
+# Writes that never show on the public page, so do not invalidate its cache (a
+# customer sync can be thousands of writes).
+OFF_PAGE_TAGS = frozenset({"customers"})
 
 
 @dataclass
@@ -139,7 +142,10 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
             if seen is None:
                 raise
             return _replay(seen.status, seen.body, seen.request_hash, fingerprint)
-        # Committed: now tell the worker. If Redis is away, the sweeper will.
+        # Committed: first the public page (every web process shows it from now on),
+        # then the worker. If Redis is away, the sweeper will tell the worker.
+        if op.method != "GET" and op.tag not in OFF_PAGE_TAGS:
+            await page_generation.bump(request.app[keys.QUEUE])
         await queue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
             return web.Response(status=status)

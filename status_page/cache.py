@@ -1,0 +1,235 @@
+"""Public GET responses cached in each web process, never stale across processes.
+
+Every commit that can change the public page replaces a token in Redis
+(``notifier.page_generation``): the ops API after each write, the worker after a
+maintenance transition. A cached response carries the token it was rendered under
+and is served only while Redis still holds that token.
+
+Strictly fresh: once an update's HTTP response has returned, any later GET on any
+process shows it. Each request needs a token read that was *sent after the request
+arrived*. Reads are single-flight: a request arriving while no read is in flight
+starts one; a request arriving while one is in flight waits for the NEXT read (the
+one in flight may have been sent before its update was bumped). Under a rush one
+Redis GET answers a whole batch of requests, and a request waits at most two round
+trips. Pub/sub alone would not be strict: a request can be served before the
+invalidation message is read.
+
+Concurrent misses are coalesced: one render per (key, token); a rush after an update
+renders the page once per process. Entries also age out after ``MAX_AGE``: pages
+show time-derived things (what is upcoming, today's uptime) that change with no write.
+
+The page handlers know nothing of this; the allow-list below says what is cached.
+If Redis cannot be read, requests are rendered as if there were no cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+from multidict import CIMultiDict, CIMultiDictProxy
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from notifier import page_generation
+from status_page import i18n, keys
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = 10.0  # seconds; as long as the JSON API lets clients keep a document
+MAX_ENTRIES = 256  # bounds memory when visitors vary the query string
+# Public pages, the /api/v2 documents, feeds and badges. Nothing else, ever: not
+# /api/v1, /subscribe, /manage, /unsubscribe, /dev/, /inbox or webhooks.
+EXACT = frozenset({"/", "/history", "/feed.atom", "/feed.rss", "/badge.svg"})
+PREFIXES = ("/incidents/", "/maintenance/", "/api/v2/", "/components/")
+# Paths in these formats are the same in every language; anything else is a page.
+LANGUAGE_FREE = (".json", ".atom", ".rss", ".svg")
+# Sent again with a 304, as RFC 9110 section 15.4.5 asks.
+_NOT_MODIFIED_HEADERS = (
+    hdrs.ETAG,
+    hdrs.CACHE_CONTROL,
+    hdrs.VARY,
+    hdrs.CONTENT_LOCATION,
+    hdrs.EXPIRES,
+    hdrs.ACCESS_CONTROL_ALLOW_ORIGIN,
+)
+_NOT_KEPT = (hdrs.CONTENT_LENGTH, hdrs.DATE, hdrs.SERVER, hdrs.TRANSFER_ENCODING)
+
+Key = tuple[str, str]  # path and query, language
+
+
+def cached_path(path: str) -> bool:
+    return path in EXACT or path.startswith(PREFIXES)
+
+
+@dataclass(slots=True)
+class Entry:
+    token: bytes
+    born: float
+    body: bytes
+    headers: CIMultiDictProxy[str]
+    etag: str
+    not_modified: CIMultiDictProxy[str]
+
+
+class PageCache:
+    """This process's cached responses, and its single-flight reads of the token."""
+
+    def __init__(
+        self, redis: Redis, *, max_age: float = MAX_AGE, max_entries: int = MAX_ENTRIES
+    ) -> None:
+        self._redis = redis
+        self.max_age = max_age
+        self.max_entries = max_entries
+        # Counters, for tests and the benchmark.
+        self.renders = 0  # handler calls made to fill the cache
+        self.hits = 0
+        self.coalesced = 0  # requests that waited for another request's render
+        self.token_reads = 0
+        self._entries: dict[Key, Entry] = {}
+        self._filling: dict[tuple[Key, bytes], asyncio.Future[Entry | None]] = {}
+        self._reading: asyncio.Future[bytes | None] | None = None
+        self._queued: asyncio.Future[bytes | None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._token = b""
+
+    async def token(self) -> bytes | None:
+        """The token, read from Redis after this call began; None if Redis failed."""
+        if self._reading is None:
+            self._reading = asyncio.get_running_loop().create_future()
+            self._reader = asyncio.create_task(self._read(self._reading))
+            return await asyncio.shield(self._reading)
+        if self._queued is None:
+            self._queued = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._queued)
+
+    async def _read(self, future: asyncio.Future[bytes | None]) -> None:
+        token: bytes | None = None
+        try:
+            self.token_reads += 1
+            token = await page_generation.current(self._redis)
+        except (RedisError, OSError) as exc:
+            log.warning("page cache bypassed, the page generation is unreadable: %s", exc)
+        finally:
+            if token is not None and token != self._token:
+                self._token = token
+                self._entries.clear()
+            future.set_result(token)
+            self._reading, self._queued = self._queued, None
+            if self._reading is not None:
+                self._reader = asyncio.create_task(self._read(self._reading))
+
+    async def serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        token = await self.token()
+        if token is None:
+            return await handler(request)
+        lang = "" if request.path.endswith(LANGUAGE_FREE) else i18n.negotiate(request)
+        key = (request.path_qs, lang)
+        entry = self._entries.get(key)
+        loop = asyncio.get_running_loop()
+        if entry is not None and entry.token == token and loop.time() - entry.born < self.max_age:
+            self.hits += 1
+            return _respond(entry, request)
+        slot = (key, token)
+        pending = self._filling.get(slot)
+        if pending is not None:
+            self.coalesced += 1
+            entry = await asyncio.shield(pending)
+            return _respond(entry, request) if entry is not None else await handler(request)
+        future: asyncio.Future[Entry | None] = loop.create_future()
+        self._filling[slot] = future
+        entry = None
+        try:
+            self.renders += 1
+            # Render in full even for a conditional request, so the entry can serve everyone.
+            response = await handler(_unconditional(request))
+            entry = _entry(response, token, loop.time())
+        finally:
+            del self._filling[slot]
+            future.set_result(entry)  # None: the waiters render for themselves
+        if entry is None:
+            return response
+        if token == self._token:  # else a newer token arrived while rendering
+            if len(self._entries) >= self.max_entries and key not in self._entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = entry
+        return _respond(entry, request)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+def _unconditional(request: web.Request) -> web.Request:
+    if hdrs.IF_NONE_MATCH not in request.headers:
+        return request
+    headers = CIMultiDict(request.headers)
+    del headers[hdrs.IF_NONE_MATCH]
+    return request.clone(headers=headers)
+
+
+def _entry(response: web.StreamResponse, token: bytes, now: float) -> Entry | None:
+    """What may be kept: a complete 200 with no cookie, nothing private, not compressed."""
+    if (
+        type(response) is not web.Response
+        or response.status != 200
+        or response.prepared
+        or response.compression
+        or response.cookies  # set_cookie() keeps them here until the response is sent
+        or hdrs.SET_COOKIE in response.headers
+        or not isinstance(response.body, bytes)
+    ):
+        return None
+    control = response.headers.get(hdrs.CACHE_CONTROL, "").lower()
+    if "no-store" in control or "private" in control:
+        return None
+    body = response.body
+    headers = CIMultiDict(response.headers)
+    for name in _NOT_KEPT:
+        headers.popall(name, None)
+    if hdrs.ETAG not in headers:
+        headers[hdrs.ETAG] = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    not_modified: CIMultiDict[str] = CIMultiDict()
+    for name in _NOT_MODIFIED_HEADERS:
+        for value in headers.getall(name, ()):
+            not_modified.add(name, value)
+    return Entry(
+        token=token,
+        born=now,
+        body=body,
+        headers=CIMultiDictProxy(headers),
+        etag=headers[hdrs.ETAG],
+        not_modified=CIMultiDictProxy(not_modified),
+    )
+
+
+def _respond(entry: Entry, request: web.Request) -> web.Response:
+    condition = request.headers.get(hdrs.IF_NONE_MATCH)
+    if condition is not None and _matches(condition, entry.etag):
+        return web.Response(status=304, headers=entry.not_modified)
+    return web.Response(body=entry.body, headers=entry.headers)
+
+
+def _matches(condition: str, etag: str) -> bool:
+    # If-None-Match compares weakly (RFC 9110 section 13.1.2).
+    tags = {tag.strip().removeprefix("W/") for tag in condition.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method != hdrs.METH_GET or not cached_path(request.path):
+        return await handler(request)
+    return await request.app[keys.PAGE_CACHE].serve(request, handler)
+
+
+async def cache(app: web.Application) -> AsyncIterator[None]:
+    """After ``queue.pool``: reads the token through the same Redis connection pool."""
+    app[keys.PAGE_CACHE] = PageCache(app[keys.QUEUE])
+    yield
+    await app[keys.PAGE_CACHE].close()

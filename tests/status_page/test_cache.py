@@ -1,0 +1,294 @@
+"""The page cache: fast under a rush, never stale across web processes.
+
+Two apps on one database and one Redis stand for two web processes. Nothing here
+sleeps or waits for an invalidation to arrive: a GET right after the update's
+response must show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+from sqlalchemy import update
+
+from config import Settings
+from notifier.tables import Component
+from status_page import create_app, keys
+from status_page.cache import PageCache
+from tests.conftest import Client
+from tests.workers.test_jobs import Sessions, hours, schedule, tick
+
+WAIT = 10.0  # bounds a wait that should end; never a timing assertion
+Headers = dict[str, str]
+
+
+def page_cache(client: Client) -> PageCache:
+    return client.app[keys.PAGE_CACHE]
+
+
+async def two_processes(aiohttp_client: AiohttpClient, settings: Settings) -> tuple[Client, Client]:
+    return await aiohttp_client(create_app(settings)), await aiohttp_client(create_app(settings))
+
+
+async def post(client: Client, admin: Headers, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post(f"/api/v1{path}", json=body, headers=admin)
+    assert response.status in (200, 201), await response.text()
+    result: dict[str, Any] = await response.json()
+    return result
+
+
+async def text(client: Client, path: str, headers: Headers | None = None) -> str:
+    response = await client.get(path, headers=headers)
+    assert response.status == 200, await response.text()
+    return await response.text()
+
+
+async def test_an_update_through_one_process_shows_at_once_on_another(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    component = await post(web_a, admin, "/components", {"name": "Checkout API"})
+    for path in ("/", "/api/v2/summary.json"):
+        await text(web_b, path)
+        await text(web_b, path)
+    assert page_cache(web_b).hits >= 2  # B really serves these from its cache
+
+    incident = await post(
+        web_a,
+        admin,
+        "/incidents",
+        {
+            "title": "Card payments failing",
+            "body": "We are investigating.",
+            "components": [{"component_id": component["id"], "status": "major_outage"}],
+        },
+    )
+    assert "Card payments failing" in await text(web_b, "/")
+    summary = await (await web_b.get("/api/v2/summary.json")).json()
+    assert [i["name"] for i in summary["incidents"]] == ["Card payments failing"]
+    assert summary["components"][0]["status"] == "major_outage"
+
+    await post(
+        web_a,
+        admin,
+        f"/incidents/{incident['id']}/updates",
+        {"status": "identified", "body": "A certificate expired; renewing it."},
+    )
+    assert "A certificate expired" in await text(web_b, "/")
+    summary = await (await web_b.get("/api/v2/summary.json")).json()
+    assert summary["incidents"][0]["status"] == "identified"
+
+    await post(web_a, admin, f"/incidents/{incident['id']}/resolve", {})
+    assert "Card payments failing" not in await text(web_b, "/")
+    assert (await (await web_b.get("/api/v2/status.json")).json())["status"]["indicator"] == "none"
+
+
+async def test_maintenance_started_by_the_worker_shows_at_once(
+    aiohttp_client: AiohttpClient,
+    settings: Settings,
+    redis_url: str,
+    admin: Headers,
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    db = await post(web_a, admin, "/components", {"name": "Database"})
+    await schedule(
+        web_a, admin, scheduled_for=hours(-1), scheduled_until=hours(1), components=[db["id"]]
+    )
+    before = await (await web_b.get("/api/v2/scheduled-maintenances/active.json")).json()
+    assert before["scheduled_maintenances"] == []
+    await text(web_b, "/api/v2/components.json")
+
+    assert await tick(settings, redis_url) == (1, 0)
+
+    active = await (await web_b.get("/api/v2/scheduled-maintenances/active.json")).json()
+    assert [m["status"] for m in active["scheduled_maintenances"]] == ["in_progress"]
+    components = await (await web_b.get("/api/v2/components.json")).json()
+    assert components["components"][0]["status"] == "under_maintenance"
+
+
+async def test_a_page_in_another_language_is_not_served_from_the_english_one(
+    client: Client,
+) -> None:
+    english = await client.get("/")
+    assert english.headers["Content-Language"] == "en"
+    assert '<html lang="en">' in await english.text()
+
+    for headers in ({"Accept-Language": "ja,en;q=0.5"}, {"Cookie": "lang=ja"}):
+        japanese = await client.get("/", headers=headers)
+        assert japanese.headers["Content-Language"] == "ja"
+        assert '<html lang="ja">' in await japanese.text()
+    again = await client.get("/")
+    assert '<html lang="en">' in await again.text()
+
+    # ?lang= sets the cookie: every time, so such a response is never served from the cache.
+    for _ in range(2):
+        chosen = await client.get("/?lang=ja")
+        assert chosen.cookies["lang"].value == "ja"
+        assert '<html lang="ja">' in await chosen.text()
+
+
+async def test_the_ops_api_and_the_subscriber_pages_are_never_cached(
+    client: Client, admin: Headers, sessions: Sessions
+) -> None:
+    cache = page_cache(client)
+    component = await post(client, admin, "/components", {"name": "Search"})
+    before = (cache.renders, cache.hits, cache.token_reads)
+    for _ in range(2):
+        listed = await (await client.get("/api/v1/components", headers=admin)).json()
+        assert [c["name"] for c in listed["data"]] == ["Search"]
+    for path in ("/subscribe", "/manage/x", "/unsubscribe/x", "/dev/outbox", "/healthz"):
+        await client.get(path)
+        await client.post(path)
+    await client.post("/api/v2/summary.json")
+    assert (cache.renders, cache.hits, cache.token_reads) == before
+
+    # A change that bypasses the ops API (and so every invalidation) still shows there.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Component).where(Component.id == component["id"]).values(name="Site search")
+        )
+    listed = await (await client.get("/api/v1/components", headers=admin)).json()
+    assert [c["name"] for c in listed["data"]] == ["Site search"]
+
+
+async def test_conditional_requests_get_304_from_the_cache_and_200_after_a_change(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    await post(web_a, admin, "/components", {"name": "API"})
+    # The first request of all is conditional: the cache still renders the full document.
+    cold = await web_b.get("/api/v2/summary.json", headers={"If-None-Match": '"stale"'})
+    assert cold.status == 200
+    etag = cold.headers["ETag"]
+    body = await cold.read()
+
+    for _ in range(2):
+        same = await web_b.get("/api/v2/summary.json", headers={"If-None-Match": etag})
+        assert same.status == 304
+        assert await same.read() == b""
+        assert same.headers["ETag"] == etag
+        assert same.headers["Access-Control-Allow-Origin"] == "*"
+        assert same.headers["Cache-Control"] == "public, max-age=10"
+    assert await (await web_b.get("/api/v2/summary.json")).read() == body
+
+    await post(web_a, admin, "/components", {"name": "Website"})
+    changed = await web_b.get("/api/v2/summary.json", headers={"If-None-Match": etag})
+    assert changed.status == 200
+    assert changed.headers["ETag"] != etag
+    assert "Website" in await changed.text()
+
+    # Pages and feeds get an ETag too, so browsers and feed readers revalidate cheaply.
+    for path in ("/", "/feed.atom", "/badge.svg"):
+        first = await web_b.get(path)
+        again = await web_b.get(path, headers={"If-None-Match": f"W/{first.headers['ETag']}"})
+        assert again.status == 304, path
+
+
+async def test_a_rush_after_an_update_renders_the_page_once(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    await text(web_b, "/")
+    await post(web_a, admin, "/incidents", {"title": "Login errors", "body": "Looking into it."})
+    cache = page_cache(web_b)
+    renders = cache.renders
+
+    pages = await asyncio.gather(*(text(web_b, "/") for _ in range(40)))
+
+    assert all("Login errors" in page for page in pages)
+    assert cache.renders == renders + 1
+
+
+async def test_concurrent_misses_wait_for_the_one_render(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    # A handler that renders only when let go, so that every request surely misses.
+    calls = 0
+    release = asyncio.Event()
+
+    async def slow_document(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return web.json_response({"calls": calls})
+
+    app = create_app(settings)
+    app.router.add_get("/api/v2/slow.json", slow_document)
+    client = await aiohttp_client(app)
+    cache = page_cache(client)
+
+    requests = [asyncio.create_task(client.get("/api/v2/slow.json")) for _ in range(20)]
+    async with asyncio.timeout(WAIT):
+        while cache.coalesced < 19:  # noqa: ASYNC110  (the cache's counter has no event)
+            await asyncio.sleep(0.01)
+    release.set()
+    responses = await asyncio.gather(*requests)
+
+    assert [await r.json() for r in responses] == [{"calls": 1}] * 20
+    assert (calls, cache.renders) == (1, 1)
+
+
+async def test_a_flushed_redis_does_not_bring_back_an_old_page(
+    client: Client, admin: Headers, sessions: Sessions, settings: Settings
+) -> None:
+    component = await post(client, admin, "/components", {"name": "Mail relay"})
+    assert "Mail relay" in await text(client, "/")
+    # A change no process was told about, then Redis loses every key (a restart).
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Component).where(Component.id == component["id"]).values(name="SMTP relay")
+        )
+    flusher = redis.Redis.from_url(settings.redis_url)
+    flusher.flushdb()
+    flusher.close()
+
+    assert "SMTP relay" in await text(client, "/")
+
+
+class HeldRedis:
+    """Redis's GET and SET for one key, where each GET answers only when let go.
+
+    A GET answers with the value at the moment it was sent, as a real one does.
+    """
+
+    def __init__(self) -> None:
+        self.value = b"old"
+        self.gets: list[asyncio.Event] = []
+
+    async def get(self, key: str) -> bytes:
+        sent_at = self.value
+        held = asyncio.Event()
+        self.gets.append(held)
+        await held.wait()
+        return sent_at
+
+    async def set(self, key: str, value: str, nx: bool = False) -> None:
+        self.value = value.encode()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT):
+        while not condition():  # noqa: ASYNC110  (a fake's list has no event)
+            await asyncio.sleep(0)
+
+
+async def test_a_request_never_takes_a_token_read_sent_before_it_arrived() -> None:
+    held = HeldRedis()
+    cache = PageCache(held)  # type: ignore[arg-type]
+    # A read is in flight; then an update (on some process) replaces the token.
+    early = asyncio.create_task(cache.token())
+    await until(lambda: len(held.gets) == 1)
+    held.value = b"new"
+    # Requests arriving now must wait for the next read: one read serves them all.
+    late = [asyncio.create_task(cache.token()) for _ in range(5)]
+    held.gets[0].set()
+    assert await early == b"old"
+    await until(lambda: len(held.gets) == 2)
+    held.gets[1].set()
+    assert await asyncio.gather(*late) == [b"new"] * 5
+    assert cache.token_reads == 2
