@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links, messages
 from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
-from notifier.db import utcnow
+from notifier.db import among, utcnow
 from notifier.fanout import insert_ignoring_duplicates
 from notifier.rendering import render
 from notifier.tables import Customer, Delivery, Notification, Suppression
@@ -39,17 +39,20 @@ class Sender:
         self._channels = channels
         self._settings = settings
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
 
     async def send(self, channel_name: str, ids: Sequence[int]) -> float | None:
         """Send what is due among ``ids``; returns seconds until some are due again."""
         channel = self._channels[channel_name]
         now = utcnow()
-        claimed = await self._claim(ids, now)
         outcomes: dict[int, Outcome] = {}
         retry_in: float | None = None
-        if claimed:
-            async with self._sessions() as session:
+        # The claim commits with the read of what to send: one connection, one round of each.
+        async with self._sessions() as session, session.begin():
+            claimed = await self._claim(session, ids, now)
+            if claimed:
                 rows, work = await self._prepare(session, claimed, now, outcomes)
+        if claimed:
             for content, recipients in work:
                 results = await channel.send(content, recipients)
                 outcomes.update(zip([r.delivery_id for r in recipients], results, strict=True))
@@ -60,19 +63,18 @@ class Sender:
         later = await self._next_due(ids)
         return later if retry_in is None or later is None else min(retry_in, later)
 
-    async def _claim(self, ids: Sequence[int], now: datetime) -> list[int]:
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(DELIVERIES)
-                .where(
-                    Delivery.id.in_(ids),
-                    Delivery.status == "pending",
-                    Delivery.next_attempt_at <= now,
-                )
-                .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
-                .returning(Delivery.id)
+    async def _claim(self, session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
+        result = await session.execute(
+            update(DELIVERIES)
+            .where(
+                among(Delivery.id, ids, postgres=self._postgres),
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= now,
             )
-            return list(result.scalars())
+            .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id)
+        )
+        return list(result.scalars())
 
     async def _prepare(
         self,
@@ -107,7 +109,7 @@ class Sender:
                     suppressed.label("suppressed"),
                 )
                 .join(Customer, Customer.id == Delivery.customer_id)
-                .where(Delivery.id.in_(claimed))
+                .where(among(Delivery.id, claimed, postgres=self._postgres))
                 .order_by(Delivery.id)
             )
         )
@@ -147,12 +149,14 @@ class Sender:
                 outcomes[delivery_id] = DeliveryError("past the delivery deadline", permanent=True)
             else:
                 token = links.sign(secret, "unsubscribe", f"{customer_id}:{channel}")
+                manage = links.manage_token(secret, customer_id, channel)
                 recipient = Recipient(
                     delivery_id=delivery_id,
                     address=to,
                     values={
                         "greeting": messages.greeting(locale, name),
                         "unsubscribe_url": f"{public}/unsubscribe/{token}",
+                        "manage_url": f"{public}/manage/{manage}",
                     },
                 )
                 groups.setdefault((notification_id, channel, locale), []).append(recipient)
@@ -207,7 +211,7 @@ class Sender:
             if isinstance(outcome := outcomes[row.id], DeliveryError) and outcome.suppress
         ]
         async with self._sessions() as session, session.begin():
-            await _apply(session, changes)
+            await _apply(session, changes, postgres=self._postgres)
             if suppressions:
                 await self._suppress(session, suppressions, now)
         sent = sum(1 for o in outcomes.values() if isinstance(o, Sent))
@@ -279,7 +283,7 @@ class Sender:
         async with self._sessions() as session:
             due = await session.scalar(
                 select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.id.in_(ids), Delivery.status == "pending"
+                    among(Delivery.id, ids, postgres=self._postgres), Delivery.status == "pending"
                 )
             )
         if due is None:
@@ -289,7 +293,7 @@ class Sender:
         return max(0.0, (due - utcnow()).total_seconds())
 
 
-async def _apply(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+async def _apply(session: AsyncSession, changes: list[dict[str, Any]], *, postgres: bool) -> None:
     """Write the new states: one UPDATE per group of identical changes (a whole email
     batch shares its provider id), one executemany for the rest."""
     table = DELIVERIES
@@ -302,7 +306,9 @@ async def _apply(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
         if len(ids) == 1:
             singles.append({"b_id": ids[0], **{f"b_{k}": v for k, v in key}})
             continue
-        await session.execute(update(table).where(table.c.id.in_(ids)).values(dict(key)))
+        await session.execute(
+            update(table).where(among(table.c.id, ids, postgres=postgres)).values(dict(key))
+        )
     if singles:
         columns = [k for k in singles[0] if k != "b_id"]
         await session.execute(
