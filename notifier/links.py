@@ -1,10 +1,18 @@
-"""Signed, single-purpose tokens for links in messages (unsubscribe, and later manage)."""
+"""Signed, single-purpose tokens for links in messages and pages.
+
+``sign``/``verify``: the unsubscribe links' tokens (no expiry; links already sent
+keep working). ``dumps``/``loads``: tokens that expire (itsdangerous, one salt per
+purpose), for confirming a sign-up and managing a subscription.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from functools import cache
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 
 def _key(secret: str, purpose: str) -> bytes:
@@ -33,3 +41,29 @@ def verify(secret: str, purpose: str, token: str) -> str | None:
 def inapp_hash(secret: str, user_id: str) -> str:
     """What the host application sends with an in-app user id to prove it (hex)."""
     return hmac.new(_key(secret, "inapp"), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+@cache
+def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=f"forewarn:{purpose}")
+
+
+def dumps(secret: str, purpose: str, payload: str) -> str:
+    """A token for ``purpose`` carrying ``payload`` and the time it was made."""
+    token: str = _serializer(secret, purpose).dumps(payload)
+    return token
+
+
+def loads(secret: str, purpose: str, token: str, *, max_age: float) -> str | None:
+    """The payload if the token is genuine, made for ``purpose`` and younger than
+    ``max_age`` seconds; else None (tampered, expired or made for something else)."""
+    try:
+        payload = _serializer(secret, purpose).loads(token, max_age=max_age)
+    except BadSignature:  # SignatureExpired is one
+        return None
+    return payload if isinstance(payload, str) else None
+
+
+def manage_token(secret: str, customer_id: str, channel: str) -> str:
+    """The token of a manage link sent over ``channel`` (which it proves they read)."""
+    return dumps(secret, "manage", f"{customer_id}:{channel}")
