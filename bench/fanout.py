@@ -13,34 +13,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-import redis.asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from sqlalchemy import insert, text
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from notifier import api_keys, migrate
-from notifier.db import create_engine, sessionmaker, utcnow
-from notifier.tables import Component, Consent, Customer, Subscription
+from bench._common import (
+    DATABASE_URL,
+    REDIS_URL,
+    environment,
+    fakes,
+    flush_redis,
+    peak_rss_mb,
+    provider_settings,
+    reset_database,
+    seed,
+    start_forewarn,
+    stop,
+)
 from status_page import create_app
 from tests.conftest import make_settings
 from tests.fakes import FakeSendGrid, FakeTwilio
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Clock:
@@ -61,80 +60,6 @@ class Clock:
             return response
 
         return record
-
-
-async def reset_database(url: str) -> None:
-    admin = await asyncpg.connect(
-        url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres"
-    )
-    name = url.rsplit("/", 1)[1]
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-
-
-async def seed(url: str, audience: int, sms_every: int, sms_only: bool) -> tuple[str, str, int]:
-    """Migrate, then ``audience`` page subscribers (every ``sms_every``-th with a phone;
-    with ``sms_only`` nobody has consented to email)."""
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    now = utcnow()
-    async with sessionmaker(engine)() as session, session.begin():
-        component = Component(name="Checkout API", created_at=now, updated_at=now)
-        session.add(component)
-        await session.flush()
-        component_id = component.id
-        _key, secret = await api_keys.create_key(session, "bench", ["admin"], now=now)
-    phones = 0
-    chunk = 5000
-    for start in range(0, audience, chunk):
-        customers, subs, consents = [], [], []
-        for i in range(start, min(audience, start + chunk)):
-            cid = f"c{i:011d}"
-            phone = f"+1415{i % 10_000_000:07d}" if i % sms_every == 0 else None
-            phones += phone is not None
-            customers.append(
-                {
-                    "id": cid,
-                    "external_id": f"bench-{i}",
-                    "name": f"Person {i}",
-                    "email": f"p{i}@example.com",
-                    "phone": phone,
-                    "locale": "ja" if i % 3 == 0 else "en",
-                    "time_zone": "UTC",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            subs.append({"customer_id": cid, "component_id": None, "created_at": now})
-            channels = [c for c, on in (("email", not sms_only), ("sms", bool(phone))) if on]
-            for channel in channels:
-                consents.append(
-                    {
-                        "customer_id": cid,
-                        "channel": channel,
-                        "method": "imported",
-                        "legal_basis": "contract",
-                        "created_at": now,
-                        "confirmed_at": now,
-                    }
-                )
-        async with sessionmaker(engine)() as session, session.begin():
-            await session.execute(insert(Customer), customers)
-            await session.execute(insert(Subscription), subs)
-            await session.execute(insert(Consent), consents)
-    async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.execute(text("ANALYZE"))
-    await engine.dispose()
-    return secret, component_id, phones
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def raw_rates(
@@ -197,16 +122,12 @@ async def main() -> None:
         help="no email consent: SMS alone, not sharing the worker",
     )
     parser.add_argument("--sms-per-second", type=float, default=2000)
-    parser.add_argument(
-        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/forewarn_bench"
-    )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--database-url", default=DATABASE_URL)
+    parser.add_argument("--redis-url", default=REDIS_URL)
     args = parser.parse_args()
 
     await reset_database(args.database_url)
-    queue = redis.asyncio.Redis.from_url(args.redis_url)
-    await queue.flushdb()
-    await queue.aclose()
+    await flush_redis(args.redis_url)
     t = time.perf_counter()
     secret, component_id, phones = await seed(
         args.database_url, args.audience, args.sms_every, args.sms_only
@@ -215,63 +136,22 @@ async def main() -> None:
     print(f"seeded {args.audience} subscribers ({phones} with a phone) in {took:.1f}s")
 
     clock = Clock()
-    sendgrid = FakeSendGrid(api_key="SG.bench-" + secrets.token_urlsafe(8))
+    sendgrid, twilio = fakes()
     sendgrid.app.middlewares.append(clock.middleware("email"))
-    twilio = FakeTwilio(account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16))
     twilio.app.middlewares.append(clock.middleware("sms"))
     await sendgrid.start()
     await twilio.start()
-    provider = {
-        "sendgrid": {
-            "api_key": sendgrid.api_key,
-            "from_email": "status@example.com",
-            "base_url": sendgrid.url,
-        },
-        "twilio": {
-            "account_sid": twilio.account_sid,
-            "auth_token": twilio.auth_token,
-            "from_number": "+15005550006",
-            "base_url": twilio.url,
-        },
-        "delivery": {"sms_per_second": args.sms_per_second},
-    }
+    provider = provider_settings(sendgrid, twilio, args.sms_per_second)
     settings = make_settings(args.database_url, args.redis_url, **provider)
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
-    env.update(
-        FOREWARN_DATABASE_URL=args.database_url,
-        FOREWARN_REDIS_URL=args.redis_url,
-        FOREWARN_SECRET_KEY=settings.secret_key.get_secret_value(),
-        FOREWARN_PUBLIC_URL="http://status.test",
-        FOREWARN_SENDGRID__API_KEY=sendgrid.api_key,
-        FOREWARN_SENDGRID__FROM_EMAIL="status@example.com",
-        FOREWARN_SENDGRID__BASE_URL=sendgrid.url,
-        FOREWARN_TWILIO__ACCOUNT_SID=twilio.account_sid,
-        FOREWARN_TWILIO__AUTH_TOKEN=twilio.auth_token,
-        FOREWARN_TWILIO__FROM_NUMBER="+15005550006",
-        FOREWARN_TWILIO__BASE_URL=twilio.url,
-        FOREWARN_DELIVERY__SMS_PER_SECOND=str(args.sms_per_second),
+    env = environment(
+        args.database_url,
+        args.redis_url,
+        sendgrid,
+        twilio,
+        args.sms_per_second,
+        secret_key=settings.secret_key.get_secret_value(),
     )
-    command = [sys.executable, "-m", "forewarn", "worker"]
-    if os.environ.get("BENCH_PROFILE"):
-        command = [
-            str(Path(sys.executable).with_name("py-spy")),
-            "record",
-            "-o",
-            os.environ["BENCH_PROFILE"],
-            "-f",
-            "raw",
-            "--",
-            *command,
-        ]
-    worker = subprocess.Popen(  # noqa: S603, ASYNC220  (started once, before timing)
-        command,
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: nothing outlives the benchmark
-    )
+    worker = start_forewarn(["worker"], env, profile=os.environ.get("BENCH_PROFILE", ""))
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -301,12 +181,7 @@ async def main() -> None:
         emails, sms = len(sendgrid.delivered), len(twilio.delivered)
         peak = peak_rss_mb(worker.pid)
     finally:
-        os.killpg(worker.pid, signal.SIGINT)  # py-spy, when profiling, writes its file on SIGINT
-        try:
-            worker.wait(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)
+        stop(worker)
         await runner.cleanup()
 
     first = min(clock.first.values()) - returned
