@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -68,7 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     run = serving("run", "web and worker in one process (migrates the database first)")
     run.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
     run.set_defaults(command=run_all)
-    serving("web", "the web process").set_defaults(command=run_web)
+    web_command = serving("web", "the web process")
+    web_command.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each",
+    )
+    # Set on the processes --processes starts: they share the port, print nothing, and
+    # stop when the process that started them is gone.
+    web_command.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
+    web_command.set_defaults(command=run_web)
     commands.add_parser("worker", help="the arq worker").set_defaults(command=run_worker)
     commands.add_parser("migrate", help="upgrade the database").set_defaults(command=run_migrate)
 
@@ -151,14 +162,77 @@ async def key_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_web(settings: Settings, args: argparse.Namespace) -> int:
+    if args.processes < 1 or (args.processes > 1 and args.port == 0):
+        print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
+        return 2
     if not await _database_ready(settings):
         return 1
     with _redis(settings) as url:
-        runner = await _start_web(_runtime(settings, url), args.host, args.port)
-        print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
-        await _until_stopped()
-        await runner.cleanup()
+        settings = _runtime(settings, url)
+        shared = bool(args.parent) or args.processes > 1
+        runner = await _start_web(settings, args.host, args.port, reuse_port=shared)
+        others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
+        watch: asyncio.Task[None] | None = None
+        if args.parent:
+            watch = asyncio.create_task(_orphaned(args.parent))
+        else:
+            print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
+            if others:
+                watch = asyncio.create_task(_any_exit(others))
+        try:
+            await _until_stopped(watch)
+            # Those that stopped on their own, not when told to below.
+            failed = [p.returncode for p in others if p.returncode]
+        finally:
+            await _stop_processes(others)
+            await runner.cleanup()
+    if failed:
+        print(f"forewarn: a web process stopped with code {failed[0]}", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _start_web_process(
+    settings: Settings, args: argparse.Namespace
+) -> asyncio.subprocess.Process:
+    """One more ``forewarn web`` on the same port, with the same Redis and secret key."""
+    env = dict(os.environ)
+    env.update(
+        FOREWARN_REDIS_URL=settings.redis_url,
+        FOREWARN_SECRET_KEY=settings.secret_key.get_secret_value(),
+    )
+    return await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "forewarn", "web", "--parent", str(os.getpid())],
+        *["--host", args.host, "--port", str(args.port)],
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def _any_exit(processes: list[asyncio.subprocess.Process]) -> None:
+    """Ends when one of the web processes does (Ctrl+C reaches them all, or one failed)."""
+    waits = [asyncio.ensure_future(p.wait()) for p in processes]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in waits:
+        waiting.cancel()
+
+
+async def _orphaned(parent: int) -> None:
+    while os.getppid() == parent:  # noqa: ASYNC110  (no event tells of a parent's death)
+        await asyncio.sleep(1)
+
+
+async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float = 10) -> None:
+    for process in processes:
+        if process.returncode is None:
+            process.terminate()
+    for process in processes:
+        try:
+            async with asyncio.timeout(grace):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -255,10 +329,12 @@ def _base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-async def _start_web(settings: Settings, host: str, port: int) -> web.AppRunner:
+async def _start_web(
+    settings: Settings, host: str, port: int, *, reuse_port: bool = False
+) -> web.AppRunner:
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
     return runner
 
 

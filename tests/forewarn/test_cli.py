@@ -421,3 +421,51 @@ async def test_run_on_every_interface_prints_a_url_a_browser_can_open(
     process.send_signal(signal.SIGTERM)
     async with asyncio.timeout(COMMAND_TIMEOUT):
         assert await process.wait() == 0
+
+
+def web_processes_started_by(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if ppid == parent and b"web" in command and b"--parent" in command:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_web_with_several_processes_serves_on_one_port_and_stops_them_all(
+    forewarn: Forewarn, env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    process = await forewarn.start(
+        "web", "--port", str(port), "--processes", "3", env=env, stderr=tmp_path / "web.stderr"
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        await wait_until_healthy(session, base)
+    async with asyncio.timeout(START_TIMEOUT):
+        while len(web_processes_started_by(process.pid)) < 2:  # noqa: ASYNC110  (polls /proc)
+            await asyncio.sleep(0.1)
+    others = web_processes_started_by(process.pid)
+    # Each request on a new connection: the kernel spreads them over the processes.
+    for _ in range(20):
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/") as page:
+            assert page.status == 200
+
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(COMMAND_TIMEOUT):
+        assert await process.wait() == 0
+    assert [pid for pid in others if os.path.exists(f"/proc/{pid}")] == []  # noqa: ASYNC240
+
+
+async def test_web_with_several_processes_needs_a_fixed_port(
+    forewarn: Forewarn, env: dict[str, str]
+) -> None:
+    result = await forewarn.run("web", "--port", "0", "--processes", "2", env=env)
+    assert result.returncode == 2
+    assert "--processes" in result.stderr
