@@ -5,6 +5,7 @@ from config.settings import (
     SendGridSettings,
     Settings,
     SettingsError,
+    SubscribeSettings,
     TwilioSettings,
     load_settings,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "SendGridSettings",
     "Settings",
     "SettingsError",
+    "SubscribeSettings",
     "TwilioSettings",
     "load_settings",
 ]

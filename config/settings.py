@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 
@@ -55,6 +57,41 @@ class DeliverySettings(BaseModel):
     sweep_grace_seconds: int = Field(default=30, ge=0)
 
 
+class SubscribeSettings(BaseModel):
+    """Sign-ups from the public page: where SMS may go, how often, how long they wait."""
+
+    # ISO 3166 regions whose mobile numbers may subscribe by SMS ("JP,US" or a JSON list).
+    sms_countries: Annotated[list[str], NoDecode] = ["JP", "US"]
+    sms_per_ip: int = Field(default=10, ge=1)
+    sms_per_ip_hours: float = Field(default=4, gt=0)
+    email_per_ip: int = Field(default=20, ge=1)
+    email_per_ip_hours: float = Field(default=1, gt=0)
+    # Confirmation (and "already subscribed") messages one address may get.
+    per_destination: int = Field(default=3, ge=1)
+    per_destination_hours: float = Field(default=24, gt=0)
+    pending_expiry_hours: float = Field(default=48, gt=0)
+    manage_link_days: int = Field(default=90, ge=1)
+
+    @field_validator("sms_countries", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sms_countries")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        regions = [v.upper() for v in value]
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown country codes {unknown}; use ISO codes such as JP, US")
+        return regions
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FOREWARN_",
@@ -82,6 +119,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     twilio: TwilioSettings = TwilioSettings()
     sendgrid: SendGridSettings = SendGridSettings()
+    subscribe: SubscribeSettings = SubscribeSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import subscribers
+from notifier import signup, subscribers
 from notifier.fanout import insert_ignoring_duplicates
 from notifier.tables import Consent, Customer, Delivery, ProviderEvent, Suppression
 
@@ -32,6 +32,8 @@ STOP_WORDS = {
     "配信停止",
 }
 START_WORDS = {"START", "YES", "UNSTOP", "再開"}
+# A reply that confirms a pending SMS sign-up (YES also opts in again, as START does).
+CONFIRM_WORDS = {"YES", "はい"}
 HELP_WORDS = {"HELP", "INFO", "ヘルプ"}
 
 
@@ -84,8 +86,9 @@ async def twilio_status(
 
 
 async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: datetime) -> str:
-    """Handle an inbound SMS keyword; returns 'stop', 'start', 'help' or 'other'."""
-    word = text.strip().upper().rstrip(".!")
+    """Handle an inbound SMS keyword; returns 'stop', 'start', 'confirm', 'help' or 'other'."""
+    word = text.strip().upper().rstrip(".!\u3002\uff01")  # also the full-width 。 and !
+    confirmed = word in CONFIRM_WORDS and await signup.confirm_by_reply(session, phone, now=now)
     if word in STOP_WORDS:
         await suppress(session, "sms", phone, "stop", now=now)
         for customer_id in await _customers_with_phone(session, phone):
@@ -109,6 +112,9 @@ async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: date
             )
             .values(revoked_at=None)
         )
+    if confirmed:
+        return "confirm"
+    if word in START_WORDS:
         return "start"
     if word in HELP_WORDS:
         return "help"

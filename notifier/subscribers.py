@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components
 from notifier.schemas.customers import ConsentOut, CustomerOut, FollowsIn, FollowsOut
-from notifier.tables import Consent, Customer, Subscription
+from notifier.tables import Component, Consent, Customer, Subscription
+
+# The channels a customer can manage from a link (in-app belongs to the host app).
+MANAGED_CHANNELS = ("email", "sms")
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:
@@ -19,6 +23,98 @@ async def set_follows(session: AsyncSession, customer: Customer, follows: Follow
     ids: list[str | None] = [None] if follows.page else []
     ids += sorted(set(follows.components))
     session.add_all(Subscription(customer_id=customer.id, component_id=c) for c in ids)
+
+
+async def follow(
+    session: AsyncSession, customer_id: str, *, page: bool, components: Iterable[str]
+) -> None:
+    """Add to what they follow (components deleted meanwhile are skipped)."""
+    have = set(
+        (
+            await session.scalars(
+                select(Subscription.component_id).where(Subscription.customer_id == customer_id)
+            )
+        ).all()
+    )
+    wanted: list[str | None] = [None] if page else []
+    if components:
+        wanted += (
+            await session.scalars(select(Component.id).where(Component.id.in_(list(components))))
+        ).all()
+    session.add_all(
+        Subscription(customer_id=customer_id, component_id=c) for c in wanted if c not in have
+    )
+
+
+async def unfollow(session: AsyncSession, customer_id: str, component_id: str | None) -> None:
+    """Stop following one component (None: the whole page)."""
+    target = (
+        Subscription.component_id.is_(None)
+        if component_id is None
+        else Subscription.component_id == component_id
+    )
+    await session.execute(
+        delete(Subscription).where(Subscription.customer_id == customer_id, target)
+    )
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a manage page shows: the customer, channels in use, what they follow."""
+
+    customer: Customer
+    active: frozenset[str]
+    page: bool
+    components: frozenset[str]
+
+
+async def preferences(session: AsyncSession, customer_id: str) -> Preferences | None:
+    customer = await session.get(Customer, customer_id)
+    if customer is None or customer.erased_at is not None:
+        return None
+    active = (
+        await session.scalars(
+            select(Consent.channel).where(
+                Consent.customer_id == customer_id,
+                Consent.confirmed_at.is_not(None),
+                Consent.revoked_at.is_(None),
+            )
+        )
+    ).all()
+    follows = (
+        await session.scalars(
+            select(Subscription.component_id).where(Subscription.customer_id == customer_id)
+        )
+    ).all()
+    return Preferences(
+        customer=customer,
+        active=frozenset(active),
+        page=None in follows,
+        components=frozenset(c for c in follows if c is not None),
+    )
+
+
+async def set_preferences(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    follows: FollowsIn,
+    locale: str,
+    time_zone: str,
+    quiet_hours: tuple[time, time] | None,
+    now: datetime,
+) -> None:
+    await set_follows(session, customer, follows)
+    customer.locale, customer.time_zone = locale, time_zone
+    customer.quiet_hours_start, customer.quiet_hours_end = quiet_hours or (None, None)
+    customer.updated_at = now
+
+
+async def unsubscribe_all(session: AsyncSession, customer_id: str, *, now: datetime) -> None:
+    """Nothing more by email or SMS, nothing followed; the record and its history stay."""
+    for channel in MANAGED_CHANNELS:
+        await revoke(session, customer_id, channel, now=now)
+    await session.execute(delete(Subscription).where(Subscription.customer_id == customer_id))
 
 
 async def grant(

@@ -16,9 +16,11 @@ from status_page import (
     inbox,
     keys,
     live,
+    manage,
     public,
     public_api,
     queue,
+    subscribe,
     unsubscribe,
     webhooks,
 )
@@ -44,6 +46,8 @@ def create_app(settings: Settings) -> web.Application:
     public.add_routes(app)
     public_api.add_routes(app)
     feeds.add_routes(app)
+    subscribe.add_routes(app)
+    manage.add_routes(app)
     unsubscribe.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)

@@ -12,12 +12,23 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import fanout, idempotency, maintenance, notifications, page_generation, sweeper
+from notifier import (
+    fanout,
+    idempotency,
+    maintenance,
+    notifications,
+    page_generation,
+    signup,
+    sweeper,
+)
+from notifier.channels.base import DeliveryError
 from notifier.db import utcnow
-from notifier.sending import Sender
+from notifier.sending import Sender, backoff
 
 log = logging.getLogger(__name__)
 Ctx = dict[str, Any]
+# A sign-up message whose job has not run this long after its commit was lost with Redis.
+SIGNUP_GRACE = timedelta(seconds=60)
 
 
 def _sessions(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
@@ -89,3 +100,30 @@ async def prune_idempotency(ctx: Ctx) -> int:
         return await idempotency.prune(
             session, older_than=timedelta(hours=settings.idempotency_ttl_hours), now=utcnow()
         )
+
+
+async def enqueue_signup_messages(pool: ArqRedis, ids: Iterable[str]) -> None:
+    for signup_id in ids:
+        await pool.enqueue_job("send_signup_message", signup_id, _job_id=f"signup:{signup_id}")
+
+
+async def send_signup_message(ctx: Ctx, signup_id: str) -> None:
+    """Send a sign-up's confirmation (or 'already subscribed') message, retrying on
+    transient provider errors."""
+    settings: Settings = ctx["settings"]
+    outcome = await signup.send_message(
+        _sessions(ctx), ctx["channels"], settings, signup_id, now=utcnow()
+    )
+    if isinstance(outcome, DeliveryError) and not outcome.permanent:
+        delay = backoff(ctx["job_try"], outcome.retry_after, settings.delivery.retry_base_seconds)
+        raise Retry(defer=delay)
+
+
+async def expire_signups(ctx: Ctx) -> int:
+    """Purge unconfirmed sign-ups past their expiry; re-enqueue messages whose job was lost."""
+    async with _sessions(ctx)() as session, session.begin():
+        swept = await signup.sweep(session, now=utcnow(), grace=SIGNUP_GRACE)
+    if swept.expired or swept.unsent:
+        log.info("sign-ups: %d expired, %d messages re-enqueued", swept.expired, len(swept.unsent))
+    await enqueue_signup_messages(ctx["redis"], swept.unsent)
+    return swept.expired

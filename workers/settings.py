@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -20,6 +21,7 @@ CRON_JOBS = [
     cron(jobs.maintenance_tick, second={0, 30}, run_at_startup=True, unique=True, timeout=60),
     cron(jobs.sweep, second={5, 20, 35, 50}, unique=True, timeout=60),
     cron(jobs.prune_idempotency, minute=17, second=0, unique=True, timeout=300),
+    cron(jobs.expire_signups, second=40, unique=True, timeout=60),
 ]
 FUNCTIONS = [
     # keep_result=0: a job id only dedupes while queued or running, so the sweeper
@@ -29,6 +31,8 @@ FUNCTIONS = [
     jobs.sweep,
     jobs.maintenance_tick,
     jobs.prune_idempotency,
+    func(jobs.send_signup_message, keep_result=0, max_tries=8, timeout=60),
+    jobs.expire_signups,
 ]
 
 
@@ -45,8 +49,12 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             engine=engine,
             sessions=sessions,
             settings=settings,
+            channels=channels,
             sender=Sender(sessions, channels, settings),
         )
+        # What exists now (modules, clients, pools) lives as long as the worker: keep it
+        # out of the collector, whose full passes over it were pauses of up to a second.
+        gc.freeze()
 
     async def shutdown(ctx: jobs.Ctx) -> None:
         await stack.aclose()

@@ -12,7 +12,7 @@ from notifier.tables.deliveries import (
 )
 from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
-from notifier.tables.subscribers import Consent, Subscription, Suppression
+from notifier.tables.subscribers import Consent, Signup, Subscription, Suppression
 
 __all__ = [
     "ApiKey",
@@ -34,6 +34,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "ProviderEvent",
+    "Signup",
     "Subscription",
     "Suppression",
 ]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
@@ -23,6 +23,10 @@ class Customer(Base):
     inapp_user_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Local times in ``time_zone`` between which only urgent messages should arrive
+    # (both or neither; the end may be past midnight: 22:00-07:00).
+    quiet_hours_start: Mapped[time | None] = mapped_column(Time)
+    quiet_hours_end: Mapped[time | None] = mapped_column(Time)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

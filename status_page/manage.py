@@ -1,0 +1,236 @@
+"""``/manage/{token}``: a subscriber's own settings, through the signed link in every message.
+
+The token names the customer and the channel it was sent over; it expires
+(``FOREWARN_SUBSCRIBE__MANAGE_LINK_DAYS``), and a fresh one comes by signing up
+again with the same address. Turning a channel back on is immediate for the
+channel the link came through (reading it proves the address); another channel
+gets a confirmation message first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from notifier import links, signup, subscribers
+from notifier.db import utcnow
+from notifier.schemas.customers import FollowsIn
+from notifier.subscribers import MANAGED_CHANNELS, Preferences
+from notifier.tables import Component
+from status_page import forms, keys
+from status_page.subscribe import COMMON_ZONES, enqueue_message, visible_components
+
+log = logging.getLogger(__name__)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/manage/{token}", page)
+    app.router.add_post("/manage/{token}", save)
+    app.router.add_post("/manage/{token}/unfollow", unfollow)
+    app.router.add_post("/manage/{token}/unsubscribe", unsubscribe_all)
+
+
+def _target(request: web.Request) -> tuple[str, str] | None:
+    settings = request.app[keys.SETTINGS]
+    payload = links.loads(
+        settings.secret_key.get_secret_value(),
+        "manage",
+        request.match_info["token"],
+        max_age=settings.subscribe.manage_link_days * 86400,
+    )
+    if payload is None or payload.count(":") != 1:
+        return None
+    customer_id, channel = payload.split(":")
+    return customer_id, channel
+
+
+def _invalid(request: web.Request) -> web.Response:
+    return forms.notice(request, "manage_invalid", 404)
+
+
+async def _load(request: web.Request, customer_id: str) -> Preferences | None:
+    async with request.app[keys.SESSIONS]() as session:
+        return await subscribers.preferences(session, customer_id)
+
+
+def _values(prefs: Preferences) -> dict[str, Any]:
+    customer = prefs.customer
+    quiet = customer.quiet_hours_start, customer.quiet_hours_end
+    return {
+        "channels": sorted(prefs.active),
+        "scope": "page" if prefs.page or not prefs.components else "components",
+        "components": sorted(prefs.components),
+        "locale": customer.locale,
+        "time_zone": customer.time_zone,
+        "quiet_start": quiet[0].strftime("%H:%M") if quiet[0] else "",
+        "quiet_end": quiet[1].strftime("%H:%M") if quiet[1] else "",
+    }
+
+
+def _render(
+    request: web.Request,
+    prefs: Preferences,
+    listed: Sequence[Component],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, signup.Problem] | None = None,
+    notice: str = "",
+) -> web.Response:
+    customer = prefs.customer
+    addresses = {"email": customer.email, "sms": customer.phone}
+    channels = [
+        {"name": c, "address": signup.mask(c, a), "active": c in prefs.active}
+        for c in MANAGED_CHANNELS
+        if (a := addresses[c])
+    ]
+    names = {c.id: c.name for c in listed}
+    return forms.render(
+        request,
+        "manage.html",
+        status=422 if errors else 200,
+        channels=channels,
+        components=listed,
+        following=prefs.page or bool(prefs.components),
+        followed=[(c, names[c]) for c in sorted(prefs.components) if c in names],
+        following_page=prefs.page,
+        values=values or _values(prefs),
+        errors=errors or {},
+        notice=notice,
+        zones=COMMON_ZONES,
+    )
+
+
+async def page(request: web.Request) -> web.Response:
+    target = _target(request)
+    prefs = target and await _load(request, target[0])
+    if not prefs:
+        return _invalid(request)
+    return _render(request, prefs, await visible_components(request))
+
+
+async def save(request: web.Request) -> web.Response:
+    form = await forms.checked_form(request)
+    if form is None:
+        return forms.forbidden(request)
+    target = _target(request)
+    if target is None:
+        return _invalid(request)
+    customer_id, via = target
+    listed = await visible_components(request)
+    errors: dict[str, signup.Problem] = {}
+    try:
+        choice = signup.parse_choice(form, {c.id for c in listed}, form.getall("components", []))
+    except signup.Invalid as invalid:
+        errors.update(invalid.errors)
+    try:
+        quiet = signup.parse_quiet_hours(form)
+    except signup.Invalid as invalid:
+        errors.update(invalid.errors)
+    wanted = set(form.getall("channels", []))
+    now = utcnow()
+    settings = request.app[keys.SETTINGS]
+    to_confirm = []
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        prefs = await subscribers.preferences(session, customer_id)
+        if prefs is None:
+            return _invalid(request)
+        if errors:
+            return _render(request, prefs, listed, values=_posted(form), errors=errors)
+        customer = prefs.customer
+        await subscribers.set_preferences(
+            session,
+            customer,
+            follows=FollowsIn(page=choice.page, components=list(choice.components)),
+            locale=choice.locale,
+            time_zone=choice.time_zone,
+            quiet_hours=quiet,
+            now=now,
+        )
+        addresses = {"email": customer.email, "sms": customer.phone}
+        for channel in MANAGED_CHANNELS:
+            address = addresses[channel]
+            if not address or (channel in wanted) == (channel in prefs.active):
+                continue
+            if channel not in wanted:
+                await subscribers.revoke(session, customer.id, channel, now=now)
+            elif channel == via:
+                await subscribers.grant(
+                    session,
+                    customer,
+                    channel,
+                    method="double_opt_in",
+                    now=now,
+                    legal_basis="turned on through a manage link sent to this address",
+                )
+            else:
+                to_confirm.append((channel, address))
+        rows = []
+        limits = signup.Limits(
+            request.app[keys.QUEUE], settings.subscribe, settings.secret_key.get_secret_value()
+        )
+        keep = signup.Choice(False, (), choice.locale, choice.time_zone)
+        for channel, address in to_confirm:
+            if await limits.allow_destination(address):
+                row = await signup.request(
+                    session,
+                    channel,
+                    address,
+                    keep,
+                    settings=settings.subscribe,
+                    now=now,
+                    customer_id=customer.id,
+                )
+                rows.append(row.id)
+        prefs = await subscribers.preferences(session, customer_id)
+        assert prefs is not None
+    for signup_id in rows:
+        await enqueue_message(request.app, signup_id)
+    log.info("a subscriber changed their settings")
+    return _render(request, prefs, listed, notice="confirm_sent" if to_confirm else "saved")
+
+
+def _posted(form: MultiDictProxy[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        name: form.get(name, "")
+        for name in ("scope", "locale", "time_zone", "quiet_start", "quiet_end")
+    }
+    values["channels"] = form.getall("channels", [])
+    values["components"] = form.getall("components", [])
+    return values
+
+
+async def unfollow(request: web.Request) -> web.Response:
+    """Stop following one component (or the whole page), from its own button."""
+    form = await forms.checked_form(request)
+    if form is None:
+        return forms.forbidden(request)
+    target = _target(request)
+    if target is None:
+        return _invalid(request)
+    component = form.get("component", "")
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        await subscribers.unfollow(session, target[0], None if component == "page" else component)
+        prefs = await subscribers.preferences(session, target[0])
+    if prefs is None:
+        return _invalid(request)
+    return _render(request, prefs, await visible_components(request), notice="unfollowed")
+
+
+async def unsubscribe_all(request: web.Request) -> web.Response:
+    form = await forms.checked_form(request)
+    if form is None:
+        return forms.forbidden(request)
+    target = _target(request)
+    if target is None:
+        return _invalid(request)
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        await subscribers.unsubscribe_all(session, target[0], now=utcnow())
+        prefs = await subscribers.preferences(session, target[0])
+    if prefs is None:
+        return _invalid(request)
+    log.info("a subscriber unsubscribed from everything")
+    return _render(request, prefs, await visible_components(request), notice="unsubscribed")
