@@ -42,7 +42,9 @@ class SendGridSettings(BaseModel):
 class DeliverySettings(BaseModel):
     """How fast, in what batches and how persistently messages go out."""
 
-    fanout_page_size: int = Field(default=1000, ge=1, le=10_000)
+    # Members a fan-out step reads and inserts at once: fewer, larger steps keep a busy
+    # worker's round trips few; memory holds only their ids.
+    fanout_page_size: int = Field(default=5000, ge=1, le=10_000)
     email_batch_size: int = Field(default=1000, ge=1, le=1000)  # SendGrid's personalizations cap
     sms_batch_size: int = Field(default=100, ge=1, le=1000)
     sms_per_second: float = Field(default=10.0, gt=0, description="shared by all workers")

@@ -1,38 +1,46 @@
 """Who hears about a notification, read in keyset pages (never the whole audience).
 
-One query a page returns each member's addresses, consent and suppression per
-channel, so fan-out does no per-member round trips.
+A page is the next customers of the audience by id. Their delivery rows are made by
+the database itself (``INSERT ... SELECT``): one row per channel they have an address
+for, with consent and suppression decided in the same statement, so fan-out moves no
+audience through Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Unpack
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
+from notifier.db import UTCDateTime
 from notifier.tables import Consent, Customer, DeliveryProblemCustomer, Subscription, Suppression
 
 CHANNELS = ("email", "sms", "inapp")
 ADDRESS = {"email": Customer.email, "sms": Customer.phone, "inapp": Customer.inapp_user_id}
-
-
-@dataclass(frozen=True)
-class Reach:
-    """One channel of one member: where to, and whether we may use it."""
-
-    channel: str
-    address: str
-    consented: bool
-    suppressed: str | None  # the suppression's reason
-
-
-@dataclass(frozen=True)
-class Member:
-    customer_id: str
-    locale: str
-    reach: list[Reach]
+_Select = Select[Unpack[tuple[Any, ...]]]  # noqa: UP044
+# The delivery columns ``rows`` fills, in its order.
+COLUMNS = (
+    "notification_id",
+    "customer_id",
+    "channel",
+    "status",
+    "last_error",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def _consented(channel: str) -> Any:
@@ -60,11 +68,8 @@ def _suppression(channel: str) -> Any:
     )
 
 
-def _members(audience: dict[str, Any]) -> Select[Unpack[tuple[Any, ...]]]:  # noqa: UP044
-    columns: list[Any] = [Customer.id, Customer.locale]
-    for channel in CHANNELS:
-        columns += [ADDRESS[channel], _consented(channel), _suppression(channel)]
-    stmt = select(*columns).where(Customer.erased_at.is_(None))
+def _within(stmt: _Select, audience: dict[str, Any]) -> _Select:
+    stmt = stmt.where(Customer.erased_at.is_(None))
     if "problem" in audience:
         return stmt.join(
             DeliveryProblemCustomer, DeliveryProblemCustomer.customer_id == Customer.id
@@ -76,19 +81,42 @@ def _members(audience: dict[str, Any]) -> Select[Unpack[tuple[Any, ...]]]:  # no
     return stmt.where(exists().where(and_(Subscription.customer_id == Customer.id, follows)))
 
 
-async def page(
-    session: AsyncSession, audience: dict[str, Any], *, after: str, limit: int
-) -> list[Member]:
-    stmt = _members(audience).where(Customer.id > after).order_by(Customer.id).limit(limit)
-    members = []
-    for row in await session.execute(stmt):
-        customer_id, locale, *per_channel = row
-        reach = [
-            Reach(channel, address, bool(consented), suppressed)
-            for channel, (address, consented, suppressed) in zip(
-                CHANNELS, (per_channel[i : i + 3] for i in range(0, 9, 3)), strict=True
-            )
-            if address
-        ]
-        members.append(Member(customer_id, locale, reach))
-    return members
+def page(audience: dict[str, Any], *, after: str, limit: int) -> Select[str, str]:
+    """The next ``limit`` members after the cursor: (customer id, locale), by id."""
+    stmt = _within(select(Customer.id, Customer.locale), audience)
+    return stmt.where(Customer.id > after).order_by(Customer.id).limit(limit)
+
+
+def rows(
+    audience: dict[str, Any], notification_id: str, *, after: str, upto: str, now: datetime
+) -> CompoundSelect[Any]:
+    """The delivery rows (``COLUMNS``) of the members in (after, upto]: ``pending``, or
+    ``suppressed`` with the reason when the channel has no consent or the address is
+    suppressed."""
+    per_channel = []
+    for channel in CHANNELS:
+        no_consent = _consented(channel).is_(None)
+        suppressed = _suppression(channel)
+        status = case(
+            (no_consent, "suppressed"), (suppressed.is_not(None), "suppressed"), else_="pending"
+        )
+        error = case(
+            (no_consent, "no consent for this channel"),
+            (suppressed.is_not(None), literal("address suppressed: ") + suppressed),
+        )
+        stmt = select(
+            literal(notification_id),
+            Customer.id,
+            literal(channel),
+            status,
+            error,
+            literal(0),
+            literal(now, UTCDateTime),
+            literal(now, UTCDateTime),
+        )
+        address = ADDRESS[channel]
+        stmt = _within(stmt, audience).where(
+            Customer.id > after, Customer.id <= upto, address.is_not(None), address != ""
+        )
+        per_channel.append(stmt)
+    return union_all(*per_channel)

@@ -51,18 +51,21 @@ async def fan_out_page(
     ).first()
     if found is None or found.status == "done":
         return [], True
-    members = await audience.page(
-        session, found.audience, after=found.cursor, limit=settings.fanout_page_size
-    )
-    locale = {m.customer_id: m.locale for m in members}
-    rows = [_row(notification_id, m.customer_id, reach, now) for m in members for reach in m.reach]
+    members = (
+        await session.execute(
+            audience.page(found.audience, after=found.cursor, limit=settings.fanout_page_size)
+        )
+    ).all()
     created: list[tuple[int, str, str]] = []
-    if rows:
+    if members:
+        locale = {customer_id: language for customer_id, language in members}
+        rows = audience.rows(
+            found.audience, notification_id, after=found.cursor, upto=members[-1][0], now=now
+        )
         result = await session.execute(
-            insert_ignoring_duplicates(session, Delivery).returning(
-                Delivery.id, Delivery.channel, Delivery.customer_id, Delivery.status
-            ),
-            rows,
+            insert_ignoring_duplicates(session, Delivery)
+            .from_select(audience.COLUMNS, rows)
+            .returning(Delivery.id, Delivery.channel, Delivery.customer_id, Delivery.status)
         )
         created = [
             (delivery_id, channel, locale[customer_id])
@@ -75,31 +78,11 @@ async def fan_out_page(
         .where(Notification.id == notification_id)
         .values(
             status="done" if done else "fanning_out",
-            cursor=members[-1].customer_id if members else found.cursor,
+            cursor=members[-1][0] if members else found.cursor,
             fanned_out_at=now if done else None,
         )
     )
     return batch_up(sorted(created), settings), done
-
-
-def _row(
-    notification_id: str, customer_id: str, reach: audience.Reach, now: datetime
-) -> dict[str, Any]:
-    status, error = "pending", None
-    if not reach.consented:
-        status, error = "suppressed", "no consent for this channel"
-    elif reach.suppressed:
-        status, error = "suppressed", f"address suppressed: {reach.suppressed}"
-    return {
-        "notification_id": notification_id,
-        "customer_id": customer_id,
-        "channel": reach.channel,
-        "status": status,
-        "last_error": error,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
 
 
 def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -> list[Batch]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -42,10 +43,13 @@ async def enqueue_fan_outs(pool: ArqRedis, ids: Iterable[str]) -> None:
 
 
 async def enqueue_batches(pool: ArqRedis, batches: Iterable[fanout.Batch]) -> None:
-    for batch in batches:
-        await pool.enqueue_job(
-            "send_batch", batch.channel, batch.delivery_ids, _job_id=batch.job_id
+    # Together: a page's batches wait on Redis once, not once each, in a busy worker.
+    await asyncio.gather(
+        *(
+            pool.enqueue_job("send_batch", b.channel, b.delivery_ids, _job_id=b.job_id)
+            for b in batches
         )
+    )
 
 
 async def fan_out(ctx: Ctx, notification_id: str) -> None:

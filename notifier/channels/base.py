@@ -31,9 +31,11 @@ class Recipient:
     address: str  # email address, E.164 number, or in-app user id
     values: dict[str, str] = field(default_factory=dict)
 
-    def substitutions(self) -> dict[str, str]:
-        out = {token(k): v for k, v in self.values.items()}
-        out.update({token(k, html_part=True): html.escape(v) for k, v in self.values.items()})
+    def substitutions(self, names: Sequence[str] | None = None) -> dict[str, str]:
+        """Token -> value, for ``names`` (default: every value), plain and HTML-escaped."""
+        values = [(k, v) for k, v in self.values.items() if names is None or k in names]
+        out = {token(k): v for k, v in values}
+        out.update({token(k, html_part=True): html.escape(v) for k, v in values})
         return out
 
 

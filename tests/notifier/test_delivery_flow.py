@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from config import Settings
+from notifier.tables import Customer, Delivery, Suppression
 from tests.conftest import Client
 from workers import create_worker
 
@@ -171,3 +175,45 @@ async def test_a_customers_delivery_timeline_pages_newest_first(
     assert created == sorted(created, reverse=True)
     assert second["next_cursor"] is None
     assert {d["status"] for d in first["data"] + second["data"]} == {"sent"}
+
+
+async def test_each_skipped_channel_is_recorded_with_its_reason(
+    client: Client,
+    admin: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await put_customer(
+        client,
+        admin,
+        "bounced",
+        email="gone@example.com",
+        phone="+81 90 1111 2222",
+        consent={"channels": ["email", "sms"], "legal_basis": "contract"},
+        follows={"page": True},
+    )
+    await put_customer(client, admin, "silent", email="quiet@example.com", follows={"page": True})
+    async with sessions() as session, session.begin():
+        session.add(Suppression(channel="email", address="gone@example.com", reason="bounce"))
+
+    created = await client.post(
+        "/api/v1/incidents", json={"title": "Slow", "body": "Pages load slowly."}, headers=admin
+    )
+    assert created.status == 201
+    await run_worker(settings)
+
+    outbox = (await (await client.get("/dev/outbox.json")).json())["data"]
+    assert [(m["channel"], m["to"]) for m in outbox] == [("sms", "+819011112222")]
+    async with sessions() as session:
+        skipped = (
+            await session.execute(
+                select(Customer.external_id, Delivery.channel, Delivery.status, Delivery.last_error)
+                .join(Customer, Customer.id == Delivery.customer_id)
+                .where(Delivery.status == "suppressed")
+                .order_by(Customer.external_id)
+            )
+        ).all()
+    assert [tuple(row) for row in skipped] == [
+        ("bounced", "email", "suppressed", "address suppressed: bounce"),
+        ("silent", "email", "suppressed", "no consent for this channel"),
+    ]
