@@ -61,6 +61,7 @@ def recipient(locale: str, name: str | None, unsubscribe_url: str) -> Recipient:
         values={
             "greeting": messages.greeting(locale, name),
             "unsubscribe_url": unsubscribe_url,
+            "manage_url": "http://status.test/manage/tok",
             "url": "http://status.test/",
         },
     )
@@ -181,6 +182,7 @@ def test_personalise_fills_in_the_greeting_and_the_unsubscribe_link() -> None:
 
     assert seen.text.startswith("Hi Sam,\n")
     assert f"Unsubscribe: {url}" in seen.text
+    assert "Manage your subscription: http://status.test/manage/tok" in seen.text
     assert "<p>Hi Sam,</p>" in seen.html
     assert '<a href="http://status.test/unsubscribe/abc?channel=email&amp;x=1">' in seen.html
     assert "%%" not in seen.subject + seen.text + seen.html
