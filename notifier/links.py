@@ -54,7 +54,7 @@ def dumps(secret: str, purpose: str, payload: str) -> str:
     return token
 
 
-def loads(secret: str, purpose: str, token: str, *, max_age: float) -> str | None:
+def loads(secret: str, purpose: str, token: str, *, max_age: int) -> str | None:
     """The payload if the token is genuine, made for ``purpose`` and younger than
     ``max_age`` seconds; else None (tampered, expired or made for something else)."""
     try:
