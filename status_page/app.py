@@ -31,7 +31,9 @@ from status_page.api.v1 import API
 def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key.get_secret_value():
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
-    app = web.Application(middlewares=[errors.middleware, cache.middleware])
+    # The cache outermost: a hit costs no more; error pages come back to it as
+    # responses (not 200), which it does not keep.
+    app = web.Application(middlewares=[cache.middleware, errors.middleware])
     app[keys.SETTINGS] = settings
     app[keys.TEMPLATES] = html.Templates(settings)
     app.cleanup_ctx.append(_database)

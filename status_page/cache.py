@@ -15,8 +15,9 @@ trips. Pub/sub alone would not be strict: a request can be served before the
 invalidation message is read.
 
 Concurrent misses are coalesced: one render per (key, token); a rush after an update
-renders the page once per process. Entries also age out after ``MAX_AGE``: pages
-show time-derived things (what is upcoming, today's uptime) that change with no write.
+renders the page once per process. Entries are also rendered again after ``MAX_AGE``:
+pages show time-derived things (what is upcoming, today's uptime) that change with no
+write; one request renders, the others meanwhile get the aged entry.
 
 The page handlers know nothing of this; the allow-list below says what is cached.
 If Redis cannot be read, requests are rendered as if there were no cache.
@@ -132,11 +133,17 @@ class PageCache:
         key = (request.path_qs, lang)
         entry = self._entries.get(key)
         loop = asyncio.get_running_loop()
-        if entry is not None and entry.token == token and loop.time() - entry.born < self.max_age:
-            self.hits += 1
-            return _respond(entry, request)
         slot = (key, token)
         pending = self._filling.get(slot)
+        # Aged but current: while one request renders it again, the others get it as it
+        # is (no update is missing from it, only a few seconds of time passing).
+        if (
+            entry is not None
+            and entry.token == token
+            and (pending is not None or loop.time() - entry.born < self.max_age)
+        ):
+            self.hits += 1
+            return _respond(entry, request)
         if pending is not None:
             self.coalesced += 1
             entry = await asyncio.shield(pending)
