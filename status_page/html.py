@@ -49,9 +49,12 @@ class Templates:
         return env
 
 
-def render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
-    """The template in the visitor's language; ``?lang=`` is remembered in a cookie."""
-    lang = i18n.negotiate(request)
+def render(
+    request: web.Request, name: str, *, status: int = 200, lang: str | None = None, **context: Any
+) -> web.Response:
+    """The template in the visitor's language (``lang``: the one a subscriber chose,
+    unless the visitor picks another); ``?lang=`` is remembered in a cookie."""
+    lang = i18n.negotiate(request, preferred=lang)
     template = request.app[keys.TEMPLATES].environment(lang).get_template(name)
     html = template.render(here=request.rel_url, **context)
     response = web.Response(text=html, content_type="text/html", status=status)

@@ -24,9 +24,10 @@ COOKIE = "lang"
 LOCALE_DIR = Path(__file__).with_name("locale")
 
 
-def negotiate(request: web.Request) -> str:
-    """``?lang=``, then the cookie it sets, then ``Accept-Language``, then English."""
-    for chosen in (request.query.get("lang"), request.cookies.get(COOKIE)):
+def negotiate(request: web.Request, preferred: str | None = None) -> str:
+    """``?lang=``, then the cookie it sets, then ``preferred`` (a subscriber's saved
+    language, on pages reached from their messages), then ``Accept-Language``."""
+    for chosen in (request.query.get("lang"), request.cookies.get(COOKIE), preferred):
         if chosen in LANGUAGES:
             return chosen
     return from_accept_language(request.headers.get("Accept-Language", ""))

@@ -92,6 +92,7 @@ def _render(
         request,
         "manage.html",
         status=422 if errors else 200,
+        lang=customer.locale,
         channels=channels,
         components=listed,
         following=prefs.page or bool(prefs.components),

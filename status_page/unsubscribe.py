@@ -13,7 +13,8 @@ from aiohttp import web
 
 from notifier import links, signup, subscribers
 from notifier.db import utcnow
-from status_page import keys
+from notifier.tables import Customer
+from status_page import html, keys
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,27 @@ def _pending_signup(request: web.Request) -> str | None:
     return links.verify(secret, "cancel-signup", request.match_info["token"])
 
 
-def _page(request: web.Request, state: str, status: int = 200) -> web.Response:
-    template = request.app[keys.TEMPLATES].environment().get_template("unsubscribe.html")
-    html = template.render(here=request.rel_url, state=state)
-    return web.Response(
-        text=html, content_type="text/html", status=status, headers={"Cache-Control": "no-store"}
-    )
+def _page(
+    request: web.Request, state: str, status: int = 200, *, lang: str | None = None
+) -> web.Response:
+    response = html.render(request, "unsubscribe.html", status=status, lang=lang, state=state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _locale(request: web.Request, customer_id: str) -> str | None:
+    async with request.app[keys.SESSIONS]() as session:
+        customer = await session.get(Customer, customer_id)
+    return customer.locale if customer else None
 
 
 async def confirm_page(request: web.Request) -> web.Response:
     # GET never changes anything: mail scanners follow links.
-    if _target(request) is None and _pending_signup(request) is None:
+    target = _target(request)
+    if target is None and _pending_signup(request) is None:
         return _page(request, "invalid", 404)
-    return _page(request, "confirm")
+    lang = await _locale(request, target[0]) if target else None
+    return _page(request, "confirm", lang=lang)
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
@@ -66,4 +75,4 @@ async def unsubscribe(request: web.Request) -> web.Response:
     async with request.app[keys.SESSIONS]() as session, session.begin():
         await subscribers.revoke(session, customer_id, channel, now=utcnow())
     log.info("a customer unsubscribed from %s", channel)
-    return _page(request, "done")
+    return _page(request, "done", lang=await _locale(request, customer_id))

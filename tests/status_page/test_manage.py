@@ -84,7 +84,8 @@ async def test_a_subscriber_changes_components_language_time_zone_and_quiet_hour
     )
 
     assert response.status == 200
-    assert "Your settings are saved." in await response.text()
+    # Saved, and told so in the language just chosen.
+    assert "設定を保存しました。" in await response.text()
     person, consent, follows = await customer(sessions)
     assert (person.locale, person.time_zone) == ("ja", "America/New_York")
     assert (person.quiet_hours_start, person.quiet_hours_end) == (time(22, 0), time(7, 30))
@@ -265,3 +266,25 @@ async def test_the_manage_link_in_an_incident_email_opens_their_page(
     # The one-click unsubscribe of the same email still works.
     unsubscribe = link(incident["body"], "/unsubscribe/")
     assert (await client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})).status == 200
+
+
+async def test_pages_reached_from_a_message_speak_the_subscribers_language(
+    client: Client, admin: Headers, settings: Settings
+) -> None:
+    manage = await subscribed(client, settings, locale="ja")
+    await post_incident(client, admin)
+    await run_worker(settings)
+    *_, incident = await outbox(client)
+    unsubscribe = link(incident["body"], "/unsubscribe/")
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    client.session.cookie_jar.clear_domain("127.0.0.1")
+
+    for path in (manage, unsubscribe):
+        page = await client.get(path, headers=english_browser)
+        assert page.headers["Content-Language"] == "ja", path
+        assert '<html lang="ja">' in await page.text()
+    done = await client.post(unsubscribe, headers=english_browser)
+    assert "配信を停止しました" in await done.text()
+    # The visitor's own choice still wins.
+    chosen = await client.get(unsubscribe + "?lang=en")
+    assert "Stop receiving these notifications" in await chosen.text()
