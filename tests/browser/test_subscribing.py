@@ -1,0 +1,213 @@
+"""A visitor subscribes, confirms from the email, changes what they follow and leaves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from notifier.tables import Component, Consent, Customer, Signup, Subscription
+from tests.browser.conftest import (
+    LOOP,
+    NewPage,
+    Site,
+    controls_are_named,
+    headings_in_order,
+    link_in,
+    outbox_message,
+    tab_to,
+)
+
+pytestmark = LOOP
+
+
+async def components(site: Site, *names: str) -> dict[str, str]:
+    ids = {}
+    for name in names:
+        ids[name] = (await site.api("POST", "/api/v1/components", {"name": name}))["id"]
+    return ids
+
+
+async def recorded(site: Site, email: str) -> tuple[str, set[str]]:
+    """What the database holds for ``email``: its consent and the names it follows."""
+    async with site.sessions() as session:
+        customer = await session.scalar(select(Customer).where(Customer.email == email))
+        if customer is None:
+            return "no customer", set()
+        consent = await session.scalar(
+            select(Consent).where(Consent.customer_id == customer.id, Consent.channel == "email")
+        )
+        follows = await session.scalars(
+            select(Component.name)
+            .join(Subscription, Subscription.component_id == Component.id)
+            .where(Subscription.customer_id == customer.id)
+        )
+    if consent is None:
+        state = "no consent"
+    elif consent.revoked_at is not None:
+        state = "revoked"
+    else:
+        state = f"confirmed by {consent.method}" if consent.confirmed_at else "unconfirmed"
+    return state, set(follows)
+
+
+async def pending_signups(site: Site) -> int:
+    async with site.sessions() as session:
+        return len((await session.scalars(select(Signup))).all())
+
+
+async def check_accessible(page: Page) -> None:
+    await headings_in_order(page)
+    await controls_are_named(page)
+
+
+async def test_a_visitor_subscribes_to_one_component_confirms_changes_it_and_unsubscribes(
+    site: Site, new_page: NewPage
+) -> None:
+    await components(site, "API", "Dashboard")
+    page = await new_page(locale="en-GB")
+    email = "aiko.tanaka@example.com"
+
+    await page.goto("/")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await page.get_by_role("link", name="Subscribe to updates").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Subscribe to updates")
+    await check_accessible(page)
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Only these components:").check()
+    await page.get_by_label("API", exact=True).check()
+    await expect(page.get_by_role("combobox", name="Language")).to_have_value("en")
+    await page.get_by_role("button", name="Subscribe").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Almost done")
+    await expect(page.get_by_role("status")).to_contain_text("Check your inbox")
+    await check_accessible(page)
+    # Double opt-in: a pending sign-up, nobody subscribed yet.
+    assert await pending_signups(site) == 1
+    assert await recorded(site, email) == ("no customer", set())
+
+    message = await outbox_message(page, email, "Confirm your subscription")
+    assert "To confirm, open this link and press the button" in message
+    await page.goto(link_in(message, site, "/subscribe/confirm/"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your subscription")
+    await check_accessible(page)
+    # Opening the link (as a mail scanner would) confirms nothing.
+    assert await recorded(site, email) == ("no customer", set())
+    await page.get_by_role("button", name="Confirm my subscription").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"API"})
+    assert await pending_signups(site) == 0
+
+    await page.get_by_role("link", name="Manage your subscription").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your subscription")
+    await check_accessible(page)
+    following = page.get_by_role("region", name="You follow")
+    await expect(following.get_by_role("listitem")).to_have_text([re.compile(r"^\s*API")])
+    await expect(page.get_by_role("checkbox", name=re.compile(r"^Email: "))).to_be_checked()
+    await page.get_by_label("API", exact=True).uncheck()
+    await page.get_by_label("Dashboard", exact=True).check()
+    await page.get_by_role("button", name="Save").click()
+
+    await expect(page.get_by_role("status")).to_have_text("Your settings are saved.")
+    await expect(following.get_by_role("listitem")).to_have_text([re.compile(r"^\s*Dashboard")])
+    await expect(page.get_by_label("Dashboard", exact=True)).to_be_checked()
+    await expect(page.get_by_label("API", exact=True)).not_to_be_checked()
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"Dashboard"})
+
+    await page.get_by_role("button", name="Unsubscribe from everything").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "You are unsubscribed from everything. We will not send you status updates any more."
+    )
+    await expect(following).to_have_count(0)
+    assert await recorded(site, email) == ("revoked", set())
+
+
+async def test_a_japanese_visitor_gets_every_page_and_the_email_in_japanese(
+    site: Site, new_page: NewPage, artifacts: Path
+) -> None:
+    await components(site, "API", "管理画面")
+    # The browser asks for Japanese (Accept-Language: ja-JP); no ?lang needed.
+    page = await new_page(locale="ja-JP", timezone_id="Asia/Tokyo")
+    email = "tanaka@example.jp"
+
+    await page.goto("/")
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+    await page.get_by_role("link", name="更新情報の配信登録").click()
+
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("更新情報の配信登録")
+    await check_accessible(page)
+    await page.get_by_label("メールアドレス").fill(email)
+    await page.get_by_label("次のコンポーネントのみ:").check()
+    await page.get_by_label("管理画面", exact=True).check()
+    # The language of the messages follows the page's.
+    await expect(page.get_by_role("combobox", name="言語")).to_have_value("ja")
+    await page.screenshot(path=artifacts / "subscribe-ja.png", full_page=True)
+    await page.get_by_role("button", name="登録する").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("あと少しで完了です")
+    await expect(page.get_by_role("status")).to_contain_text("受信箱をご確認ください。")
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+
+    message = await outbox_message(page, email, "配信登録の確認")
+    assert "次のリンクを開き、ボタンを押して登録を完了してください。" in message
+    await page.goto(link_in(message, site, "/subscribe/confirm/"))
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("配信登録の確認")
+    await page.get_by_role("button", name="配信登録を完了する").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("配信登録が完了しました")
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"管理画面"})
+    async with site.sessions() as session:
+        customer = await session.scalar(select(Customer).where(Customer.email == email))
+    assert customer is not None
+    assert customer.locale == "ja"
+
+    await page.get_by_role("link", name="配信設定の変更").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("配信設定")
+    await check_accessible(page)
+    await page.get_by_label("API", exact=True).check()
+    await page.get_by_role("button", name="保存する").click()
+
+    await expect(page.get_by_role("status")).to_have_text("設定を保存しました。")
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"API", "管理画面"})
+
+    await page.get_by_role("button", name="すべての配信を停止する").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "すべての配信を停止しました。今後、お知らせはお送りしません。"
+    )
+    await expect(page.locator("html")).to_have_attribute("lang", "ja")
+    assert await recorded(site, email) == ("revoked", set())
+
+
+async def test_a_keyboard_user_subscribes_without_a_mouse(site: Site, new_page: NewPage) -> None:
+    await components(site, "API", "Dashboard")
+    page = await new_page()
+    email = "keys@example.com"
+    await page.goto("/subscribe")
+
+    await tab_to(page, page.get_by_label("Email address"))
+    await page.keyboard.type(email)
+    # A radio group is one Tab stop; the arrow keys choose within it.
+    await tab_to(page, page.get_by_label("Everything on this page"))
+    await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_label("Only these components:")).to_be_checked()
+    await tab_to(page, page.get_by_label("Dashboard", exact=True))
+    await page.keyboard.press("Space")
+    await expect(page.get_by_label("Dashboard", exact=True)).to_be_checked()
+    await tab_to(page, page.get_by_role("button", name="Subscribe"))
+    await page.keyboard.press("Enter")
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Almost done")
+    message = await outbox_message(page, email, "Confirm your subscription")
+    await page.goto(link_in(message, site, "/subscribe/confirm/"))
+    await tab_to(page, page.get_by_role("button", name="Confirm my subscription"))
+    await page.keyboard.press("Enter")
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"Dashboard"})
