@@ -228,11 +228,17 @@ async def outbox_message(page: Page, to: str, subject: str) -> str:
         has_text=subject
     )
     await page.goto("/dev/outbox")
+    # Playwright polls the predicate but does not await a promise it returns: each poll
+    # starts one fetch of the JSON outbox (if none is in flight) and reads the last answer.
     await page.wait_for_function(
-        """async ([to, subject]) => {
-            const r = await fetch('/dev/outbox.json?channel=email');
-            const {data} = await r.json();
-            return data.some(m => m.to === to && m.subject.includes(subject));
+        """([to, subject]) => {
+            window.outboxPoll ??= fetch('/dev/outbox.json?channel=email')
+                .then(r => r.json())
+                .then(({data}) => {
+                    window.outboxHas = data.some(m => m.to === to && m.subject.includes(subject));
+                })
+                .finally(() => { window.outboxPoll = null; });
+            return window.outboxHas === true;
         }""",
         arg=[to, subject],
         polling=100,

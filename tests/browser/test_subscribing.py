@@ -211,3 +211,53 @@ async def test_a_keyboard_user_subscribes_without_a_mouse(site: Site, new_page: 
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
     assert await recorded(site, email) == ("confirmed by double_opt_in", {"Dashboard"})
+
+
+async def subscribe_and_confirm(page: Page, site: Site, email: str, component: str) -> None:
+    await page.goto("/subscribe")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Only these components:").check()
+    await page.get_by_label(component, exact=True).check()
+    await page.get_by_role("button", name="Subscribe").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Almost done")
+    message = await outbox_message(page, email, "Confirm your subscription")
+    await page.goto(link_in(message, site, "/subscribe/confirm/"))
+    await page.get_by_role("button", name="Confirm my subscription").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+
+
+async def test_a_subscriber_is_told_of_an_incident_and_leaves_from_the_email_link(
+    site: Site, new_page: NewPage
+) -> None:
+    ids = await components(site, "API", "Dashboard")
+    page = await new_page()
+    email = "ops.reader@example.com"
+    await subscribe_and_confirm(page, site, email, "API")
+
+    await site.api(
+        "POST",
+        "/api/v1/incidents",
+        {
+            "title": "API errors",
+            "body": "Some calls fail.",
+            "components": [{"component_id": ids["API"], "status": "partial_outage"}],
+        },
+    )
+    message = await outbox_message(page, email, "API errors: Investigating")
+    assert "Some calls fail." in message
+
+    # The manage link in every message opens their settings.
+    await page.goto(link_in(message, site, "/manage/"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your subscription")
+    following = page.get_by_role("region", name="You follow")
+    await expect(following.get_by_role("listitem")).to_have_text([re.compile(r"^\s*API")])
+
+    # The unsubscribe link asks first (mail scanners open links), then stops the email.
+    await page.goto(link_in(message, site, "/unsubscribe/"))
+    await check_accessible(page)
+    assert await recorded(site, email) == ("confirmed by double_opt_in", {"API"})
+    await page.get_by_role("button", name="Unsubscribe").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "You are unsubscribed. You will not get these notifications on this channel any more."
+    )
+    assert (await recorded(site, email))[0] == "revoked"
