@@ -261,3 +261,39 @@ async def test_a_subscriber_is_told_of_an_incident_and_leaves_from_the_email_lin
         "You are unsubscribed. You will not get these notifications on this channel any more."
     )
     assert (await recorded(site, email))[0] == "revoked"
+
+
+async def test_a_mistyped_address_is_named_next_to_its_field_and_nothing_is_stored(
+    site: Site, new_page: NewPage
+) -> None:
+    await components(site, "API", "Dashboard")
+    page = await new_page()
+    await page.goto("/subscribe")
+    await page.get_by_label("Email address").fill("aiko.example.com")
+    await page.get_by_label("Only these components:").check()
+    await page.get_by_role("button", name="Subscribe").click()
+
+    summary = page.get_by_role("alert")
+    await expect(summary.get_by_role("heading")).to_have_text("Please check this:")
+    await expect(summary.get_by_role("listitem")).to_have_text(
+        [
+            "Email address: Enter an email address like name@example.com.",
+            "What to hear about: Choose at least one component, or the whole page.",
+        ]
+    )
+    field = page.get_by_label("Email address")
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(field).to_have_accessible_description(re.compile("Enter an email address"))
+    # What was typed and chosen is kept, to correct rather than retype.
+    await expect(field).to_have_value("aiko.example.com")
+    await expect(page.get_by_label("Only these components:")).to_be_checked()
+    await check_accessible(page)
+    assert await pending_signups(site) == 0
+
+    await summary.get_by_role("link", name="Email address").click()
+    await expect(page).to_have_url(re.compile("#email$"))
+    await field.fill("aiko@example.com")
+    await page.get_by_label("API", exact=True).check()
+    await page.get_by_role("button", name="Subscribe").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Almost done")
+    assert await pending_signups(site) == 1
