@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE = 10.0  # seconds; as long as the JSON API lets clients keep a document
 MAX_ENTRIES = 256  # bounds memory when visitors vary the query string
+READ_TIMEOUT = 1.0  # seconds; a Redis that hangs must not hang the page with it
 # Public pages, the /api/v2 documents, feeds and badges. Nothing else, ever: not
 # /api/v1, /subscribe, /manage, /unsubscribe, /dev/, /inbox or webhooks.
 EXACT = frozenset({"/", "/history", "/feed.atom", "/feed.rss", "/badge.svg"})
@@ -113,9 +114,10 @@ class PageCache:
         token: bytes | None = None
         try:
             self.token_reads += 1
-            token = await page_generation.current(self._redis)
-        except (RedisError, OSError) as exc:
-            log.warning("page cache bypassed, the page generation is unreadable: %s", exc)
+            async with asyncio.timeout(READ_TIMEOUT):
+                token = await page_generation.current(self._redis)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("page cache bypassed, the page generation is unreadable: %r", exc)
         finally:
             if token is not None and token != self._token:
                 self._token = token

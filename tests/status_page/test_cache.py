@@ -8,12 +8,14 @@ response must show it.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import redis
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 from sqlalchemy import update
 
 from config import Settings
@@ -323,3 +325,28 @@ async def test_a_request_never_takes_a_token_read_sent_before_it_arrived() -> No
     held.gets[1].set()
     assert await asyncio.gather(*late) == [b"new"] * 5
     assert cache.token_reads == 2
+
+
+async def test_pages_are_rendered_when_redis_cannot_be_read(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers, sessions: Sessions
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    unreachable = Redis.from_url(f"redis://127.0.0.1:{closed}/0")
+
+    async def cache_without_redis(app: web.Application) -> None:
+        app[keys.PAGE_CACHE] = PageCache(unreachable)
+
+    app = create_app(settings)
+    app.on_startup.append(cache_without_redis)
+    client = await aiohttp_client(app)
+    component = await post(client, admin, "/components", {"name": "Billing"})
+    assert "Billing" in await text(client, "/")
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Component).where(Component.id == component["id"]).values(name="Invoices")
+        )
+    assert "Invoices" in await text(client, "/")
+    assert page_cache(client).renders == 0
+    await unreachable.aclose()
