@@ -15,6 +15,8 @@ from config import DeliverySettings
 from notifier import audience
 from notifier.tables import Delivery, Notification
 
+FIRST = {"sms": 0, "inapp": 1, "email": 2}
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -93,7 +95,8 @@ def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -
     for delivery_id, channel, locale in rows:
         groups.setdefault((channel, locale), []).append(delivery_id)
     batches = []
-    for (channel, _locale), ids in groups.items():
+    # Texts first: short, urgent, and read within seconds; a page's email can wait for them.
+    for (channel, _locale), ids in sorted(groups.items(), key=lambda g: FIRST.get(g[0][0], 1)):
         step = size.get(channel, 1000)
         batches += [Batch(channel, ids[i : i + step]) for i in range(0, len(ids), step)]
     return batches
