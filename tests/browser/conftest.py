@@ -54,6 +54,8 @@ TIMEOUT_MS = 20_000
 Sessions = async_sessionmaker[AsyncSession]
 NewPage = Callable[..., Awaitable[Page]]
 
+_FAILED = pytest.StashKey[bool]()
+
 expect.set_options(timeout=TIMEOUT_MS)
 
 
@@ -64,9 +66,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":
         item.stash[_FAILED] = report.failed
     return report
-
-
-_FAILED = pytest.StashKey[bool]()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -122,24 +121,30 @@ async def site(database_url: str, redis_url: str) -> AsyncIterator[Site]:
     sock = _free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(database_url, redis_url, public_url=url)
-    engine = create_engine(database_url)
-    sessions = sessionmaker(engine)
-    async with sessions() as session, session.begin():
-        _key, secret = await api_keys.create_key(session, "browser tests", ["admin"], now=utcnow())
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    worker = create_worker(settings, redis_url, cron_jobs=[], handle_signals=False)
-    task = asyncio.create_task(worker.async_run())
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(sock.close)
+        engine = create_engine(database_url)
+        stack.push_async_callback(engine.dispose)
+        sessions = sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            _key, secret = await api_keys.create_key(
+                session, "browser tests", ["admin"], now=utcnow()
+            )
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.SockSite(runner, sock).start()
+        worker = create_worker(settings, redis_url, cron_jobs=[], handle_signals=False)
+        stack.push_async_callback(worker.close)
+        task = asyncio.create_task(worker.async_run())
+        stack.push_async_callback(_cancelled, task)
         yield Site(url, settings, sessions, {"Authorization": f"Bearer {secret}"})
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
-        await runner.cleanup()
-        await engine.dispose()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @pytest_asyncio.fixture(loop_scope="session")
