@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,49 @@ async def test_on_a_phone_the_page_fits_without_scrolling_sideways(
     width = await page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"the page is {width} px wide on a 360 px screen"
     await page.screenshot(path=artifacts / f"home-phone-{lang}.png", full_page=True)
+
+
+async def test_a_visitor_reads_a_past_incident_and_upcoming_maintenance(
+    site: Site, new_page: NewPage, artifacts: Path
+) -> None:
+    ident = await open_incident(site)
+    await site.api("POST", f"/api/v1/incidents/{ident}/resolve", {"body": "Payments work again."})
+    soon = datetime.now(UTC) + timedelta(hours=2)
+    await site.api(
+        "POST",
+        "/api/v1/maintenance",
+        {
+            "title": "Database upgrade",
+            "body": "Checkout may be slow.",
+            "scheduled_for": soon.isoformat(),
+            "scheduled_until": (soon + timedelta(hours=1)).isoformat(),
+        },
+    )
+    page = await new_page()
+    await page.goto("/")
+
+    await expect(page.get_by_role("status")).to_have_text(re.compile("All Systems Operational"))
+    await expect(page.get_by_role("region", name="Active incidents")).to_have_count(0)
+    upcoming = page.get_by_role("region", name="Maintenance")
+    await expect(upcoming.get_by_role("heading", level=3)).to_have_text(
+        re.compile(r"^Database upgrade\s+\(Scheduled\)$")
+    )
+    await upcoming.get_by_role("link", name="Database upgrade").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Database upgrade")
+    await expect(page.get_by_role("main")).to_contain_text("Checkout may be slow.")
+    await headings_in_order(page)
+
+    await page.get_by_role("link", name="Incident history").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Incident history")
+    await headings_in_order(page)
+    past = page.get_by_role("main").get_by_role("listitem").filter(has_text="Checkout errors")
+    await expect(past).to_contain_text("Resolved")
+    await page.screenshot(path=artifacts / "history.png", full_page=True)
+    await past.get_by_role("link", name="Checkout errors").click()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Checkout errors")
+    await expect(page.get_by_role("banner")).to_contain_text("Resolved")
+    main = page.get_by_role("main")
+    await expect(main).to_contain_text("Payments work again.")
+    await expect(main).to_contain_text("Some payments fail. We are on it.")
+    await headings_in_order(page)
