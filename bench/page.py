@@ -245,8 +245,9 @@ def nginx_command() -> str:
 
 
 async def nginx_serving(
-    folder: Path, bodies: dict[str, bytes], workers: int, port: int
+    folder: Path, bodies: dict[str, bytes], workers: int, base: str
 ) -> subprocess.Popen[bytes]:
+    port = base.rsplit(":", 1)[1]
     www = folder / "www"
     www.mkdir()
     (www / "index.html").write_bytes(bodies["page"])
@@ -307,45 +308,45 @@ async def main() -> int:
         env,
     )
     results: dict[str, Load] = {}
+    folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-nginx-"))
+    nginx: subprocess.Popen[bytes] | None = None
     try:
         async with aiohttp.ClientSession() as http:
             await until_serving(http, base + "/healthz")
             await asyncio.sleep(2)  # the other web processes and the worker finish starting
             ops = Ops(http, base, secret)
             incident_id = await build_page(ops, component_id)
+            bodies = {}
             for name, path in PATHS.items():
                 await wrk(base + path, args, duration=WARM_UP)  # every process, every template
+                async with http.get(base + path) as response:
+                    bodies[name] = await response.read()
+            # nginx serves the bytes Forewarn serves now; each pair of runs is back to
+            # back, so that whatever else the machine does weighs on both alike.
+            nginx_base = f"http://127.0.0.1:{free_port()}"
+            nginx = await nginx_serving(folder, bodies, args.processes, nginx_base)
+            await until_serving(http, nginx_base + "/")
+            for name, path in PATHS.items():
+                async with http.get(nginx_base + path) as response:
+                    assert await response.read() == bodies[name], "nginx serves other bytes"
+                await wrk(nginx_base + path, args, duration=WARM_UP)
                 results[name] = await wrk(base + path, args)
+                results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
             fan_outs = FanOuts(ops, incident_id, sendgrid, twilio, args.audience, phones)
             for name, path in PATHS.items():
                 results[f"{name}_fanout"] = await under_fan_out(base + path, args, fan_outs)
-            bodies = {}
-            for name, path in PATHS.items():
-                async with http.get(base + path) as response:
-                    bodies[name] = await response.read()
-            assert f"Update {fan_outs.done}.".encode() in bodies["page"], "the page is stale"
+            async with http.get(base + "/") as response:
+                latest = await response.read()
+            assert f"Update {fan_outs.done}.".encode() in latest, "the page is stale"
     finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
         stop(web)
         stop(worker)
         await sendgrid.stop()
         await twilio.stop()
-
-    with tempfile.TemporaryDirectory(prefix="forewarn-bench-nginx-") as folder:
-        nginx_port = free_port()
-        nginx = await nginx_serving(Path(folder), bodies, args.processes, nginx_port)
-        try:
-            nginx_base = f"http://127.0.0.1:{nginx_port}"
-            async with aiohttp.ClientSession() as http:
-                await until_serving(http, nginx_base + "/")
-                for name, path in PATHS.items():
-                    async with http.get(nginx_base + path) as response:
-                        assert await response.read() == bodies[name], "nginx serves other bytes"
-            for name, path in PATHS.items():
-                await wrk(nginx_base + path, args, duration=WARM_UP)
-                results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
-        finally:
-            nginx.terminate()
-            nginx.wait(timeout=30)
 
     mean_fan_out = fan_outs.seconds / fan_outs.done if fan_outs.done else 0.0
     load_before, load_after = load_average, os.getloadavg()[0]
