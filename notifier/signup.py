@@ -131,6 +131,12 @@ def parse_choice(form: Form, components: Collection[str], chosen: Sequence[str])
     picked = tuple(sorted(set(chosen)))
     if not page and (not picked or not set(picked) <= set(components)):
         errors["components"] = Problem("Choose at least one component, or the whole page.")
+    if page and picked:
+        # Ticks under "everything" are a choice not made yet; guessing either way
+        # would subscribe them to what they did not mean.
+        errors["components"] = Problem(
+            "You ticked components but chose everything on this page: choose one of the two."
+        )
     locale = form.get("locale", "")
     if locale not in Locale.__members__:
         errors["locale"] = Problem("Choose a language.")

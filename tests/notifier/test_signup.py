@@ -57,6 +57,16 @@ def test_an_email_address_is_kept_in_one_spelling() -> None:
         signup.parse_email("sam@")
 
 
+def test_components_ticked_under_everything_are_a_question_not_a_guess() -> None:
+    form = {"scope": "page", "locale": "en", "time_zone": "UTC"}
+    assert signup.parse_choice(form, ["api"], []).page
+    with pytest.raises(signup.Invalid) as refused:
+        signup.parse_choice(form, ["api", "web"], ["api"])
+    assert list(refused.value.errors) == ["components"]
+    only = signup.parse_choice({**form, "scope": "components"}, ["api", "web"], ["api"])
+    assert (only.page, only.components) == (False, ("api",))
+
+
 def test_quiet_hours_are_both_or_neither() -> None:
     assert signup.parse_quiet_hours({}) is None
     hours = signup.parse_quiet_hours({"quiet_start": "22:00", "quiet_end": "07:00"})
