@@ -10,10 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import components, customers, incidents, maintenance, problems
 from notifier.schemas.components import ComponentCreate, GroupCreate
 from notifier.schemas.customers import ConsentIn, CustomerPut, FollowsIn
-from notifier.schemas.incidents import AffectedComponent, IncidentCreate, IncidentResolve
-from notifier.schemas.maintenance import MaintenanceCreate
+from notifier.schemas.incidents import AffectedComponent, IncidentCreate, IncidentUpdateCreate
+from notifier.schemas.maintenance import MaintenanceCreate, MaintenancePatch
 from notifier.schemas.problems import ProblemCreate
-from notifier.statuses import ComponentStatus, Impact, IncidentStatus, Locale, ProblemKind
+from notifier.statuses import (
+    ComponentStatus,
+    Impact,
+    IncidentStatus,
+    Locale,
+    MaintenanceStatus,
+    ProblemKind,
+)
 from notifier.tables import Component
 
 _LAYOUT = {
@@ -27,13 +34,15 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
     """Fill an empty database; returns False (and changes nothing) if it has components."""
     if await session.scalar(select(func.count()).select_from(Component)):
         return False
-    past = now - timedelta(days=90)
+    past = now - timedelta(days=120)
     ids: dict[str, str] = {}
     for position, (group_name, names) in enumerate(_LAYOUT.items()):
         created = []
         for index, name in enumerate(names):
             body = ComponentCreate(name=name, position=position * 10 + index)
-            component = await components.create_component(session, body, now=past)
+            # Webhooks is newer than the uptime window: its first days show "no data".
+            since = now - timedelta(days=34) if name == "Webhooks" else past
+            component = await components.create_component(session, body, now=since)
             ids[name] = component.id
             created.append(component.id)
         await components.create_group(
@@ -41,34 +50,7 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
         )
 
     await _customers(session, ids, now=now)
-
-    # A resolved incident three weeks ago, so history and uptime are not empty
-    # (told to nobody now: it is history).
-    old = await incidents.create_incident(
-        session,
-        IncidentCreate(
-            title="Slow order confirmations",
-            body="Order confirmations are taking up to 10 minutes. We are looking into it.",
-            impact=Impact.minor,
-            notify=False,
-            components=[
-                AffectedComponent(
-                    component_id=ids["Orders API"], status=ComponentStatus.degraded_performance
-                )
-            ],
-        ),
-        posted_by="demo",
-        now=now - timedelta(days=21),
-    )
-    await incidents.resolve(
-        session,
-        old.id,
-        IncidentResolve(
-            body="Confirmations are back to normal. Thank you for your patience.", notify=False
-        ),
-        posted_by="demo",
-        now=now - timedelta(days=21, hours=-2),
-    )
+    await _past(session, ids, now=now)
 
     # An incident happening now, with a promised next update.
     await incidents.create_incident(
@@ -120,6 +102,182 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
         now=now,
     )
     return True
+
+
+async def _past(session: AsyncSession, ids: dict[str, str], *, now: datetime) -> None:
+    """Three months of history, so the uptime bars and the history pages have something
+    to show. Told to nobody now (``notify`` off): it is history."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    async def incident(
+        title: str,
+        impact: Impact,
+        start: datetime,
+        steps: list[tuple[timedelta, IncidentStatus, str, dict[str, ComponentStatus]]],
+    ) -> None:
+        """``steps``: (after start, status, body, component statuses); resolved by the last."""
+        first_after, first_status, first_body, first_affected = steps[0]
+        created = await incidents.create_incident(
+            session,
+            IncidentCreate(
+                title=title,
+                status=first_status,
+                body=first_body,
+                impact=impact,
+                notify=False,
+                components=_affected(ids, first_affected),
+            ),
+            posted_by="demo",
+            now=start + first_after,
+        )
+        for after, status, body, affected in steps[1:]:
+            await incidents.post_update(
+                session,
+                created.id,
+                IncidentUpdateCreate(
+                    status=status,
+                    body=body,
+                    notify=False,
+                    components=_affected(ids, affected) or None,
+                ),
+                posted_by="demo",
+                now=start + after,
+            )
+
+    down, slow = ComponentStatus.major_outage, ComponentStatus.degraded_performance
+    await incident(
+        "Checkout errors after a deployment",
+        Impact.critical,
+        day - timedelta(days=67) + timedelta(hours=14, minutes=12),
+        [
+            (
+                _T0,
+                IncidentStatus.investigating,
+                "Checkout is failing for all customers. We are investigating.",
+                {"Checkout API": down, "Storefront": ComponentStatus.partial_outage},
+            ),
+            (
+                timedelta(minutes=18),
+                IncidentStatus.identified,
+                "A deployment at 14:05 caused the errors. We are rolling it back.",
+                {},
+            ),
+            (
+                timedelta(minutes=41),
+                IncidentStatus.monitoring,
+                "The rollback is complete and checkout works again. We are watching closely.",
+                {"Checkout API": slow, "Storefront": _OK},
+            ),
+            (
+                timedelta(minutes=95),
+                IncidentStatus.resolved,
+                "Checkout has been working normally for an hour. "
+                "We are sorry for the trouble this caused.",
+                {"Checkout API": _OK},
+            ),
+        ],
+    )
+    await incident(
+        "Tracking pages slow to load",
+        Impact.minor,
+        day - timedelta(days=49) + timedelta(hours=9),
+        [
+            (
+                _T0,
+                IncidentStatus.investigating,
+                "Shipment tracking pages are loading slowly.",
+                {"Shipment tracking": slow},
+            ),
+            (
+                timedelta(hours=3),
+                IncidentStatus.resolved,
+                "A carrier's API was slow to answer; it is back to normal.",
+                {"Shipment tracking": _OK},
+            ),
+        ],
+    )
+    # A text message outage that ran past midnight (UTC): it colours two days.
+    await incident(
+        "Text messages delayed",
+        Impact.major,
+        day - timedelta(days=12) + timedelta(hours=22, minutes=30),
+        [
+            (
+                _T0,
+                IncidentStatus.investigating,
+                "Text messages are arriving late or not at all. Email is not affected.",
+                {"SMS notifications": ComponentStatus.partial_outage},
+            ),
+            (
+                timedelta(minutes=50),
+                IncidentStatus.identified,
+                "Our SMS provider has an outage in one region; we are moving traffic to "
+                "another route.",
+                {},
+            ),
+            (
+                timedelta(hours=2, minutes=40),
+                IncidentStatus.resolved,
+                "Text messages are being delivered again, including the delayed ones.",
+                {"SMS notifications": _OK},
+            ),
+        ],
+    )
+    await incident(
+        "Slow order confirmations",
+        Impact.minor,
+        day - timedelta(days=21) + timedelta(hours=10),
+        [
+            (
+                _T0,
+                IncidentStatus.investigating,
+                "Order confirmations are taking up to 10 minutes. We are looking into it.",
+                {"Orders API": slow},
+            ),
+            (
+                timedelta(hours=2),
+                IncidentStatus.resolved,
+                "Confirmations are back to normal. Thank you for your patience.",
+                {"Orders API": _OK},
+            ),
+        ],
+    )
+
+    # Maintenance that ran a month ago.
+    start = day - timedelta(days=31) + timedelta(hours=2)
+    done = await maintenance.create_maintenance(
+        session,
+        MaintenanceCreate(
+            title="Network upgrade",
+            body="We are upgrading the network of our main data centre. The storefront and "
+            "sign-in may be briefly unavailable.",
+            scheduled_for=start,
+            scheduled_until=start + timedelta(hours=1),
+            components=[ids["Storefront"], ids["Account & sign-in"]],
+            notify=False,
+        ),
+        posted_by="demo",
+        now=start - timedelta(days=7),
+    )
+    for status, at in (
+        (MaintenanceStatus.in_progress, start),
+        (MaintenanceStatus.completed, start + timedelta(minutes=48)),
+    ):
+        await maintenance.patch_maintenance(
+            session,
+            done.id,
+            MaintenancePatch(status=status, notify=False),
+            posted_by="demo",
+            now=at,
+        )
+
+
+_T0 = timedelta(0)
+_OK = ComponentStatus.operational
+
+
+def _affected(ids: dict[str, str], statuses: dict[str, ComponentStatus]) -> list[AffectedComponent]:
+    return [AffectedComponent(component_id=ids[name], status=s) for name, s in statuses.items()]
 
 
 async def _customers(session: AsyncSession, ids: dict[str, str], *, now: datetime) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier.statuses import ComponentStatus, IncidentKind, MaintenanceStatus, worst
 from notifier.tables import Component, ComponentGroup, Incident
 
-# Statuspage's indicator and wording, worked out from component states.
+# Statuspage's indicator and wording, worked out from component states. The v2 JSON
+# keeps these English words; the page says them in the visitor's language
+# (status_page/templates/_macros.html, checked against these by the page tests).
 _INDICATOR = {
     ComponentStatus.operational: ("none", "All Systems Operational"),
     ComponentStatus.under_maintenance: ("maintenance", "Service Under Maintenance"),

@@ -1,49 +1,105 @@
-"""The public page (minimal for now: components, open incidents, maintenance)."""
+"""The public pages: home (status, incidents, maintenance, 90-day uptime), one page per
+incident and per maintenance, and the history by month. All texts are in the
+templates, in the visitor's language; times are in the page's time zone."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import text
 
+from notifier import history, uptime
+from notifier.db import utcnow
 from notifier.overview import overview
-from notifier.statuses import ComponentStatus
+from notifier.statuses import ComponentStatus, IncidentKind, MaintenanceStatus
+from notifier.tables import Incident
 from status_page import html, keys
-
-LABELS = {
-    ComponentStatus.operational: "Operational",
-    ComponentStatus.degraded_performance: "Degraded performance",
-    ComponentStatus.partial_outage: "Partial outage",
-    ComponentStatus.major_outage: "Major outage",
-    ComponentStatus.under_maintenance: "Under maintenance",
-}
-# Shape as well as colour, so the state never depends on colour alone.
-ICONS = {
-    ComponentStatus.operational: "✓",
-    ComponentStatus.degraded_performance: "▲",
-    ComponentStatus.partial_outage: "◆",
-    ComponentStatus.major_outage: "✕",
-    ComponentStatus.under_maintenance: "⚙",
-}
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
+    app.router.add_get("/incidents/{incident_id}", incident_page)
+    app.router.add_get("/maintenance/{maintenance_id}", maintenance_page)
+    app.router.add_get("/history", history_page)
     app.router.add_get("/healthz", health)
 
 
+def _zone(request: web.Request) -> ZoneInfo:
+    return request.app[keys.TEMPLATES].zone
+
+
 async def home(request: web.Request) -> web.Response:
+    now = utcnow()
+    window = uptime.Window.ending(now, _zone(request))
     async with request.app[keys.SESSIONS]() as session:
         view = await overview(session)
+        shown = [c for _, members in view.groups for c in members]
+        histories = await uptime.load(session, shown, window)
     return html.render(
         request,
         "index.html",
-        overall={"css": view.worst, "icon": ICONS[view.worst], "text": view.description},
+        worst=view.worst,
         incidents=view.incidents,
         maintenance=view.maintenance,
         groups=[(g.name if g else "", members) for g, members in view.groups],
-        labels=LABELS,
-        icons=ICONS,
+        histories=histories,
+        window=window,
+        partial_weight=round(uptime.DOWNTIME[ComponentStatus.partial_outage] * 100),
     )
+
+
+async def _shown(request: web.Request, record_id: str) -> Incident | None:
+    """A public incident or maintenance, with its updates and components; None if hidden."""
+    async with request.app[keys.SESSIONS]() as session:
+        record = await session.get(Incident, record_id)
+    if record is None or not record.public or record.status == MaintenanceStatus.cancelled:
+        return None
+    return record
+
+
+async def incident_page(request: web.Request) -> web.Response:
+    incident = await _shown(request, request.match_info["incident_id"])
+    if incident is None:
+        return _not_found(request)
+    if incident.kind == IncidentKind.maintenance:
+        # Statuspage links maintenance as /incidents/{id} too (our v2 JSON and feeds do).
+        raise web.HTTPFound(
+            request.rel_url.with_path(f"/maintenance/{incident.id}").with_query(request.query)
+        )
+    return html.render(request, "incident.html", incident=incident, now=utcnow())
+
+
+async def maintenance_page(request: web.Request) -> web.Response:
+    item = await _shown(request, request.match_info["maintenance_id"])
+    if item is None or item.kind != IncidentKind.maintenance:
+        return _not_found(request)
+    return html.render(request, "maintenance.html", item=item, now=utcnow())
+
+
+async def history_page(request: web.Request) -> web.Response:
+    now, zone = utcnow(), _zone(request)
+    current = history.Month.containing(now, zone)
+    asked = request.query.get("month")
+    month = current if asked is None else history.Month.parse(asked)
+    if month is None:
+        return _not_found(request)
+    async with request.app[keys.SESSIONS]() as session:
+        found = await history.month_history(session, month, zone)
+    return html.render(
+        request,
+        "history.html",
+        month=month,
+        entries=found.entries,
+        previous=month.previous if found.has_earlier else None,
+        next=month.next if month < current else None,
+        start_of=lambda m: uptime.midnight(m.first_day, zone),
+        now=now,
+    )
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return html.render(request, "not_found.html", status=404)
 
 
 async def health(request: web.Request) -> web.Response:

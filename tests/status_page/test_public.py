@@ -279,7 +279,7 @@ async def test_upcoming_maintenance_is_shown_with_its_window(
     assert _in_order(
         page,
         "Maintenance",
-        "Database upgrade (scheduled)",
+        "Database upgrade (Scheduled)",
         "Checkout may be slow for a few minutes.",
         "Jan 1, 2030 02:00 UTC to Jan 1, 2030 04:00 UTC",
     )

@@ -628,7 +628,8 @@ async def test_it_resolves_an_incident_and_restores_its_components(
         ("operational", incident["id"]),
     ]
     html = await (await client.get("/")).text()
-    assert "Checkout is failing" not in html
+    # No longer among the active incidents (the uptime bar below still lists it for today).
+    assert "Checkout is failing" not in html.split("Components")[0]
     assert "All Systems Operational" in html
 
 
