@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 _TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-    "h1", "h2", "h3", "h4", "hr",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr",
 }  # fmt: skip
 
 
@@ -21,8 +21,15 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "breaks": True})
 
 
-def to_html(text: str) -> Markup:
-    html = _parser().render(text)
+def to_html(text: str, top: int = 1) -> Markup:
+    """``top``: the level a ``#`` heading of the body gets, so that headings written in
+    an update sit under the page's own (an update under an h3 passes 4)."""
+    parser = _parser()
+    tokens = parser.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + top - 1)}"
+    html = parser.renderer.render(tokens, parser.options, {})
     clean = nh3.clean(
         html,
         tags=_TAGS,

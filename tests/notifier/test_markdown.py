@@ -48,3 +48,26 @@ async def test_the_page_shows_markdown_but_never_a_script(
     assert "<strong>Card payments</strong>" in page
     assert "<script>alert(1)</script>" not in page
     assert 'href="javascript:' not in page
+
+
+def test_headings_in_a_body_sit_under_the_pages_own() -> None:
+    html = to_html("# What happened\n\n## Next steps\n\n###### Small", top=4)
+    assert "<h4>What happened</h4>" in html
+    assert "<h5>Next steps</h5>" in html
+    assert "<h6>Small</h6>" in html
+    assert "<h1>" in to_html("# Title")
+
+
+async def test_an_update_heading_keeps_the_incident_pages_outline(
+    client: Client, admin: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/v1/incidents",
+        json={"title": "Payments", "body": "# Cause\n\nA certificate expired."},
+        headers=admin,
+    )
+    incident = await response.json()
+    for path in ("/", f"/incidents/{incident['id']}"):
+        page = await (await client.get(path)).text()
+        assert "<h4>Cause</h4>" in page, path
+        assert "<h1>Cause</h1>" not in page
