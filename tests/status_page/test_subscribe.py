@@ -506,3 +506,23 @@ async def test_no_address_or_number_in_any_link_or_log_line(
     logged = caplog.text.lower()
     assert "sign-up" in logged
     assert not any(s in logged for s in secrets_)
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+async def test_the_limit_per_ip_counts_the_client_behind_a_trusted_proxy_only(
+    aiohttp_client: AiohttpClient, database_url: str, redis_url: str, hops: int
+) -> None:
+    settings = make_settings(
+        database_url, redis_url, proxy_hops=hops, subscribe={"email_per_ip": 1}
+    )
+    client = await aiohttp_client(create_app(settings))
+
+    answers = []
+    for i, address in enumerate(("203.0.113.7", "198.51.100.9")):
+        token = await csrf_token(client)
+        fields = form(token, {"email": f"p{i}@example.com"})
+        forwarded = {"X-Forwarded-For": address}
+        answers.append((await client.post("/subscribe", data=fields, headers=forwarded)).status)
+
+    # Behind one proxy, two visitors; with none, one client forging a header.
+    assert answers == ([200, 200] if hops else [200, 429])
