@@ -271,9 +271,8 @@ async def shows(base: str, latest: str) -> bool:
         async with aiohttp.ClientSession() as fresh, fresh.get(base + path) as response:
             seen.append(latest in await response.text())
     if not all(seen):
-        print(
-            f"STALE: {latest!r} missing from {[p for p, s in zip(PATHS, seen, strict=True) if not s]}"
-        )
+        missing = [path for path, ok in zip(PATHS.values(), seen, strict=True) if not ok]
+        print(f"STALE: {latest!r} missing from {missing}")
     return all(seen)
 
 
