@@ -88,7 +88,7 @@ class PageCache:
         self._redis = redis
         self.max_age = max_age
         self.max_entries = max_entries
-        # Counters, for tests and the benchmark.
+        # Counters, read by the tests.
         self.renders = 0  # handler calls made to fill the cache
         self.hits = 0
         self.coalesced = 0  # requests that waited for another request's render
