@@ -48,7 +48,7 @@ class DeliverySettings(BaseModel):
     email_batch_size: int = Field(default=1000, ge=1, le=1000)  # SendGrid's personalizations cap
     sms_batch_size: int = Field(default=100, ge=1, le=1000)
     sms_per_second: float = Field(default=10.0, gt=0, description="shared by all workers")
-    sms_concurrency: int = Field(default=20, ge=1, le=500)
+    sms_concurrency: int = Field(default=50, ge=1, le=500)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     deadline_minutes: int = Field(default=360, ge=1)

@@ -1,9 +1,9 @@
 """Who hears about a notification, read in keyset pages (never the whole audience).
 
-A page is the next customers of the audience by id. Their delivery rows are made by
-the database itself (``INSERT ... SELECT``): one row per channel they have an address
-for, with consent and suppression decided in the same statement, so fan-out moves no
-audience through Python.
+A page is the next customers of the audience, by id, with an address on one channel.
+Their delivery rows are made by the database itself (``INSERT ... SELECT``), with
+consent and suppression decided in the same statement, so fan-out moves no audience
+through Python.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any, Unpack
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Select,
     and_,
     case,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union_all,
 )
 
 from notifier.db import UTCDateTime
@@ -81,42 +79,49 @@ def _within(stmt: _Select, audience: dict[str, Any]) -> _Select:
     return stmt.where(exists().where(and_(Subscription.customer_id == Customer.id, follows)))
 
 
-def page(audience: dict[str, Any], *, after: str, limit: int) -> Select[str, str]:
-    """The next ``limit`` members after the cursor: (customer id, locale), by id."""
+def page(audience: dict[str, Any], channel: str, *, after: str, limit: int) -> Select[str, str]:
+    """The next ``limit`` members after the cursor with an address on ``channel``:
+    (customer id, locale), by id."""
     stmt = _within(select(Customer.id, Customer.locale), audience)
-    return stmt.where(Customer.id > after).order_by(Customer.id).limit(limit)
+    return stmt.where(Customer.id > after, *_reachable(channel)).order_by(Customer.id).limit(limit)
 
 
 def rows(
-    audience: dict[str, Any], notification_id: str, *, after: str, upto: str, now: datetime
-) -> CompoundSelect[Any]:
-    """The delivery rows (``COLUMNS``) of the members in (after, upto]: ``pending``, or
-    ``suppressed`` with the reason when the channel has no consent or the address is
-    suppressed."""
-    per_channel = []
-    for channel in CHANNELS:
-        no_consent = _consented(channel).is_(None)
-        suppressed = _suppression(channel)
-        status = case(
-            (no_consent, "suppressed"), (suppressed.is_not(None), "suppressed"), else_="pending"
-        )
-        error = case(
-            (no_consent, "no consent for this channel"),
-            (suppressed.is_not(None), literal("address suppressed: ") + suppressed),
-        )
-        stmt = select(
-            literal(notification_id),
-            Customer.id,
-            literal(channel),
-            status,
-            error,
-            literal(0),
-            literal(now, UTCDateTime),
-            literal(now, UTCDateTime),
-        )
-        address = ADDRESS[channel]
-        stmt = _within(stmt, audience).where(
-            Customer.id > after, Customer.id <= upto, address.is_not(None), address != ""
-        )
-        per_channel.append(stmt)
-    return union_all(*per_channel)
+    audience: dict[str, Any],
+    channel: str,
+    notification_id: str,
+    *,
+    after: str,
+    upto: str,
+    now: datetime,
+) -> Select[Any]:
+    """The delivery rows (``COLUMNS``) on ``channel`` of the members in (after, upto]:
+    ``pending``, or ``suppressed`` with the reason when the channel has no consent or
+    the address is suppressed."""
+    no_consent = _consented(channel).is_(None)
+    suppressed = _suppression(channel)
+    status = case(
+        (no_consent, "suppressed"), (suppressed.is_not(None), "suppressed"), else_="pending"
+    )
+    error = case(
+        (no_consent, "no consent for this channel"),
+        (suppressed.is_not(None), literal("address suppressed: ") + suppressed),
+    )
+    stmt = select(
+        literal(notification_id),
+        Customer.id,
+        literal(channel),
+        status,
+        error,
+        literal(0),
+        literal(now, UTCDateTime),
+        literal(now, UTCDateTime),
+    )
+    return _within(stmt, audience).where(
+        Customer.id > after, Customer.id <= upto, *_reachable(channel)
+    )
+
+
+def _reachable(channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    address = ADDRESS[channel]
+    return address.is_not(None), address != ""

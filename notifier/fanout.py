@@ -15,7 +15,10 @@ from config import DeliverySettings
 from notifier import audience
 from notifier.tables import Delivery, Notification
 
-FIRST = {"sms": 0, "inapp": 1, "email": 2}
+# Fan-out's order: texts are short, urgent and read within seconds; in-app next; email,
+# the bulk, last.
+ORDER = ("sms", "inapp", "email")
+FIRST = {channel: i for i, channel in enumerate(ORDER)}
 
 
 @dataclass(frozen=True)
@@ -41,46 +44,68 @@ async def fan_out_page(
     session: AsyncSession, notification_id: str, settings: DeliverySettings, *, now: datetime
 ) -> tuple[list[Batch], bool]:
     """Add the deliveries of the next page of the audience; returns its batches and
-    whether the fan-out is complete. Safe to re-run: rows are unique per
-    (notification, customer, channel) and the cursor only moves on commit (rows a
-    re-run finds already there are left to the sweeper)."""
+    whether the fan-out is complete. Channel by channel, in ``ORDER``: every text is
+    queued before the first email, so a large audience's email does not hold them up.
+    Safe to re-run: rows are unique per (notification, customer, channel) and the
+    cursor only moves on commit (rows a re-run finds already there are left to the
+    sweeper)."""
     found = (
         await session.execute(
-            select(Notification.status, Notification.cursor, Notification.audience)
+            select(
+                Notification.status,
+                Notification.cursor_channel,
+                Notification.cursor,
+                Notification.audience,
+            )
             .where(Notification.id == notification_id)
             .with_for_update()
         )
     ).first()
     if found is None or found.status == "done":
         return [], True
+    channel = found.cursor_channel or ORDER[0]
     members = (
         await session.execute(
-            audience.page(found.audience, after=found.cursor, limit=settings.fanout_page_size)
+            audience.page(
+                found.audience, channel, after=found.cursor, limit=settings.fanout_page_size
+            )
         )
     ).all()
     created: list[tuple[int, str, str]] = []
     if members:
         locale = {customer_id: language for customer_id, language in members}
         rows = audience.rows(
-            found.audience, notification_id, after=found.cursor, upto=members[-1][0], now=now
+            found.audience,
+            channel,
+            notification_id,
+            after=found.cursor,
+            upto=members[-1][0],
+            now=now,
         )
         result = await session.execute(
             insert_ignoring_duplicates(session, Delivery)
             .from_select(audience.COLUMNS, rows)
-            .returning(Delivery.id, Delivery.channel, Delivery.customer_id, Delivery.status)
+            .returning(Delivery.id, Delivery.customer_id, Delivery.status)
         )
         created = [
             (delivery_id, channel, locale[customer_id])
-            for delivery_id, channel, customer_id, status in result
+            for delivery_id, customer_id, status in result
             if status == "pending"
         ]
-    done = len(members) < settings.fanout_page_size
+    cursor_channel, cursor = channel, members[-1][0] if members else found.cursor
+    if len(members) < settings.fanout_page_size:  # this channel is done
+        following = ORDER.index(channel) + 1
+        cursor_channel, cursor = (ORDER[following], "") if following < len(ORDER) else ("", "")
+        done = following == len(ORDER)
+    else:
+        done = False
     await session.execute(
         update(Notification)
         .where(Notification.id == notification_id)
         .values(
             status="done" if done else "fanning_out",
-            cursor=members[-1][0] if members else found.cursor,
+            cursor_channel=cursor_channel,
+            cursor=cursor,
             fanned_out_at=now if done else None,
         )
     )

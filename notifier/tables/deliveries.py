@@ -39,7 +39,9 @@ class Notification(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(JSON)
     # pending -> fanning_out -> done
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    # The last customer id fanned out: a restarted fan-out resumes after it.
+    # Where fan-out is: the channel it is on ("" before it starts) and the last customer
+    # id done in it. A restarted fan-out resumes there.
+    cursor_channel: Mapped[str] = mapped_column(String(16), default="", server_default="")
     cursor: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

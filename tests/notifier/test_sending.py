@@ -425,3 +425,41 @@ async def test_a_retry_of_an_update_that_was_superseded_is_not_sent_late(
         old = await session.scalar(select(Delivery).where(Delivery.notification_id == first.id))
     assert old is not None
     assert (old.status, old.last_error) == ("failed", "superseded by a newer update")
+
+
+async def test_fan_out_queues_every_text_before_the_first_email(
+    aiohttp_client: AiohttpClient,
+    admin: Headers,
+    database_url: str,
+    redis_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url, redis_url, delivery={"fanout_page_size": 10, "sms_batch_size": 100}
+    )
+    client = await aiohttp_client(create_app(settings))
+    await add_audience(settings, 25, phone=True)
+    await post_incident(client, admin)
+
+    steps: list[list[tuple[str, int]]] = []
+    done = False
+    while not done:
+        async with sessions() as session, session.begin():
+            [notification] = (await session.scalars(select(Notification))).all()
+            batches, done = await fanout.fan_out_page(
+                session, notification.id, settings.delivery, now=utcnow()
+            )
+        steps.append([(b.channel, len(b.delivery_ids)) for b in batches])
+
+    # Pages of 10 members: the 25 texts, then (no in-app users) the 25 emails.
+    assert steps == [
+        [("sms", 10)], [("sms", 10)], [("sms", 5)], [],
+        [("email", 10)], [("email", 10)], [("email", 5)],
+    ]  # fmt: skip
+    async with sessions() as session:
+        [notification] = (await session.scalars(select(Notification))).all()
+        rows = (await session.scalars(select(Delivery.channel))).all()
+    assert notification.status == "done"
+    assert sorted(rows) == ["email"] * 25 + ["sms"] * 25
