@@ -46,7 +46,7 @@ class DeliverySettings(BaseModel):
     # worker's round trips few; memory holds only their ids.
     fanout_page_size: int = Field(default=5000, ge=1, le=10_000)
     email_batch_size: int = Field(default=1000, ge=1, le=1000)  # SendGrid's personalizations cap
-    sms_batch_size: int = Field(default=100, ge=1, le=1000)
+    sms_batch_size: int = Field(default=250, ge=1, le=1000)
     sms_per_second: float = Field(default=10.0, gt=0, description="shared by all workers")
     sms_concurrency: int = Field(default=50, ge=1, le=500)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
