@@ -9,7 +9,7 @@ from typing import Protocol
 
 # Per-recipient values go into content rendered once per batch as %%name%% tokens:
 # SendGrid substitutes them server-side, the other channels here.
-TOKENS = ("greeting", "unsubscribe_url")
+TOKENS = ("greeting", "unsubscribe_url", "manage_url")
 
 
 def token(name: str, *, html_part: bool = False) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -155,6 +156,12 @@ async def test_2500_email_recipients_go_in_3_sendgrid_requests(
     assert first["custom_args"]["delivery_id"].isdigit()
     assert first["substitutions"]["%%greeting%%"].startswith("Hi Person ")
     assert [c["type"] for c in request.body["content"]] == ["text/plain", "text/html"]
+    # SendGrid fills in every token the content carries, for every recipient.
+    content = request.body["subject"] + "".join(c["value"] for c in request.body["content"])
+    tokens = set(re.findall(r"%%\w+%%", content))
+    assert {"%%greeting%%", "%%unsubscribe_url%%", "%%manage_url_html%%"} <= tokens
+    for personalization in request.body["personalizations"]:
+        assert tokens <= set(personalization["substitutions"])
 
 
 async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
