@@ -180,9 +180,11 @@ async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
     assert form["From"] == "+15005550006"
     assert form["StatusCallback"] == "http://status.test/webhooks/twilio/status"
     assert "Checkout errors" in form["Body"]
+    # Every message carries its recipient's manage link: this one takes two segments.
+    assert re.search(r"Manage alerts: http://status\.test/manage/\S+$", form["Body"])
     async with sessions() as session:
         rows = (await session.scalars(select(Delivery))).all()
-    assert {(d.status, d.segments) for d in rows} == {("sent", 1)}
+    assert {(d.status, d.segments) for d in rows} == {("sent", 2)}
     assert {d.provider_id for d in rows} == {r.sid for r in twilio.requests}
 
 
