@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier import messages, rendering
+from notifier.channels.base import Recipient, personalise
 from notifier.sms_segments import encoding, segments
 
 
@@ -130,8 +131,13 @@ def test_a_japanese_sms_is_ucs2() -> None:
         body_short="一部のお客様で決済が完了しない事象が発生しています。",
     )
 
-    text = rendering.render("incident_update", "sms", "ja", context).text
+    content = rendering.render("incident_update", "sms", "ja", context)
+    manage = "https://status.example.com/manage/abcdefghijkl:sms.aBcDeF.0123456789abcdefghijklmnopq"
+    recipient = Recipient(delivery_id=1, address="+819012345678", values={"manage_url": manage})
+    text = personalise(content, recipient).text
 
     assert encoding(text) == "UCS-2"
-    assert len(text) == 96
-    assert segments(text) == 2
+    assert text.endswith("配信設定: " + manage)
+    # 67 characters a part once a UCS-2 message has more than one.
+    assert len(text) == 188
+    assert segments(text) == 3
