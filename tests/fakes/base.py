@@ -28,6 +28,11 @@ class FakeServer:
     def __init__(self) -> None:
         self.app = web.Application()
         self.failures: list[Failure] = []
+        # Cleared: requests wait for it before they are answered (a provider taking its time).
+        self.answering = asyncio.Event()
+        self.answering.set()
+        # What happened, in order; fakes may share one to show which went first.
+        self.journal: list[str] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
 

@@ -43,6 +43,7 @@ class FakeSendGrid(FakeServer):
                 status=401,
             )
         body = await request.json()
+        self.journal.append("email asked")
         recipients = [p["to"][0]["email"] for p in body["personalizations"]]
         failure = next((f for f in list(self.failures) if f.to is None or f.to in recipients), None)
         if failure is not None:

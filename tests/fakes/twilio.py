@@ -46,6 +46,9 @@ class FakeTwilio(FakeServer):
         if not self._authorised(request):
             return web.json_response(error(20003, "Authenticate", 401), status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
+        self.journal.append("sms asked")
+        await self.answering.wait()
+        self.journal.append("sms answered")
         failure = self._failure_for(form.get("To"))
         if failure is not None:
             self.requests.append(SmsRequest(form, ""))

@@ -472,3 +472,32 @@ async def test_fan_out_queues_every_text_before_the_first_email(
         rows = (await session.scalars(select(Delivery.channel))).all()
     assert notification.status == "done"
     assert sorted(rows) == ["email"] * 25 + ["sms"] * 25
+
+
+async def test_a_worker_sends_its_texts_before_its_email(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    twilio: FakeTwilio,
+) -> None:
+    await add_audience(provider_settings, 30, phone=True)
+    journal: list[str] = []
+    sendgrid.journal = twilio.journal = journal
+    twilio.answering.clear()  # Twilio is slow to answer
+    await post_incident(api, admin)
+    polls = 0
+
+    async def everything_sent() -> bool:
+        nonlocal polls
+        if "sms asked" in journal and not twilio.answering.is_set():
+            polls += 1
+            # Email that did not wait for the texts reaches SendGrid well within 50 polls.
+            if polls == 50 or "email asked" in journal:
+                twilio.answering.set()
+        return len(sendgrid.delivered) == 30 and len(twilio.delivered) == 30
+
+    await run_worker_until(provider_settings, everything_sent)
+
+    last_text = max(i for i, event in enumerate(journal) if event == "sms answered")
+    assert journal.index("email asked") > last_text
