@@ -72,7 +72,8 @@ async def test_a_visitor_subscribes_to_one_component_confirms_changes_it_and_uns
 
     await page.goto("/")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
-    await page.get_by_role("link", name="Subscribe to updates").click()
+    # The button at the top of the page (the footer has the same link).
+    await page.get_by_role("banner").get_by_role("link", name="Subscribe to updates").click()
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Subscribe to updates")
     await check_accessible(page)
@@ -136,7 +137,7 @@ async def test_a_japanese_visitor_gets_every_page_and_the_email_in_japanese(
 
     await page.goto("/")
     await expect(page.locator("html")).to_have_attribute("lang", "ja")
-    await page.get_by_role("link", name="更新情報の配信登録").click()
+    await page.get_by_role("banner").get_by_role("link", name="更新情報の配信登録").click()
 
     await expect(page.locator("html")).to_have_attribute("lang", "ja")
     await expect(page.get_by_role("heading", level=1)).to_have_text("更新情報の配信登録")
