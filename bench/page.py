@@ -34,6 +34,7 @@ import aiohttp
 from bench._common import (
     DATABASE_URL,
     REDIS_URL,
+    ROOT,
     environment,
     fakes,
     flush_redis,
@@ -264,6 +265,18 @@ async def nginx_serving(
     )
 
 
+def bare_serving(folder: Path, workers: int, base: str) -> subprocess.Popen[bytes]:
+    """bench/bare.py: the same bytes from an aiohttp app that does nothing else."""
+    port = base.rsplit(":", 1)[1]
+    return subprocess.Popen(  # noqa: S603  (started once, before timing)
+        [sys.executable, "-m", "bench.bare", str(folder / "www"), port, str(workers)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 async def shows(base: str, latest: str) -> bool:
     """Whether `/` and summary.json (on a new connection each) show the latest update."""
     seen = []
@@ -322,6 +335,7 @@ async def main() -> int:
     results: dict[str, Load] = {}
     folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-nginx-"))
     nginx: subprocess.Popen[bytes] | None = None
+    bare: subprocess.Popen[bytes] | None = None
     try:
         async with aiohttp.ClientSession() as http:
             await until_serving(http, base + "/healthz")
@@ -337,12 +351,17 @@ async def main() -> int:
             # back, so that whatever else the machine does weighs on both alike.
             nginx_base = f"http://127.0.0.1:{free_port()}"
             nginx = await nginx_serving(folder, bodies, args.processes, nginx_base)
+            bare_base = f"http://127.0.0.1:{free_port()}"
+            bare = bare_serving(folder, args.processes, bare_base)
             await until_serving(http, nginx_base + "/")
+            await until_serving(http, bare_base + "/")
             for name, path in PATHS.items():
-                async with http.get(nginx_base + path) as response:
-                    assert await response.read() == bodies[name], "nginx serves other bytes"
-                await wrk(nginx_base + path, args, duration=WARM_UP)
+                for other in (nginx_base, bare_base):
+                    async with http.get(other + path) as response:
+                        assert await response.read() == bodies[name], f"{other} serves other bytes"
+                    await wrk(other + path, args, duration=WARM_UP)
                 results[name] = await wrk(base + path, args)
+                results[f"{name}_bare"] = await wrk(bare_base + path, args)
                 results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
             fan_outs = FanOuts(ops, incident_id, sendgrid, twilio, args.audience, phones)
             for name, path in PATHS.items():
@@ -352,6 +371,8 @@ async def main() -> int:
         if nginx is not None:
             nginx.terminate()
             nginx.wait(timeout=30)
+        if bare is not None:
+            stop(bare)
         shutil.rmtree(folder, ignore_errors=True)
         stop(web)
         stop(worker)
@@ -372,9 +393,13 @@ async def main() -> int:
     for name, path in PATHS.items():
         print(row(f"{path} Forewarn", results[name]))
         print(row(f"{path} Forewarn during fan-out", results[f"{name}_fanout"]))
+        print(row(f"{path} bare aiohttp, same bytes", results[f"{name}_bare"]))
         print(row(f"{path} nginx, same bytes", results[f"{name}_nginx"]))
-        share = results[name].rps / results[f"{name}_nginx"].rps
-        print(f"{'':<34} Forewarn at {share:.0%} of nginx")
+        nginx_rps = results[f"{name}_nginx"].rps
+        print(
+            f"{'':<34} Forewarn at {results[name].rps / nginx_rps:.0%} of nginx, "
+            f"bare aiohttp at {results[f'{name}_bare'].rps / nginx_rps:.0%}"
+        )
     print(
         f"fan-outs of {args.audience:,} ({phones:,} SMS) during the two loaded runs: "
         f"{fan_outs.done}, {mean_fan_out:.1f} s each on average"
@@ -382,10 +407,11 @@ async def main() -> int:
     figures: dict[str, Any] = {"processes": args.processes, "connections": args.connections}
     for name in PATHS:
         prefix = "" if name == "page" else f"{name}_"
-        alone, during, nginx_load = (
+        alone, during, nginx_load, bare_load = (
             results[name],
             results[f"{name}_fanout"],
             results[f"{name}_nginx"],
+            results[f"{name}_bare"],
         )
         figures |= {
             f"{prefix}rps": round(alone.rps),
@@ -394,6 +420,8 @@ async def main() -> int:
             f"{prefix}nginx_rps": round(nginx_load.rps),
             f"{prefix}nginx_p99_ms": round(nginx_load.p99_ms, 2),
             f"{prefix}share_of_nginx": round(alone.rps / nginx_load.rps, 3),
+            f"{prefix}bare_aiohttp_rps": round(bare_load.rps),
+            f"{prefix}bare_aiohttp_share_of_nginx": round(bare_load.rps / nginx_load.rps, 3),
             f"{prefix}rps_during_fanout": round(during.rps),
             f"{prefix}p50_ms_during_fanout": round(during.p50_ms, 2),
             f"{prefix}p99_ms_during_fanout": round(during.p99_ms, 2),
