@@ -6,6 +6,7 @@ Texts are gettext messages (English is the message id) with Japanese catalogues 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -33,6 +34,7 @@ def negotiate(request: web.Request, preferred: str | None = None) -> str:
     return from_accept_language(request.headers.get("Accept-Language", ""))
 
 
+@functools.lru_cache(maxsize=256)  # browsers send a handful of distinct headers
 def from_accept_language(header: str) -> str:
     weighted: list[tuple[float, int, str]] = []
     for position, item in enumerate(header.split(",")):
