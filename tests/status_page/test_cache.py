@@ -8,10 +8,12 @@ response must show it.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
@@ -21,7 +23,7 @@ from sqlalchemy import update
 from config import Settings
 from notifier.tables import Component
 from status_page import create_app, keys
-from status_page.cache import PageCache
+from status_page.cache import PageCache, accepts_gzip
 from tests.conftest import Client
 from tests.workers.test_jobs import Sessions, hours, schedule, tick
 
@@ -192,6 +194,65 @@ async def test_conditional_requests_get_304_from_the_cache_and_200_after_a_chang
         first = await web_b.get(path)
         again = await web_b.get(path, headers={"If-None-Match": f"W/{first.headers['ETag']}"})
         assert again.status == 304, path
+
+
+async def test_text_goes_gzipped_to_clients_that_accept_it(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    for name in ("Checkout API", "Website", "Mobile app", "Search", "Email", "SMS"):
+        await post(web_a, admin, "/components", {"name": name})
+    await post(
+        web_a, admin, "/incidents", {"title": "Slow search", "body": "Slow.", "notify": False}
+    )
+    for path in ("/", "/api/v2/summary.json", "/history"):
+        plain = await web_b.get(path, headers={"Accept-Encoding": "identity"})
+        zipped = await web_b.get(path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+        assert plain.status == zipped.status == 200
+        assert "Content-Encoding" not in plain.headers
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(await zipped.read()) == await plain.read(), path
+        assert len(await zipped.read()) < len(await plain.read()) / 2, path
+        for response in (plain, zipped):
+            assert "Accept-Encoding" in response.headers["Vary"], path
+        # Two representations, two validators; each revalidates its own.
+        assert zipped.headers["ETag"] != plain.headers["ETag"]
+        for response, accept in ((plain, "identity"), (zipped, "gzip, deflate")):
+            etag = response.headers["ETag"]
+            again = await web_b.get(
+                path, headers={"Accept-Encoding": accept, "If-None-Match": etag}
+            )
+            assert again.status == 304, path
+            assert again.headers["ETag"] == etag
+        refused = await web_b.get(path, headers={"Accept-Encoding": "gzip;q=0, deflate"})
+        assert "Content-Encoding" not in refused.headers
+        assert await refused.read() == await plain.read()
+    # Pages keep their own Vary beside it.
+    home = await web_b.get("/", headers={"Accept-Encoding": "gzip"})
+    assert home.headers["Vary"] == "Accept-Language, Cookie, Accept-Encoding"
+    # Under about a packet, gzip saves nothing worth a client's inflating it.
+    small = await web_b.get("/api/v2/status.json", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers
+    assert small.headers["Vary"] == "Accept-Encoding"
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip, deflate, br", True),
+        ("GZIP;Q=0.5", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("deflate, br", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("identity", False),
+        ("", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
 
 
 async def test_a_rush_after_an_update_renders_the_page_once(
