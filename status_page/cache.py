@@ -1,4 +1,4 @@
-"""Public GET responses cached in each web process, never stale across processes.
+"""Public GET (and HEAD) responses cached in each web process, never stale across processes.
 
 Every commit that can change the public page replaces a token in Redis
 (``notifier.page_generation``): the ops API after each write, the worker after a
@@ -77,6 +77,8 @@ COMPRESSIBLE = (
     "image/svg+xml",
 )
 COMPRESS_MIN_BYTES = 1400
+
+_CACHED_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 
 Key = tuple[str, str]  # path and query, language
 
@@ -301,7 +303,8 @@ def _matches(condition: str, etag: str) -> bool:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method != hdrs.METH_GET or not cached_path(request.path):
+    # HEAD too: monitors poll with it, and its headers must be GET's (RFC 9110 9.3.2).
+    if request.method not in _CACHED_METHODS or not cached_path(request.path):
         return await handler(request)
     return await request.app[keys.PAGE_CACHE].serve(request, handler)
 

@@ -236,6 +236,26 @@ async def test_text_goes_gzipped_to_clients_that_accept_it(
     assert small.headers["Vary"] == "Accept-Encoding"
 
 
+async def test_head_answers_with_the_headers_of_get(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    await post(web_a, admin, "/components", {"name": "Checkout API"})
+    for path in ("/", "/api/v2/summary.json"):
+        for accept in ("identity", "gzip"):
+            get = await web_b.get(path, headers={"Accept-Encoding": accept}, auto_decompress=False)
+            head = await web_b.head(path, headers={"Accept-Encoding": accept})
+            assert head.status == 200
+            assert await head.read() == b""
+            for name in ("ETag", "Content-Length", "Content-Type", "Vary", "Cache-Control"):
+                assert head.headers.get(name) == get.headers.get(name), (path, accept, name)
+    renders = page_cache(web_b).renders
+    await post(web_a, admin, "/components", {"name": "Website"})
+    head = await web_b.head("/api/v2/summary.json")
+    assert head.headers["ETag"] != get.headers["ETag"]
+    assert page_cache(web_b).renders == renders + 1
+
+
 @pytest.mark.parametrize(
     ("header", "accepted"),
     [
