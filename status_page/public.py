@@ -45,6 +45,7 @@ async def home(request: web.Request) -> web.Response:
         groups=[(g.name if g else "", members) for g, members in view.groups],
         histories=histories,
         window=window,
+        now=now,
         partial_weight=round(uptime.DOWNTIME[ComponentStatus.partial_outage] * 100),
     )
 

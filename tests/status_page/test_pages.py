@@ -263,6 +263,34 @@ async def test_active_incidents_link_to_their_page_with_the_promised_next_update
     assert "next update by Jan 1, 2030 06:30 UTC" in text_of(html)
 
 
+async def test_a_promised_update_that_is_late_is_said_to_be_late(
+    client: Client, admin: dict[str, str]
+) -> None:
+    incident = await api(
+        client,
+        admin,
+        "POST",
+        "/incidents",
+        {
+            "title": "Card payments failing",
+            "body": "Looking.",
+            "next_update_by": "2020-01-01T06:30:00Z",
+        },
+    )
+    path = f"/incidents/{incident['id']}"
+
+    home = text_of(await get(client, "/"))
+    page = text_of(await get(client, path))
+    home_ja = text_of(await get(client, "/?lang=ja"))
+    page_ja = text_of(await get(client, f"{path}?lang=ja"))
+
+    assert "the next update was expected by Jan 1, 2020 06:30 UTC" in home
+    assert "next update by" not in home
+    assert "Next update expected by Jan 1, 2020 06:30 UTC" in page
+    assert "次回の更新は 2020年1月1日 06:30 UTC までの予定でした。" in home_ja
+    assert "2020年1月1日 06:30 UTC までの予定でした" in page_ja
+
+
 async def test_maintenance_on_the_home_page_links_to_its_page(
     client: Client, admin: dict[str, str]
 ) -> None:
