@@ -20,7 +20,7 @@ pages show time-derived things (what is upcoming, today's uptime) that change wi
 write; one request renders, the others meanwhile get the aged entry.
 
 Text formats are kept gzipped too, compressed once per render: in a rush bandwidth
-runs out before CPU (the home page is 85 KB, about 9 KB gzipped), and compressing
+runs out before CPU (the home page is 85 KB, 4 KB gzipped), and compressing
 each response again would cost a render's worth of CPU every few requests.
 
 The page handlers know nothing of this; the allow-list below says what is cached.
