@@ -33,8 +33,8 @@ def create_app(settings: Settings) -> web.Application:
     if not settings.secret_key.get_secret_value():
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
     # The cache outermost: a hit costs no more; error pages come back to it as
-    # responses (not 200), which it does not keep.
-    app = web.Application(middlewares=[cache.middleware, errors.middleware])
+    # responses (not 200), which it does not keep. The inbox's CORS sees errors too.
+    app = web.Application(middlewares=[cache.middleware, inbox.cors, errors.middleware])
     if settings.proxy_hops:
         # First of all: every later step sees the client's address, not the proxy's.
         app.middlewares.insert(0, XForwardedRelaxed(settings.proxy_hops).middleware)
