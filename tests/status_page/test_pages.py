@@ -242,42 +242,29 @@ async def test_the_days_follow_the_pages_time_zone(
     assert f"{utc_day} : Operational, 100% uptime" in page
 
 
+async def promising(client: Client, admin: dict[str, str], next_update_by: str) -> str:
+    """An open incident promising its next update by then; returns its id."""
+    body = {"title": "Card payments failing", "body": "Looking.", "next_update_by": next_update_by}
+    incident = await api(client, admin, "POST", "/incidents", body)
+    ident: str = incident["id"]
+    return ident
+
+
 async def test_active_incidents_link_to_their_page_with_the_promised_next_update(
     client: Client, admin: dict[str, str]
 ) -> None:
-    incident = await api(
-        client,
-        admin,
-        "POST",
-        "/incidents",
-        {
-            "title": "Card payments failing",
-            "body": "Looking.",
-            "next_update_by": "2030-01-01T06:30:00Z",
-        },
-    )
+    incident_id = await promising(client, admin, "2030-01-01T06:30:00Z")
 
     html = await get(client, "/")
 
-    assert f'<a href="/incidents/{incident["id"]}">Card payments failing</a>' in html
+    assert f'<a href="/incidents/{incident_id}">Card payments failing</a>' in html
     assert "next update by Jan 1, 2030 06:30 UTC" in text_of(html)
 
 
 async def test_a_promised_update_that_is_late_is_said_to_be_late(
     client: Client, admin: dict[str, str]
 ) -> None:
-    incident = await api(
-        client,
-        admin,
-        "POST",
-        "/incidents",
-        {
-            "title": "Card payments failing",
-            "body": "Looking.",
-            "next_update_by": "2020-01-01T06:30:00Z",
-        },
-    )
-    path = f"/incidents/{incident['id']}"
+    path = f"/incidents/{await promising(client, admin, '2020-01-01T06:30:00Z')}"
 
     home = text_of(await get(client, "/"))
     page = text_of(await get(client, path))
