@@ -347,8 +347,8 @@ async def main() -> int:
                 await wrk(base + path, args, duration=WARM_UP)  # every process, every template
                 async with http.get(base + path) as response:
                     bodies[name] = await response.read()
-            # nginx serves the bytes Forewarn serves now; each pair of runs is back to
-            # back, so that whatever else the machine does weighs on both alike.
+            # nginx and the bare app serve the bytes Forewarn serves now; the three runs
+            # of a path are back to back, so whatever else the machine does weighs alike.
             nginx_base = f"http://127.0.0.1:{free_port()}"
             nginx = await nginx_serving(folder, bodies, args.processes, nginx_base)
             bare_base = f"http://127.0.0.1:{free_port()}"

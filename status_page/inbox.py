@@ -35,8 +35,7 @@ MAX_ID = 2**63 - 1
 HEARTBEAT_SECONDS = 15.0
 _CHALLENGE = {"WWW-Authenticate": 'Forewarn-User-Hash realm="inbox"'}
 _OPEN = {"Access-Control-Allow-Origin": "*"}
-_PREFLIGHT = {
-    "Access-Control-Allow-Origin": "*",
+_PREFLIGHT = {  # the origin comes from ``cors``, as on every answer here
     "Access-Control-Allow-Methods": "GET, POST",
     "Access-Control-Allow-Headers": f"{USER_HEADER}, {HASH_HEADER}",
     "Access-Control-Max-Age": "86400",
@@ -61,7 +60,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every answer on these paths, errors included, so the host page can read it.
 
     A middleware inside the page cache's, not a response signal: a signal runs for
-    every response, the cached pages' too (8% of their rate). The event stream sends
+    every response, the cached pages' too (7% of summary.json's rate). The event stream sends
     its headers before returning, so it sets them itself.
     """
     response = await handler(request)
