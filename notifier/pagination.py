@@ -19,7 +19,7 @@ Row = TypeVar("Row")
 # A cursor is the last row's position: its created_at in microseconds since 1970 (UTC)
 # and its id. Every text of this shape is a position, so the OpenAPI document can
 # state the rule whole (its pattern) and the server never refuses what it allows.
-CURSOR = r"[0-9]{1,16}\.[0-9a-z]{1,16}"
+CURSOR = r"[0-9]{1,16}\.[0-9a-z]{1,18}"
 # Where ids are bigints: at most 18 digits, so that every one fits the column.
 NUMERIC_CURSOR = r"[0-9]{1,16}\.[0-9]{1,18}"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

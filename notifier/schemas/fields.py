@@ -39,7 +39,9 @@ _SURROGATES = r"\ud800-\udfff"
 _LINE_BREAKS = r"\t\n\r"
 # "(?![\s\S])" is the end of the text: "$" in Python also matches before a final "\n".
 _END = r"(?![\s\S])"
-_NOT_BLANK = r"(?=\s*\S)"
+# The whitespace str.strip() removes that is not banned anyway: what may come before
+# the first character of text that must not be blank.
+_SPACES = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ class _Text:
     @property
     def pattern(self) -> str:
         banned = _NEVER if self.multiline else _NEVER + _LINE_BREAKS
-        return "^" + ("" if self.blank else _NOT_BLANK) + f"[^{banned}]*" + _END
+        if self.blank:
+            return f"^[^{banned}]*{_END}"
+        spaces = _SPACES + _LINE_BREAKS if self.multiline else _SPACES
+        # Spaces, then a character that is none, then any text: linear, no lookahead.
+        return f"^[{spaces}]*[^\\s{banned}][^{banned}]*{_END}"
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler

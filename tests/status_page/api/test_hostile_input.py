@@ -347,3 +347,35 @@ async def test_an_idempotency_key_of_255_printable_characters_is_accepted(
 
     assert (first.status, again.status) == (201, 201)
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+# Cursors: every text of the documented shape is a position
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/incidents?cursor=9999999999999999.zzzzzzzzzzzzzzzzzz",
+        "/api/v1/audit-log?cursor=0.0",
+        "/api/v1/customers?cursor=",
+        "/api/v1/customers/crm-1/deliveries?cursor=9324189305472091.325953179806434572",
+    ],
+)
+async def test_a_cursor_of_the_documented_shape_is_a_page(
+    client: Client, admin: dict[str, str], path: str
+) -> None:
+    created = await client.put("/api/v1/customers/crm-1", json={}, headers=admin)
+    assert created.status == 201
+
+    response = await client.get(path, headers=admin)
+
+    assert response.status == 200, await response.text()
+    assert (await response.json())["next_cursor"] is None
+
+
+async def test_a_cursor_of_another_shape_is_a_422_naming_it(
+    client: Client, admin: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/customers/crm-1/deliveries?cursor=1.abc", headers=admin)
+
+    assert await _errors(response) == [("query", "cursor", "/cursor")]
