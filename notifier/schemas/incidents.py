@@ -40,7 +40,9 @@ class IncidentCreate(Input):
     status: OpeningStatus = IncidentStatus.investigating
     body: Body
     impact: Impact = Impact.minor
-    components: list[AffectedComponent] = Field(default=[])
+    components: list[AffectedComponent] = Field(
+        default=[], description="The affected components, each at most once."
+    )
     notify: bool = True
     public: bool = True
     next_update_by: Instant | None = Field(
@@ -62,7 +64,8 @@ class IncidentUpdateCreate(Input):
     status: IncidentStatus
     body: Body
     components: list[AffectedComponent] | None = Field(
-        default=None, description="New statuses of affected components (added if not yet)."
+        default=None,
+        description="New statuses of affected components (added if not yet), each at most once.",
     )
     notify: bool = True
     next_update_by: Instant | None = None

@@ -6,6 +6,7 @@ OpenAPI document describes in words and a test of its own covers:
 - which phone numbers exist (``format: phone``): libphonenumber's example numbers;
 - which time zones exist (``format: time-zone``): this machine's tz database, as the server's;
 - ``scheduled_until`` after ``scheduled_for`` when a body sends both;
+- an incident lists each affected component at most once;
 - an Idempotency-Key names one request: a generated key used again with another
   request is a 422 by design, so every request gets a key of its own.
 
@@ -50,10 +51,26 @@ def before_call(
         case.headers[key] = f"{case.headers[key][:200]}.{next(_KEYS)}"
     if isinstance(case.body, dict):
         _order_window(case.body)
+        _once_each(case.body)
 
 
 def _header(case: schemathesis.Case[Any], name: str) -> str | None:
     return next((k for k in case.headers or {} if k.lower() == name.lower()), None)
+
+
+def _once_each(body: dict[str, Any]) -> None:
+    items = body.get("components")
+    if not isinstance(items, list):
+        return
+    seen: set[Any] = set()
+    kept = []
+    for item in items:
+        ident = item.get("component_id") if isinstance(item, dict) else None
+        if ident is None or not isinstance(ident, str) or ident not in seen:
+            kept.append(item)
+        if isinstance(ident, str):
+            seen.add(ident)
+    body["components"] = kept
 
 
 def _order_window(body: dict[str, Any]) -> None:
