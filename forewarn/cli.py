@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from notifier import api_keys, demo, dev_outbox, migrate, notifications
+from notifier import api_keys, demo, dev_outbox, links, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
 from notifier.queue import EmbeddedRedis, redis_settings
@@ -98,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("--channel", choices=["email", "sms"])
     outbox.set_defaults(command=show_outbox)
 
+    commands.add_parser(
+        "inapp-secret", help="print the secret your application signs in-app user ids with"
+    ).set_defaults(command=show_inapp_secret)
+
     keys = commands.add_parser("api-key", help="manage ops API keys")
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="create a key and print it once")
@@ -140,6 +144,13 @@ async def show_outbox(settings: Settings, args: argparse.Namespace) -> int:
             print(m.body, end="\n\n")
     if not messages:
         print("the dev outbox is empty")
+    return 0
+
+
+async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int:
+    # Derived from the secret key (development: the one kept in the data folder).
+    secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
+    print(links.inapp_secret(secret))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import os
 import re
 import signal
@@ -469,3 +470,21 @@ async def test_web_with_several_processes_needs_a_fixed_port(
     result = await forewarn.run("web", "--port", "0", "--processes", "2", env=env)
     assert result.returncode == 2
     assert "--processes" in result.stderr
+
+
+async def test_inapp_secret_prints_the_documented_derived_secret(
+    forewarn: Forewarn, tmp_path: Path
+) -> None:
+    secret_key = "a-production-secret-key"
+    configured = await forewarn.run("inapp-secret", env=environment(FOREWARN_SECRET_KEY=secret_key))
+    # Without a secret key (development) it is derived from the one kept in the data folder.
+    first = await forewarn.run("inapp-secret", env=environment())
+    again = await forewarn.run("inapp-secret", env=environment())
+
+    # The README's derivation: hex HMAC-SHA256 of "forewarn:inapp" keyed by the secret key.
+    expected = hmac.new(secret_key.encode(), b"forewarn:inapp", hashlib.sha256).hexdigest()
+    assert (configured.returncode, configured.stdout) == (0, expected + "\n")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"[0-9a-f]{64}\n", first.stdout)
+    assert again.stdout == first.stdout != configured.stdout
+    assert not (tmp_path / "cwd" / "forewarn.db").exists()  # no database needed
