@@ -14,18 +14,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from arq import create_pool
 from arq.worker import Worker
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
+from forewarn import serving
 from notifier import api_keys, demo, dev_outbox, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
 from notifier.queue import EmbeddedRedis, redis_settings
-from status_page import create_app
 from workers import create_worker
 from workers.jobs import enqueue_fan_outs
 
@@ -49,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             result: int = runner.run(args.command(settings, args))
-    except DomainError as exc:
+    except (DomainError, serving.CannotListen) as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -177,16 +176,18 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if not await _database_ready(settings):
         return 1
+    shared = bool(args.parent) or args.processes > 1
+    sock = serving.listen(args.host, args.port, reuse_port=shared)
+    served = serving.served_url(sock, args.host)
     with _redis(settings) as url:
-        settings = _runtime(settings, url)
-        shared = bool(args.parent) or args.processes > 1
-        runner = await _start_web(settings, args.host, args.port, reuse_port=shared)
+        settings = serving.following(_runtime(settings, url), served)
+        runner = await serving.start_web(settings, sock)
         others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
         watch: asyncio.Task[None] | None = None
         if args.parent:
             watch = asyncio.create_task(_orphaned(args.parent))
         else:
-            print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
+            print(f"status page: {served}/", flush=True)
             if others:
                 watch = asyncio.create_task(_any_exit(others))
         try:
@@ -257,6 +258,9 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    # Listening first: a port in use stops us before the demo seeds anything.
+    sock = serving.listen(args.host, args.port)
+    base = serving.served_url(sock, args.host)
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     demo_key = None
@@ -269,15 +273,15 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         seeded = notifications.created_in(session)
     await engine.dispose()
     with _redis(settings, sole_user=True) as url:
-        settings = _runtime(settings, url)
-        runner = await _start_web(settings, args.host, args.port)
+        # The worker renders the messages: it takes the same links as the pages.
+        settings = serving.following(_runtime(settings, url), base)
+        runner = await serving.start_web(settings, sock)
         worker = create_worker(settings, url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
         if seeded:  # the demo's own updates: straight into the dev outbox
             pool = await create_pool(redis_settings(url))
             await enqueue_fan_outs(pool, seeded)
             await pool.aclose()
-        base = _base_url(args.host, args.port)
         print(f"\nForewarn is running ({'dev outbox' if not settings.production else 'providers'})")
         print(f"  status page:  {base}/")
         print(f"  API base URL: {base}/api/v1")
@@ -326,26 +330,6 @@ def _dev_secret(data_dir: str) -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def _base_url(host: str, port: int) -> str:
-    """Where a browser on this machine finds the server: never the wildcard it binds to."""
-    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-async def _start_web(
-    settings: Settings, host: str, port: int, *, reuse_port: bool = False
-) -> web.AppRunner:
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
-    return runner
 
 
 async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:

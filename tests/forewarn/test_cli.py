@@ -412,12 +412,16 @@ async def test_run_on_every_interface_prints_a_url_a_browser_can_open(
 
     banner = await read_banner(process, stderr)
 
-    assert banner["status page"] == f"http://127.0.0.1:{port}/"
+    base = f"http://127.0.0.1:{port}"
+    assert banner["status page"] == f"{base}/"
     assert "demo API key (admin, shown once)" not in banner
     async with aiohttp.ClientSession() as session:
-        await wait_until_healthy(session, f"http://127.0.0.1:{port}")
+        await wait_until_healthy(session, base)
         async with session.get(banner["status page"]) as page:
             assert page.status == 200
+        # The links the API docs give follow too (no FOREWARN_PUBLIC_URL is set).
+        async with session.get(f"{base}/api/v1/openapi.json") as document:
+            assert (await document.json())["servers"] == [{"url": base}]
     process.send_signal(signal.SIGTERM)
     async with asyncio.timeout(COMMAND_TIMEOUT):
         assert await process.wait() == 0
