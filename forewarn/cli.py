@@ -1,4 +1,4 @@
-"""``forewarn run | web | worker | migrate | api-key``."""
+"""The ``forewarn`` command: its parser and what each of its commands runs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from forewarn import serving
+from forewarn import database, serving
 from notifier import api_keys, demo, dev_outbox, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             result: int = runner.run(args.command(settings, args))
-    except (DomainError, serving.CannotListen) as exc:
+    except (DomainError, database.NoDatabase, serving.CannotListen) as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -66,59 +67,100 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="forewarn", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="forewarn",
+        description=(
+            "Forewarn: a status page, incidents and maintenance, and notifications by SMS, "
+            "email and in-app. Settings are FOREWARN_ environment variables or a .env file "
+            "in the working directory (see the README)."
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {metadata.version('forewarn')}",
+        help="print the version and exit",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", title="commands")
 
-    def serving(name: str, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--host", default="127.0.0.1")
-        sub.add_argument("--port", type=int, default=8080)
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text)
+
+    def listening(name: str, text: str) -> argparse.ArgumentParser:
+        sub = command(name, text)
+        sub.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to listen on (default: %(default)s; 0.0.0.0 or :: for every one)",
+        )
+        sub.add_argument(
+            "--port",
+            type=int,
+            default=8080,
+            help="port to listen on (default: %(default)s; 0: any free port)",
+        )
         return sub
 
-    run = serving("run", "web and worker in one process (migrates the database first)")
+    run = listening(
+        "run",
+        "web and worker in one process, on an embedded Redis unless FOREWARN_REDIS_URL is "
+        "set (migrates the database first)",
+    )
     run.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
     run.set_defaults(command=run_all)
-    web_command = serving("web", "the web process")
+    web_command = listening("web", "the web process (the database must be migrated)")
     web_command.add_argument(
         "--processes",
         type=int,
         default=1,
-        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each",
+        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each "
+        "(default: %(default)s)",
     )
     # Set on the processes --processes starts: they share the port, print nothing, and
     # stop when the process that started them is gone.
     web_command.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
     web_command.set_defaults(command=run_web)
-    commands.add_parser("worker", help="the arq worker").set_defaults(command=run_worker)
-    commands.add_parser("migrate", help="upgrade the database").set_defaults(command=run_migrate)
+    command(
+        "worker", "the arq worker: sends messages, runs maintenance steps and housekeeping"
+    ).set_defaults(command=run_worker)
+    command("migrate", "create or upgrade the database's tables").set_defaults(command=run_migrate)
 
-    outbox = commands.add_parser("outbox", help="show what the dev outbox kept, newest first")
-    outbox.add_argument("--limit", type=int, default=20)
-    outbox.add_argument("--channel", choices=["email", "sms"])
+    outbox = command("outbox", "show what the dev outbox kept, newest first")
+    outbox.add_argument(
+        "--limit", type=int, default=20, help="messages to show (default: %(default)s)"
+    )
+    outbox.add_argument(
+        "--channel", choices=["email", "sms"], help="only this channel (default: both)"
+    )
     outbox.set_defaults(command=show_outbox)
 
-    keys = commands.add_parser("api-key", help="manage ops API keys")
-    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
-    create = key_commands.add_parser("create", help="create a key and print it once")
-    create.add_argument("--name", required=True)
+    keys = command("api-key", "create, list and revoke ops API keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION", title="actions")
+    create = key_commands.add_parser(
+        "create", help="create a key and print it once", description="create a key"
+    )
+    create.add_argument("--name", required=True, help="what the key is for, e.g. 'deploy bot'")
     create.add_argument(
         "--scope",
         action="append",
         required=True,
         choices=sorted(api_keys.SCOPES),
-        help="repeat for several scopes",
+        help="what the key may do; repeat for several scopes",
     )
     create.set_defaults(command=key_create)
-    key_commands.add_parser("list", help="list keys (never the secrets)").set_defaults(
-        command=key_list
+    key_commands.add_parser(
+        "list", help="list keys (never the secrets)", description="list keys"
+    ).set_defaults(command=key_list)
+    revoke = key_commands.add_parser(
+        "revoke", help="revoke a key by id or prefix", description="revoke a key"
     )
-    revoke = key_commands.add_parser("revoke", help="revoke a key by id or prefix")
-    revoke.add_argument("key")
+    revoke.add_argument("key", help="the key's id or its prefix, as `api-key list` shows them")
     revoke.set_defaults(command=key_revoke)
     return parser
 
 
 async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
@@ -174,8 +216,7 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
     if args.processes < 1 or (args.processes > 1 and args.port == 0):
         print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
         return 2
-    if not await _database_ready(settings):
-        return 1
+    await database.check(settings.database_url)
     shared = bool(args.parent) or args.processes > 1
     sock = serving.listen(args.host, args.port, reuse_port=shared)
     served = serving.served_url(sock, args.host)
@@ -247,8 +288,7 @@ async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: fl
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
-    if not await _database_ready(settings):
-        return 1
+    await database.check(settings.database_url)
     with _redis(settings) as url:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
@@ -261,6 +301,7 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
     # Listening first: a port in use stops us before the demo seeds anything.
     sock = serving.listen(args.host, args.port)
     base = serving.served_url(sock, args.host)
+    await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     demo_key = None
@@ -365,19 +406,10 @@ class _redis:
             self._embedded.close(force=self._sole_user)
 
 
-async def _database_ready(settings: Settings) -> bool:
-    engine = create_engine(settings.database_url)
-    try:
-        ready = await migrate.is_current(engine)
-    finally:
-        await engine.dispose()
-    if not ready:
-        print("forewarn: the database is not migrated; run `forewarn migrate`", file=sys.stderr)
-    return ready
-
-
 @asynccontextmanager
 async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A transaction on the existing, migrated database (never an empty new SQLite file)."""
+    await database.check(settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         async with sessionmaker(engine)() as session, session.begin():
