@@ -14,7 +14,8 @@ import re
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # C0, DEL and C1 (Unicode category Cc), with line breaks and tabs among them.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_CONTROL_RUN = re.compile("[\x00-\x1f\x7f-\x9f]+")
+# Line and paragraph separators too: some mail clients break a subject at them.
+_LINE_BREAKING_RUN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _CONTROL_BUT_WHITESPACE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -25,9 +26,10 @@ def xml_safe(text: str) -> str:
 
 def one_line(text: str) -> str:
     """``text`` as one line: each run of control characters (CR, LF, tab and the
-    rest) becomes one space, and the ends are trimmed. For header fields such as
-    an email subject, whose body RFC 5322 §2.2 forbids CR and LF in."""
-    return _CONTROL_RUN.sub(" ", text).strip()
+    rest) and of U+2028/U+2029 becomes one space, and the ends are trimmed. For
+    header fields such as an email subject, whose body RFC 5322 §2.2 forbids CR
+    and LF in."""
+    return _LINE_BREAKING_RUN.sub(" ", text).strip()
 
 
 def undecodable(text: str, *, multiline: bool = False) -> bool:
