@@ -482,7 +482,9 @@ async def test_a_japanese_sign_up_gets_a_japanese_confirmation(
 async def test_no_address_or_number_in_any_link_or_log_line(
     client: Client, admin: Headers, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO)  # as the forewarn command logs (aiosqlite DEBUG has SQL params)
+    # Every logger at DEBUG: SQL statements, aiohttp's access log, arq, the drivers.
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # which sets WARNING itself
     await sign_up(client, email=EMAIL)
     await sign_up(client, channel="sms", phone=PHONE)
     await run_worker(settings)
