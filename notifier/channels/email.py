@@ -13,6 +13,7 @@ import aiohttp
 
 from config import SendGridSettings
 from notifier.channels.base import TOKENS, Content, DeliveryError, Outcome, Recipient, Sent
+from notifier.control_characters import one_line
 
 log = logging.getLogger(__name__)
 _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
@@ -31,7 +32,7 @@ class SendGridEmail:
     ) -> None:
         self._settings = settings
         self._http = http
-        self._from_name = from_name
+        self._from_name = one_line(from_name)  # a header (From), like the subject
         self._timeout = timeout
         self._url = str(settings.base_url).rstrip("/") + "/v3/mail/send"
 

@@ -5,7 +5,7 @@ from typing import Annotated, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.pagination import CURSOR, NUMERIC_CURSOR
-from notifier.schemas.fields import Matching
+from notifier.schemas.fields import Limit, Matching
 
 T = TypeVar("T")
 
@@ -40,5 +40,5 @@ class Page(BaseModel, Generic[T]):
 
 
 class PageQuery(Input):
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: Limit = 20
     cursor: Cursor | None = None

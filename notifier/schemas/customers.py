@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import email_validator
 import phonenumbers
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from notifier.schemas.common import Input, Output
+from notifier.schemas.common import Input, Output, PageQuery
 from notifier.schemas.fields import Name, RecordId, TimeZone
 from notifier.statuses import Locale
 
@@ -120,3 +120,34 @@ class CustomerOut(Output):
     follows: FollowsOut
     created_at: datetime
     updated_at: datetime
+
+
+def _email_or_phone(schema: dict[str, Any]) -> None:
+    # Exactly one of them, and never null: what the handler checks, stated in the document.
+    for name in ("email", "phone"):
+        prop = schema["properties"][name]
+        [given] = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
+        prop.update(given)
+        prop.pop("default")
+    schema["oneOf"] = [{"required": ["email"]}, {"required": ["phone"]}]
+
+
+class CustomerSearch(PageQuery):
+    """Customers with this email address or this phone number (one of them), newest first.
+
+    Compared as stored: the address in lower case, the number in E.164.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_email_or_phone)
+
+    email: Email | None = None
+    phone: Phone | None = Field(
+        default=None, description="International form, e.g. +81 90 1234 5678."
+    )
+
+    @field_validator("email", "phone")
+    @classmethod
+    def _present(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("leave the field out rather than send null")
+        return value

@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ValidationInfo,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -153,16 +154,23 @@ def _compiled(regex: str) -> re.Pattern[str]:
 
 
 # Your own id for a customer: it travels in URLs and logs, so never an email address.
+# "search" is POST /customers/search's, so no customer can be /customers/search.
 EXTERNAL_ID = Matching(
-    r"[A-Za-z0-9._:-]{1,200}", "use 1 to 200 letters, digits and . _ : - (not an email address)"
+    r"(?!search" + _END + r")[A-Za-z0-9._:-]{1,200}",
+    "use 1 to 200 letters, digits and . _ : - (not an email address, not 'search')",
 )
 ExternalId = Annotated[
-    str, EXTERNAL_ID, Field(description="1 to 200 letters, digits and . _ : - (never an email).")
+    str,
+    EXTERNAL_ID,
+    Field(description="1 to 200 letters, digits and . _ : - (never an email; not 'search')."),
 ]
 
 
-def _json_integer(value: object) -> object:
-    """A JSON Schema integer: a number with no fraction (2.0 is one), never true or "2"."""
+def _json_integer(value: object, info: ValidationInfo) -> object:
+    """In JSON, a JSON Schema integer: a number with no fraction (2.0 is one), never true
+    or "2". A query's text ("2") is left to pydantic."""
+    if info.mode != "json":
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -177,6 +185,7 @@ Position = Annotated[
     Field(ge=INT32_MIN, le=INT32_MAX, description="Lower comes first."),
     BeforeValidator(_json_integer),
 ]
+Limit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_json_integer)]
 
 
 def _utc(value: datetime) -> datetime:

@@ -50,8 +50,9 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
             "version": "1",
             "description": (
                 "Incidents, maintenance, delivery problems, components and customers. "
-                "Every error is application/problem+json (RFC 9457). POSTs accept an "
-                "Idempotency-Key header: the same key and body replay the first response."
+                "Every error is application/problem+json (RFC 9457). POSTs that change "
+                "something accept an Idempotency-Key header: the same key and body replay "
+                "the first response."
             ),
         },
         "servers": [{"url": server}],
@@ -95,7 +96,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
             out["parameters"].append(
                 {"name": name, "in": "query", "required": name in required, "schema": prop}
             )
-    if op.method == "POST":
+    if op.method == "POST" and not op.reads_only:
         out["parameters"].append(
             {
                 "name": "Idempotency-Key",
@@ -153,7 +154,8 @@ def _errors(op: Operation) -> list[int]:
     statuses = [401, 403]
     if body or op.method == "POST":
         statuses.append(400)
-    if op.path_params or body:
+    # A body may name records (components, a group, customers); a search names none.
+    if op.path_params or (body and not op.reads_only):
         statuses.append(404)
     if 409 in op.extra_statuses:
         statuses.append(409)

@@ -6,6 +6,7 @@ produce the OpenAPI document, so the document cannot drift from the code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,6 +77,9 @@ class Operation:
     extra_statuses: tuple[int, ...] = ()
     # False where an empty body means the defaults (POST .../resolve).
     body_required: bool = True
+    # A POST that only reads (a search whose terms stay out of the URL): it takes no
+    # Idempotency-Key, so no answer, personal data included, is kept to replay.
+    reads_only: bool = False
 
     @property
     def path_params(self) -> list[str]:
@@ -111,13 +115,36 @@ class Api:
 
     def add_routes(self, app: web.Application) -> None:
         for op in self.operations:
-            app.router.add_route(op.method, op.path, _endpoint(op))
+            app.router.add_route(op.method, self._router_path(op), _endpoint(op))
+
+    def _router_path(self, op: Operation) -> str:
+        """The path for aiohttp, a parameter kept from the literal of a sibling path.
+
+        /customers/search is its own resource: without this, /customers/{external_id}
+        would match it too, and its 405 would advertise GET, PUT and DELETE.
+        """
+        parts = op.path.split("/")
+        for index, part in enumerate(parts):
+            if not part.startswith("{"):
+                continue
+            taken = sorted(
+                other[index]
+                for other in (o.path.split("/") for o in self.operations)
+                if len(other) == len(parts)
+                and not other[index].startswith("{")
+                and all(a == b or b.startswith("{") for a, b in zip(other, parts, strict=True))
+            )
+            if taken:
+                words = "|".join(re.escape(word) for word in taken)
+                parts[index] = f"{{{part[1:-1]}:(?!(?:{words})$)[^/]+}}"
+        return "/".join(parts)
 
 
 def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         secret = _bearer(request)
-        idem_key = request.headers.get("Idempotency-Key") if op.method == "POST" else None
+        takes_key = op.method == "POST" and not op.reads_only
+        idem_key = request.headers.get("Idempotency-Key") if takes_key else None
         if idem_key is not None and not IDEMPOTENCY_KEY.matches(idem_key):
             raise ApiError(400, IDEMPOTENCY_KEY.problem, [_header_error(IDEMPOTENCY_KEY)])
         raw = await request.read()

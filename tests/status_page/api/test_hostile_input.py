@@ -379,3 +379,23 @@ async def test_a_cursor_of_another_shape_is_a_422_naming_it(
     response = await client.get("/api/v1/customers/crm-1/deliveries?cursor=1.abc", headers=admin)
 
     assert await _errors(response) == [("query", "cursor", "/cursor")]
+
+
+# A literal path is its own resource
+
+
+async def test_the_search_path_is_not_a_customer(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    before = await _rows(sessions)
+
+    put = await client.put("/api/v1/customers/search", json={}, headers=admin)
+    options = await client.options("/api/v1/customers/search", headers=admin)
+
+    # Only POST is documented at /customers/search, and only POST is allowed there.
+    for response in (put, options):
+        assert response.status == 405
+        assert response.headers["Allow"] == "POST"
+    assert await _rows(sessions) == before
+    other = await client.options("/api/v1/customers/searching", headers=admin)
+    assert set(other.headers["Allow"].split(",")) == {"DELETE", "GET", "PUT"}
