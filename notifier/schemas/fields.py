@@ -90,15 +90,6 @@ def _banned(multiline: bool) -> re.Pattern[str]:
     return re.compile(f"[{banned}]")
 
 
-def text_problem(value: str, *, multiline: bool = False) -> str | None:
-    """Why ``value`` is not acceptable text, or None; for values outside a model."""
-    try:
-        _Text(multiline=multiline, blank=True)._check(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 # One line of text: names, titles, references and ids.
 Name = Annotated[str, Field(min_length=1, max_length=200), _Text(multiline=False, blank=False)]
 Title = Annotated[str, Field(min_length=1, max_length=300), _Text(multiline=False, blank=False)]

@@ -146,7 +146,7 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         takes_key = op.method == "POST" and not op.reads_only
         idem_key = request.headers.get("Idempotency-Key") if takes_key else None
         if idem_key is not None and not IDEMPOTENCY_KEY.matches(idem_key):
-            raise ApiError(400, IDEMPOTENCY_KEY.problem, [_header_error(IDEMPOTENCY_KEY)])
+            raise ApiError(400, IDEMPOTENCY_KEY.problem, [_IDEMPOTENCY_KEY_ERROR])
         raw = await request.read()
         fingerprint = idempotency.request_hash(op.method, request.path, raw)
         sessions = request.app[keys.SESSIONS]
@@ -226,10 +226,12 @@ def _path_param(op: Operation, request: web.Request, name: str) -> str:
     raise ApiError(404, f"no record has this {name}")
 
 
-def _header_error(rule: Matching) -> FieldError:
-    return FieldError(
-        location="header", field="Idempotency-Key", pointer="/Idempotency-Key", detail=rule.problem
-    )
+_IDEMPOTENCY_KEY_ERROR = FieldError(
+    location="header",
+    field="Idempotency-Key",
+    pointer="/Idempotency-Key",
+    detail=IDEMPOTENCY_KEY.problem,
+)
 
 
 def _bearer(request: web.Request) -> str:
