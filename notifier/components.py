@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.errors import InvalidField, NotFound
+from notifier.errors import NotFound, UnknownReference
 from notifier.schemas.components import (
     ComponentCreate,
     ComponentPatch,
@@ -165,7 +165,7 @@ async def _changed_after(session: AsyncSession, ids: list[str], moment: datetime
 async def components_for_field(
     session: AsyncSession, ids: Sequence[str], field: str, key: str = ""
 ) -> dict[str, Component]:
-    """Load components by id; an unknown id is a 422 naming its place in the body.
+    """Load components by id; an unknown id is ``UnknownReference`` naming its place.
 
     ``key`` names the id inside each item when the body lists objects, not ids.
     """
@@ -173,7 +173,7 @@ async def components_for_field(
     for index, component_id in enumerate(ids):
         if component_id not in found:
             place = f"{field}[{index}]" + (f".{key}" if key else "")
-            raise InvalidField(place, f"no component with id {component_id!r}")
+            raise UnknownReference(place, f"no component with id {component_id!r}")
     return found
 
 
@@ -252,7 +252,7 @@ async def _set_members(
 async def _group_for_field(session: AsyncSession, group_id: str, field: str) -> ComponentGroup:
     group = await session.get(ComponentGroup, group_id)
     if group is None:
-        raise InvalidField(field, f"no component group with id {group_id!r}")
+        raise UnknownReference(field, f"no component group with id {group_id!r}")
     return group
 
 

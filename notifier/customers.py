@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import subscribers
-from notifier.errors import InvalidField, NotFound
+from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
 from notifier.schemas.customers import CustomerPut, CustomerSearch
@@ -69,7 +69,7 @@ async def _unique_inapp_user(
         )
     )
     if other is not None:
-        raise InvalidField("inapp_user_id", "another customer already has this in-app user id")
+        raise Conflict("another customer already has this in-app user id", field="inapp_user_id")
 
 
 async def get_customer(session: AsyncSession, external_id: str) -> Customer:

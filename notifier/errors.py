@@ -15,7 +15,14 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request is well-formed but the record's state does not allow it."""
+    """The request is well-formed but the record's state does not allow it.
+
+    ``field`` names the body field that meets the state, when one does.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidField(DomainError):
@@ -25,3 +32,12 @@ class InvalidField(DomainError):
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
+
+
+class UnknownReference(InvalidField):
+    """A field names a record that does not exist.
+
+    The web layer answers 404 naming the field, as Stripe answers ``resource_missing``
+    and JSON:API a reference to a missing related resource: the same request succeeds
+    once the record exists, which JSON Schema cannot say.
+    """

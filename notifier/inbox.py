@@ -8,6 +8,7 @@ query here is scoped to that one user id.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import links
 from notifier.errors import InvalidField, NotFound
-from notifier.pagination import decode_cursor, encode_cursor
+from notifier.pagination import NUMERIC_CURSOR, decode_cursor, encode_cursor
 from notifier.tables import InboxMessage
 
 # What a replay after a reconnect (SSE Last-Event-ID) sends at most.
@@ -34,11 +35,10 @@ def authentic(secret: str, user_id: str, user_hash: str) -> bool:
 
 def cursor_position(cursor: str) -> tuple[datetime, int]:
     """A cursor's (created_at, id); ``InvalidField`` when it was not one of ours."""
+    if re.fullmatch(NUMERIC_CURSOR, cursor) is None:
+        raise InvalidField("cursor", "not a cursor this API handed out")
     at, ident = decode_cursor(cursor)
-    try:
-        return at, int(ident)
-    except ValueError:
-        raise InvalidField("cursor", "not a cursor this API handed out") from None
+    return at, int(ident)
 
 
 async def page(

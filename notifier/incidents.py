@@ -92,8 +92,10 @@ async def patch_incident(
     session: AsyncSession, incident_id: str, body: IncidentPatch, *, now: datetime
 ) -> Incident:
     incident = await get_incident(session, incident_id)
-    if body.next_update_by is not None and not IncidentStatus(incident.status).active:
-        raise Conflict(f"the incident is {incident.status}; it needs no next update")
+    if isinstance(body.next_update_by, datetime) and not IncidentStatus(incident.status).active:
+        raise Conflict(
+            f"the incident is {incident.status}; it needs no next update", field="next_update_by"
+        )
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(incident, field, value)
     incident.updated_at = now
@@ -201,14 +203,14 @@ async def _apply_components(
     session: AsyncSession, incident: Incident, affected: list[AffectedComponent]
 ) -> list[dict[str, str]]:
     """Add or change the incident's affected components; return Statuspage's change list."""
+    found = await components.components_for_field(
+        session, [a.component_id for a in affected], "components", "component_id"
+    )
     seen: set[str] = set()
     for index, item in enumerate(affected):
         if item.component_id in seen:
             raise InvalidField(f"components[{index}].component_id", "component listed twice")
         seen.add(item.component_id)
-    found = await components.components_for_field(
-        session, [a.component_id for a in affected], "components", "component_id"
-    )
     by_id = {a.component_id: a for a in incident.affected}
     changes = []
     for item in affected:

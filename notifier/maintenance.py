@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, notifications
 from notifier.db import new_id
-from notifier.errors import Conflict, InvalidField, NotFound
+from notifier.errors import Conflict, NotFound
 from notifier.incidents import affected_out
 from notifier.pagination import paginate
 from notifier.schemas.incidents import UpdateOut
@@ -112,7 +112,7 @@ async def patch_maintenance(
     for field, value in changes.items():
         setattr(maintenance, field, value)
     if maintenance.scheduled_until <= maintenance.scheduled_for:  # type: ignore[operator]
-        raise InvalidField("scheduled_until", "must be after scheduled_for")
+        raise Conflict("scheduled_until must be after scheduled_for", field="scheduled_until")
     if maintenance.status == MaintenanceStatus.scheduled:
         maintenance.started_at = maintenance.scheduled_for  # type: ignore[assignment]
     maintenance.updated_at = now

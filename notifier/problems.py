@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import notifications
 from notifier.db import new_id
-from notifier.errors import Conflict, InvalidField, NotFound
+from notifier.errors import Conflict, NotFound, UnknownReference
 from notifier.pagination import paginate
 from notifier.schemas.problems import (
     ProblemCreate,
@@ -146,7 +146,7 @@ async def _customers_for_field(session: AsyncSession, external_ids: list[str]) -
     }
     for index, external_id in enumerate(external_ids):
         if external_id not in found:
-            raise InvalidField(
+            raise UnknownReference(
                 f"customers[{index}]", f"no customer with external_id {external_id!r}"
             )
     # In the order the relationship loads them, so that create and get answer alike.

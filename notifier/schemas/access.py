@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from notifier.schemas.common import Output, PageQuery
+from notifier.schemas.fields import Filter
 
 
 class ApiKeyOut(Output):
@@ -30,6 +31,6 @@ class AuditEntryOut(Output):
 
 
 class AuditQuery(PageQuery):
-    action: str | None = None
-    target_type: str | None = None
-    target_id: str | None = None
+    action: Filter | None = None
+    target_type: Filter | None = None
+    target_id: Filter | None = None

@@ -1,19 +1,31 @@
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from notifier.errors import InvalidField
-from notifier.pagination import decode_cursor
+from notifier.pagination import CURSOR, NUMERIC_CURSOR
+from notifier.schemas.fields import Limit, Matching
 
 T = TypeVar("T")
 
+_CURSOR_HELP = "Pass a next_cursor given by the previous page; empty or left out: the first page."
+_NOT_A_CURSOR = "not a cursor this API handed out"
+# Empty is the first page, as if left out.
+Cursor = Annotated[str, Matching(f"(?:{CURSOR})?", _NOT_A_CURSOR), Field(description=_CURSOR_HELP)]
+NumericCursor = Annotated[
+    str, Matching(f"(?:{NUMERIC_CURSOR})?", _NOT_A_CURSOR), Field(description=_CURSOR_HELP)
+]
+
 
 class Input(BaseModel):
-    """A request body: unknown fields are an error, not silently ignored."""
+    """A request body or query: unknown fields are an error, not silently ignored.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Every text field is one of the types in ``notifier.schemas.fields``, which strip
+    surrounding whitespace after checking what was sent.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Output(BaseModel):
@@ -28,16 +40,5 @@ class Page(BaseModel, Generic[T]):
 
 
 class PageQuery(Input):
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor(cls, value: str | None) -> str | None:
-        # Checked here so that a bad cursor is reported where it was sent: the query.
-        if value:
-            try:
-                decode_cursor(value)
-            except InvalidField as exc:
-                raise ValueError(exc.detail) from None
-        return value
+    limit: Limit = 20
+    cursor: Cursor | None = None

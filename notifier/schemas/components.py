@@ -2,40 +2,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator
+from pydantic import MISSING, Field
 
 from notifier.schemas.common import Input, Output
+from notifier.schemas.fields import Description, Name, Position, RecordId
 from notifier.statuses import ComponentStatus
 
 
 class ComponentCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
-    group_id: str | None = None
-    position: int = 0
+    name: Name
+    description: Description = ""
+    group_id: RecordId | None = None
+    position: Position = 0
     status: ComponentStatus = ComponentStatus.operational
     visible: bool = True
     only_show_if_degraded: bool = False
 
 
 class ComponentPatch(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    group_id: str | None = None
-    position: int | None = None
-    status: ComponentStatus | None = None
-    visible: bool | None = None
-    only_show_if_degraded: bool | None = None
+    """Leave a field out to keep it; only group_id may be cleared with null."""
 
-    @field_validator(
-        "name", "description", "position", "status", "visible", "only_show_if_degraded"
-    )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Leave a field out to keep it; only group_id may be cleared with null.
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    name: Name | MISSING = MISSING
+    description: Description | MISSING = MISSING
+    group_id: RecordId | MISSING | None = MISSING
+    position: Position | MISSING = MISSING
+    status: ComponentStatus | MISSING = MISSING
+    visible: bool | MISSING = MISSING
+    only_show_if_degraded: bool | MISSING = MISSING
 
 
 class ComponentOut(Output):
@@ -52,17 +45,21 @@ class ComponentOut(Output):
 
 
 class GroupCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
-    position: int = 0
-    components: list[str] = Field(default=[], description="Ids of components to move in.")
+    name: Name
+    description: Description = ""
+    position: Position = 0
+    components: list[RecordId] = Field(default=[], description="Ids of components to move in.")
 
 
 class GroupPatch(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    position: int | None = None
-    components: list[str] | None = None
+    """Leave a field out to keep it."""
+
+    name: Name | MISSING = MISSING
+    description: Description | MISSING = MISSING
+    position: Position | MISSING = MISSING
+    components: list[RecordId] | MISSING = Field(
+        default=MISSING, description="Ids of the components in the group (replaces the list)."
+    )
 
 
 class GroupOut(Output):

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import email_validator
 import phonenumbers
-from pydantic import ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.fields import Name, RecordId, TimeZone
 from notifier.statuses import Locale
 
 
@@ -30,31 +32,58 @@ def time_zone(value: str) -> str:
     return value
 
 
+# JSON Schema cannot say which numbers exist; "phone" names the format for generators.
+Phone = Annotated[
+    str,
+    AfterValidator(e164),
+    WithJsonSchema({"type": "string", "format": "phone", "minLength": 1, "maxLength": 40}),
+    Field(min_length=1, max_length=40),
+]
+
+
+def _mailbox(value: str) -> str:
+    try:
+        # .test (RFC 6761) is for testing: staging systems sync customers there.
+        address = email_validator.validate_email(
+            value, check_deliverability=False, test_environment=True
+        )
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from None
+    # One spelling per mailbox, so bounces and suppressions match what we sent to.
+    return address.normalized.lower()
+
+
+Email = Annotated[
+    str,
+    AfterValidator(_mailbox),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+    Field(max_length=254),
+]
+
+
 class ConsentIn(Input):
     """Consent the business already holds (imported), with its legal basis."""
 
     channels: list[Literal["email", "sms"]] = Field(min_length=1)
-    legal_basis: str = Field(
-        min_length=1,
-        max_length=200,
+    legal_basis: Name = Field(
         description="Why you may contact them, e.g. 'contract', 'consent given at checkout'.",
     )
 
 
 class FollowsIn(Input):
     page: bool = Field(default=False, description="Every incident and maintenance.")
-    components: list[str] = Field(default=[], description="Ids of components they follow.")
+    components: list[RecordId] = Field(default=[], description="Ids of components they follow.")
 
 
 class CustomerPut(Input):
-    name: str | None = Field(default=None, max_length=200)
-    email: EmailStr | None = None
-    phone: str | None = Field(default=None, description="International form; stored as E.164.")
-    inapp_user_id: str | None = Field(
-        default=None, max_length=200, description="Your application's user id, for in-app."
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = Field(default=None, description="International form; stored as E.164.")
+    inapp_user_id: Name | None = Field(
+        default=None, description="Your application's user id, for in-app."
     )
     locale: Locale = Locale.en
-    time_zone: str = "UTC"
+    time_zone: TimeZone = "UTC"
     consent: ConsentIn | None = Field(
         default=None, description="Grants these channels; channels not listed keep their state."
     )
@@ -63,22 +92,6 @@ class CustomerPut(Input):
         description="What page notifications they get (replaces the previous choice). "
         "Delivery problems reach their named customers whatever they follow.",
     )
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else e164(value)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        # One spelling per mailbox, so bounces and suppressions match what we sent to.
-        return None if value is None else value.lower()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return time_zone(value)
 
 
 class ConsentOut(Output):
@@ -127,9 +140,9 @@ class CustomerSearch(PageQuery):
 
     model_config = ConfigDict(json_schema_extra=_email_or_phone)
 
-    email: EmailStr | None = None
-    phone: str | None = Field(
-        default=None, max_length=40, description="International form, e.g. +81 90 1234 5678."
+    email: Email | None = None
+    phone: Phone | None = Field(
+        default=None, description="International form, e.g. +81 90 1234 5678."
     )
 
     @field_validator("email", "phone")
@@ -138,13 +151,3 @@ class CustomerSearch(PageQuery):
         if value is None:
             raise ValueError("leave the field out rather than send null")
         return value
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return value.lower()
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        return e164(value)

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from notifier.errors import InvalidField
-from notifier.inbox import cursor_position
-from notifier.schemas.common import Output, Page, PageQuery
+from notifier.schemas.common import NumericCursor, Output, Page, PageQuery
 
 
 class InboxMessageOut(Output):
@@ -33,12 +31,4 @@ class AllMarkedRead(Output):
 
 
 class InboxQuery(PageQuery):
-    @field_validator("cursor")
-    @classmethod
-    def _inbox_cursor(cls, value: str | None) -> str | None:
-        if value:
-            try:
-                cursor_position(value)
-            except InvalidField as exc:
-                raise ValueError(exc.detail) from None
-        return value
+    cursor: NumericCursor | None = None

@@ -1,70 +1,78 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import MISSING, AfterValidator, Field, WithJsonSchema
 
 from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.fields import Body, Instant, RecordId, Title
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
-
-Title = Field(min_length=1, max_length=300)
-Body = Field(min_length=1, max_length=20_000, description="Markdown.")
 
 
 class AffectedComponent(Input):
-    component_id: str
+    component_id: RecordId
     status: ComponentStatus = ComponentStatus.major_outage
 
 
+def _not_postmortem(value: IncidentStatus) -> IncidentStatus:
+    if value is IncidentStatus.postmortem:
+        raise ValueError("an incident cannot start in postmortem; resolve it first")
+    return value
+
+
+# Any status but postmortem, and the document's enum says so.
+OpeningStatus = Annotated[
+    IncidentStatus,
+    AfterValidator(_not_postmortem),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [s.value for s in IncidentStatus if s is not IncidentStatus.postmortem],
+            "description": "Any status but postmortem (resolve the incident first).",
+        }
+    ),
+]
+
+
 class IncidentCreate(Input):
-    title: str = Title
-    status: IncidentStatus = IncidentStatus.investigating
-    body: str = Body
+    title: Title
+    status: OpeningStatus = IncidentStatus.investigating
+    body: Body
     impact: Impact = Impact.minor
-    components: list[AffectedComponent] = Field(default=[])
+    components: list[AffectedComponent] = Field(
+        default=[], description="The affected components, each at most once."
+    )
     notify: bool = True
     public: bool = True
-    next_update_by: AwareDatetime | None = Field(
+    next_update_by: Instant | None = Field(
         default=None, description="The promised time of the next update."
     )
-    started_at: AwareDatetime | None = None
-
-    @field_validator("status")
-    @classmethod
-    def _not_postmortem(cls, value: IncidentStatus) -> IncidentStatus:
-        if value is IncidentStatus.postmortem:
-            raise ValueError("an incident cannot start in postmortem; resolve it first")
-        return value
+    started_at: Instant | None = None
 
 
 class IncidentPatch(Input):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    impact: Impact | None = None
-    public: bool | None = None
-    next_update_by: AwareDatetime | None = None
+    """Leave a field out to keep it; only next_update_by may be cleared with null."""
 
-    @field_validator("title", "impact", "public")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Leave a field out to keep it; only next_update_by may be cleared with null.
-        if value is None:
-            raise ValueError("may be left out but not null")
-        return value
+    title: Title | MISSING = MISSING
+    impact: Impact | MISSING = MISSING
+    public: bool | MISSING = MISSING
+    next_update_by: Instant | MISSING | None = MISSING
 
 
 class IncidentUpdateCreate(Input):
     status: IncidentStatus
-    body: str = Body
+    body: Body
     components: list[AffectedComponent] | None = Field(
-        default=None, description="New statuses of affected components (added if not yet)."
+        default=None,
+        description="New statuses of affected components (added if not yet), each at most once.",
     )
     notify: bool = True
-    next_update_by: AwareDatetime | None = None
+    next_update_by: Instant | None = None
 
 
 class IncidentResolve(Input):
-    body: str = Field(default="This incident has been resolved.", min_length=1, max_length=20_000)
+    body: Body = "This incident has been resolved."
     notify: bool = True
 
 
@@ -105,4 +113,4 @@ class IncidentQuery(PageQuery):
     status: IncidentStatus | None = None
     impact: Impact | None = None
     active: bool | None = Field(default=None, description="Only unresolved (true) or ended.")
-    component_id: str | None = None
+    component_id: RecordId | None = None

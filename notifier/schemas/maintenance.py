@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import MISSING, Field, ValidationInfo, field_validator
 
 from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.fields import Body, Instant, RecordId, Title
 from notifier.schemas.incidents import AffectedComponentOut, UpdateOut
 from notifier.statuses import MaintenanceStatus
 
 
 class MaintenanceCreate(Input):
-    title: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1, max_length=20_000, description="Markdown.")
-    scheduled_for: AwareDatetime
-    scheduled_until: AwareDatetime
-    components: list[str] = Field(default=[], description="Ids of the components worked on.")
+    title: Title
+    body: Body
+    scheduled_for: Instant
+    scheduled_until: Instant = Field(description="After scheduled_for.")
+    components: list[RecordId] = Field(default=[], description="Ids of the components worked on.")
     auto_transition: bool = Field(
         default=True,
         description="Start at scheduled_for and complete at scheduled_until on their own.",
@@ -33,28 +34,32 @@ class MaintenanceCreate(Input):
 
 
 class MaintenancePatch(Input):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    scheduled_for: AwareDatetime | None = None
-    scheduled_until: AwareDatetime | None = None
-    auto_transition: bool | None = None
+    """Leave a field out to keep it."""
+
+    title: Title | MISSING = MISSING
+    scheduled_for: Instant | MISSING = MISSING
+    scheduled_until: Instant | MISSING = Field(
+        default=MISSING, description="After scheduled_for (as sent, or as it is)."
+    )
+    auto_transition: bool | MISSING = MISSING
     status: MaintenanceStatus | None = Field(
         default=None, description="Forward only: scheduled, in_progress, verifying, completed."
     )
-    body: str | None = Field(
-        default=None, min_length=1, max_length=20_000, description="Posted as an update."
-    )
+    body: Body | None = Field(default=None, description="Posted as an update.")
     notify: bool = True
 
-    @field_validator("title", "scheduled_for", "scheduled_until", "auto_transition")
+    @field_validator("scheduled_until")
     @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be left out but not null")
+    def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # Both sent: they must agree; one sent: the record's other end decides (409).
+        start = info.data.get("scheduled_for")
+        if isinstance(start, datetime) and value <= start:
+            raise ValueError("must be after scheduled_for")
         return value
 
 
 class MaintenanceCancel(Input):
-    body: str = Field(default="This maintenance has been cancelled.", min_length=1)
+    body: Body = "This maintenance has been cancelled."
     notify: bool = True
 
 

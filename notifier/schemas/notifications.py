@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from notifier.schemas.common import Output, PageQuery
+from notifier.schemas.common import NumericCursor, Output, PageQuery
 
 
 class NotificationOut(Output):
@@ -37,4 +37,4 @@ class DeliveryOut(Output):
 
 
 class DeliveryQuery(PageQuery):
-    pass
+    cursor: NumericCursor | None = None

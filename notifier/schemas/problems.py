@@ -2,21 +2,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.fields import Body, ExternalId, Filter, Instant, Name, OptionalTitle
 from notifier.statuses import ProblemKind, ProblemStatus
 
 
 class ProblemCreate(Input):
-    reference: str = Field(
-        min_length=1, max_length=200, description="Order, shipment or booking number."
-    )
+    reference: Name = Field(description="Order, shipment or booking number.")
     kind: ProblemKind
-    title: str = Field(default="", max_length=300)
-    body: str = Field(min_length=1, max_length=20_000, description="What the customers are told.")
-    eta: AwareDatetime | None = Field(default=None, description="The new expected time.")
-    customers: list[str] = Field(
+    title: OptionalTitle = ""
+    body: Body = Field(description="What the customers are told (Markdown).")
+    eta: Instant | None = Field(default=None, description="The new expected time.")
+    customers: list[ExternalId] = Field(
         min_length=1, max_length=10_000, description="external_id of each affected customer."
     )
     notify: bool = True
@@ -24,13 +23,13 @@ class ProblemCreate(Input):
 
 class ProblemUpdateCreate(Input):
     status: ProblemStatus = ProblemStatus.in_progress
-    body: str = Field(min_length=1, max_length=20_000)
-    eta: AwareDatetime | None = None
+    body: Body
+    eta: Instant | None = None
     notify: bool = True
 
 
 class ProblemResolve(Input):
-    body: str = Field(default="This has been resolved.", min_length=1, max_length=20_000)
+    body: Body = "This has been resolved."
     notify: bool = True
 
 
@@ -61,4 +60,4 @@ class ProblemOut(Output):
 class ProblemQuery(PageQuery):
     status: ProblemStatus | None = None
     kind: ProblemKind | None = None
-    reference: str | None = None
+    reference: Filter | None = None

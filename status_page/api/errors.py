@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, Literal
@@ -12,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import BaseModel, Field, ValidationError
 
-from notifier.errors import Conflict, InvalidField, NotFound
+from notifier.errors import Conflict, InvalidField, NotFound, UnknownReference
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,10 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
-def invalid_field(exc: InvalidField) -> FieldError:
-    pointer = "/" + exc.field.replace("[", "/").replace("]", "").replace(".", "/")
-    return FieldError(location="body", field=exc.field, pointer=pointer, detail=exc.detail)
+def body_field(field: str, detail: str) -> FieldError:
+    """A body field named as the domain names it, e.g. ``components[0].component_id``."""
+    pointer = "/" + field.replace("[", "/").replace("]", "").replace(".", "/")
+    return FieldError(location="body", field=field, pointer=pointer, detail=detail)
 
 
 def problem_response(
@@ -111,9 +113,15 @@ def _as_api_error(exc: Exception) -> ApiError | None:
         case NotFound():
             return ApiError(404, str(exc))
         case Conflict():
-            return ApiError(409, str(exc))
+            errors = [body_field(exc.field, str(exc))] if exc.field else []
+            return ApiError(409, str(exc), errors)
+        case UnknownReference():
+            detail = "the request body names a record that does not exist"
+            return ApiError(404, detail, [body_field(exc.field, exc.detail)])
         case InvalidField():
-            return ApiError(422, "the request body is not valid", [invalid_field(exc)])
+            return ApiError(
+                422, "the request body is not valid", [body_field(exc.field, exc.detail)]
+            )
         case web.HTTPException() if exc.status >= 400:
             return ApiError(exc.status, exc.reason, headers=dict(exc.headers))
     return None
@@ -147,8 +155,39 @@ def _html_error(error: ApiError, headers: dict[str, str]) -> web.Response:
 
 
 def json_body(raw: bytes) -> Any:
+    """The parsed body; no body at all is an empty object (POST .../resolve needs nothing more).
+
+    Raises ApiError 400 unless the body is I-JSON (RFC 7493): UTF-8, no NaN or Infinity
+    (not JSON at all, RFC 8259), no unpaired surrogate escape (no text can hold one).
+    """
+    if not raw.strip():
+        return {}
     try:
-        # No body at all is an empty object: POST .../resolve needs nothing more.
-        return json.loads(raw) if raw.strip() else {}
+        value = json.loads(raw, parse_constant=_no_constant)
     except ValueError:
         raise ApiError(400, "the request body is not valid JSON") from None
+    if not _well_formed(value):
+        raise ApiError(400, "the request body is not valid JSON: an unpaired surrogate (RFC 7493)")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _well_formed(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -13,7 +13,7 @@ from pydantic.json_schema import models_json_schema
 from notifier.api_keys import SCOPES
 from status_page import keys
 from status_page.api.errors import PROBLEM_JSON, Problem
-from status_page.api.routing import Operation
+from status_page.api.routing import IDEMPOTENCY_KEY, Operation
 from status_page.api.v1 import API
 
 _REF = "#/components/schemas/{model}"
@@ -37,11 +37,12 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         entry = _operation(op, refs, defs)
-        if names[op.handler.__name__] > 1:  # e.g. resolve: incidents_resolve, problems_resolve
-            entry["operationId"] = (
-                f"{op.handler.__module__.rpartition('.')[2]}_{entry['operationId']}"
-            )
+        entry["operationId"] = _operation_id(op, names)
         paths.setdefault(op.path, {})[op.method.lower()] = entry
+    for source, links in _links(operations, names).items():
+        for status, response in paths[source.path][source.method.lower()]["responses"].items():
+            if status.startswith("2"):
+                response["links"] = links
     return {
         "openapi": "3.1.0",
         "info": {
@@ -73,13 +74,17 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
 
 def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "operationId": op.handler.__name__,
         "summary": op.summary,
         "tags": [op.tag],
         "security": [{"bearer": [op.scope]}],
         "x-required-scope": op.scope,
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": op.path_rule(name).pattern},
+            }
             for name in op.path_params
         ],
     }
@@ -97,18 +102,25 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Retry safely: the same key and body replay the first response.",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": IDEMPOTENCY_KEY.pattern,
+                },
+                "description": "Retry safely: the same key and request replay the first "
+                "response (with Idempotent-Replayed: true); the same key with another request "
+                "is a 422. Printable ASCII, no space at either end; remembered per API key.",
             }
         )
     if op.body is not None:
         out["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
     responses: dict[str, Any] = {}
     for status in (op.status, *op.extra_statuses):
-        if status in (409,):
+        if status in _ERRORS:
             continue
         entry: dict[str, Any] = {"description": HTTPStatus(status).phrase}
         if op.response is not None and status != 204:
@@ -117,18 +129,76 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
             }
         responses[str(status)] = entry
     problem = {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
-    errors = [
-        401,
-        403,
-        *([404] if op.path_params else []),
-        *([409] if 409 in op.extra_statuses else []),
-    ]
-    if op.body is not None or op.query is not None:
-        errors.append(422)
-    for status in errors:
-        responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": problem}
+    for status in _errors(op):
+        responses[str(status)] = {"description": _ERRORS[status], "content": problem}
     out["responses"] = responses
     return out
+
+
+_ERRORS = {
+    400: "The body is not JSON (RFC 7493 I-JSON), or the Idempotency-Key breaks its rule.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The API key lacks the operation's scope.",
+    404: "Nothing has the id in the path, or a field names a record that does not exist "
+    "(`errors` names the field).",
+    409: "The record's state does not allow this (e.g. a resolved incident).",
+    413: "The body is larger than the server accepts.",
+    422: "A field, query parameter or path parameter breaks its schema, or the "
+    "Idempotency-Key was used with another request; `errors` names each field.",
+}
+
+
+def _errors(op: Operation) -> list[int]:
+    """The error statuses an operation can answer, each from a rule in the routing or domain."""
+    body = op.body is not None
+    statuses = [401, 403]
+    if body or op.method == "POST":
+        statuses.append(400)
+    # A body may name records (components, a group, customers); a search names none.
+    if op.path_params or (body and not op.reads_only):
+        statuses.append(404)
+    if 409 in op.extra_statuses:
+        statuses.append(409)
+    if body:
+        statuses.append(413)
+    if body or op.query is not None or op.method in ("POST", "PUT"):
+        statuses.append(422)
+    return sorted(statuses)
+
+
+def _operation_id(op: Operation, names: Counter[str]) -> str:
+    if names[op.handler.__name__] > 1:  # e.g. resolve: incidents_resolve, problems_resolve
+        return f"{op.handler.__module__.rpartition('.')[2]}_{op.handler.__name__}"
+    return op.handler.__name__
+
+
+def _links(operations: list[Operation], names: Counter[str]) -> dict[Operation, dict[str, Any]]:
+    """OpenAPI links from each operation that makes a record to the operations on it.
+
+    POST /components (201) gives its id to /components/{component_id}...; PUT
+    /customers/{external_id} passes its own path parameter on.
+    """
+    links: dict[Operation, dict[str, Any]] = {}
+    for source in operations:
+        if source.method == "POST" and source.status == 201 and not source.path_params:
+            item = source.path + "/{"
+        elif source.method == "PUT":
+            item = source.path
+        else:
+            continue
+        for target in operations:
+            if target is source or not target.path.startswith(item):
+                continue
+            if source.method == "PUT":
+                name = source.path_params[-1]
+                value = f"$request.path.{name}"
+            else:
+                name, value = target.path_params[0], "$response.body#/id"
+            links.setdefault(source, {})[_operation_id(target, names)] = {
+                "operationId": _operation_id(target, names),
+                "parameters": {name: value},
+            }
+    return links
 
 
 def for_app(app: web.Application) -> dict[str, Any]:

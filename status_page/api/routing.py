@@ -6,6 +6,7 @@ produce the OpenAPI document, so the document cannot drift from the code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,12 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import api_keys, audit, idempotency, notifications, page_generation
 from notifier.db import utcnow
+from notifier.schemas.fields import EXTERNAL_ID, Matching
 from notifier.tables import ApiKey
 from status_page import keys, queue
-from status_page.api.errors import ApiError, Location, field_errors, json_body
+from status_page.api.errors import ApiError, FieldError, Location, field_errors, json_body
 
 Handler = Callable[..., Awaitable[BaseModel | None]]
-MAX_IDEMPOTENCY_KEY = 255
+# Printable ASCII, 1 to 255 characters, no space at either end (HTTP trims those).
+IDEMPOTENCY_KEY = Matching(
+    r"[!-~](?:[ -~]{0,253}[!-~])?",
+    "Idempotency-Key must be 1 to 255 printable ASCII characters",
+)
+# Ids are 12 lowercase letters and digits (notifier.db.new_id); the column holds 16.
+RECORD_ID = Matching(r"[0-9a-z]{1,16}", "no record has this id")
+# The rule of each path parameter not named a record id.
+PATH_RULES = {"external_id": EXTERNAL_ID}
 # Writes that never show on the public page, so do not invalidate its cache (a
 # customer sync can be thousands of writes).
 OFF_PAGE_TAGS = frozenset({"customers"})
@@ -65,6 +75,8 @@ class Operation:
     # Body fields the audit log keeps only the size of (lists of customer ids).
     audit_redact: tuple[str, ...] = ()
     extra_statuses: tuple[int, ...] = ()
+    # False where an empty body means the defaults (POST .../resolve).
+    body_required: bool = True
     # A POST that only reads (a search whose terms stay out of the URL): it takes no
     # Idempotency-Key, so no answer, personal data included, is kept to replay.
     reads_only: bool = False
@@ -72,6 +84,9 @@ class Operation:
     @property
     def path_params(self) -> list[str]:
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+    def path_rule(self, name: str) -> Matching:
+        return PATH_RULES.get(name, RECORD_ID)
 
 
 @dataclass
@@ -100,7 +115,29 @@ class Api:
 
     def add_routes(self, app: web.Application) -> None:
         for op in self.operations:
-            app.router.add_route(op.method, op.path, _endpoint(op))
+            app.router.add_route(op.method, self._router_path(op), _endpoint(op))
+
+    def _router_path(self, op: Operation) -> str:
+        """The path for aiohttp, a parameter kept from the literal of a sibling path.
+
+        /customers/search is its own resource: without this, /customers/{external_id}
+        would match it too, and its 405 would advertise GET, PUT and DELETE.
+        """
+        parts = op.path.split("/")
+        for index, part in enumerate(parts):
+            if not part.startswith("{"):
+                continue
+            taken = sorted(
+                other[index]
+                for other in (o.path.split("/") for o in self.operations)
+                if len(other) == len(parts)
+                and not other[index].startswith("{")
+                and all(a == b or b.startswith("{") for a, b in zip(other, parts, strict=True))
+            )
+            if taken:
+                words = "|".join(re.escape(word) for word in taken)
+                parts[index] = f"{{{part[1:-1]}:(?!(?:{words})$)[^/]+}}"
+        return "/".join(parts)
 
 
 def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -108,8 +145,8 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         secret = _bearer(request)
         takes_key = op.method == "POST" and not op.reads_only
         idem_key = request.headers.get("Idempotency-Key") if takes_key else None
-        if idem_key is not None and not 0 < len(idem_key) <= MAX_IDEMPOTENCY_KEY:
-            raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        if idem_key is not None and not IDEMPOTENCY_KEY.matches(idem_key):
+            raise ApiError(400, IDEMPOTENCY_KEY.problem, [_IDEMPOTENCY_KEY_ERROR])
         raw = await request.read()
         fingerprint = idempotency.request_hash(op.method, request.path, raw)
         sessions = request.app[keys.SESSIONS]
@@ -160,17 +197,47 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
 
 
 def _arguments(op: Operation, request: web.Request, raw: bytes) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {name: request.match_info[name] for name in op.path_params}
+    kwargs: dict[str, Any] = {name: _path_param(op, request, name) for name in op.path_params}
     if op.query is not None:
-        kwargs["query"] = _parse(op.query, dict(request.query), "query")
+        # Query values are text: "20" is the integer 20 and "true" the boolean.
+        query = dict(request.query)
+        kwargs["query"] = _parse(op.query, lambda m: m.model_validate(query), "query")
     if op.body is not None:
-        kwargs["body"] = _parse(op.body, json_body(raw), "body")
+        if op.body_required and not raw.strip():
+            missing = FieldError(location="body", field="", pointer="", detail="Field required")
+            raise ApiError(422, "the request needs a JSON body", [missing])
+        json_body(raw)  # 400 unless it is I-JSON
+        # Strict, as the document's JSON Schema types are: false is no integer, 0 no boolean.
+        text = raw if raw.strip() else b"{}"
+        kwargs["body"] = _parse(op.body, lambda m: m.model_validate_json(text, strict=True), "body")
     return kwargs
+
+
+def _path_param(op: Operation, request: web.Request, name: str) -> str:
+    """The parameter, checked before it reaches a query: outside its rule it names nothing,
+    except where a PUT names the record it creates (422)."""
+    value = request.match_info[name]
+    rule = op.path_rule(name)
+    if rule.matches(value):
+        return value
+    if op.method == "PUT":
+        error = FieldError(location="path", field=name, pointer=f"/{name}", detail=rule.problem)
+        raise ApiError(422, f"the {name} in the path is not valid", [error])
+    raise ApiError(404, f"no record has this {name}")
+
+
+_IDEMPOTENCY_KEY_ERROR = FieldError(
+    location="header",
+    field="Idempotency-Key",
+    pointer="/Idempotency-Key",
+    detail=IDEMPOTENCY_KEY.problem,
+)
 
 
 def _bearer(request: web.Request) -> str:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    # Keys are printable ASCII; anything else is no key (and could not be hashed as sent).
+    if scheme.lower() != "bearer" or not secret.strip() or not secret.isascii():
         raise ApiError(401, "send an API key as Authorization: Bearer <key>", headers=_CHALLENGE)
     return secret.strip()
 
@@ -190,9 +257,11 @@ async def _context(
     return Context(session=session, key=key, now=now, request=request)
 
 
-def _parse(model: type[BaseModel], data: Any, location: Location) -> BaseModel:
+def _parse(
+    model: type[BaseModel], parse: Callable[[type[BaseModel]], BaseModel], location: Location
+) -> BaseModel:
     try:
-        return model.model_validate(data)
+        return parse(model)
     except ValidationError as exc:
         errors = field_errors(exc, location)
         raise ApiError(422, f"the request {location} is not valid", errors) from None

@@ -69,6 +69,7 @@ async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
     body=IncidentPatch,
     response=IncidentOut,
     audit="incident.update",
+    extra_statuses=(409,),
 )
 async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) -> IncidentOut:
     incident = await incidents.patch_incident(ctx.session, incident_id, body, now=ctx.now)
@@ -101,6 +102,7 @@ async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate
     tag="incidents",
     scope=WRITE,
     body=IncidentResolve,
+    body_required=False,
     response=IncidentOut,
     audit="incident.resolve",
     extra_statuses=(409,),

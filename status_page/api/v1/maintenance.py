@@ -87,6 +87,7 @@ async def patch_maintenance(
     tag="maintenance",
     scope=WRITE,
     body=MaintenanceCancel,
+    body_required=False,
     response=MaintenanceOut,
     audit="maintenance.cancel",
     extra_statuses=(409,),

@@ -87,6 +87,7 @@ async def post_update(ctx: Context, problem_id: str, body: ProblemUpdateCreate) 
     tag=TAG,
     scope=WRITE,
     body=ProblemResolve,
+    body_required=False,
     response=ProblemOut,
     audit="delivery_problem.resolve",
     extra_statuses=(409,),

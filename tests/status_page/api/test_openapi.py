@@ -161,7 +161,8 @@ async def test_the_customer_search_is_documented_with_its_one_of_rule(client: Cl
     assert {body["properties"][name]["type"] for name in ("email", "phone")} == {"string"}
     answer = _resolve(document, _schema_ref(search, "200", "application/json"))
     assert set(answer["properties"]) == {"data", "next_cursor"}
-    assert set(search["responses"]) == {"200", "401", "403", "422"}
+    # 400: not JSON; 413: too large; nothing it names can be missing (no 404).
+    assert set(search["responses"]) == {"200", "400", "401", "403", "413", "422"}
 
 
 async def test_real_responses_match_the_documented_schemas(
@@ -247,3 +248,100 @@ async def test_every_request_body_is_documented_as_refusing_unknown_fields(
         if body is not None:
             schema = _resolve(document, body["content"]["application/json"]["schema"]["$ref"])
             assert schema["additionalProperties"] is False, op.path
+
+
+def _request_schemas(document: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every schema a request is checked against: bodies, queries, paths and headers."""
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            where = f"{method.upper()} {path}"
+            for parameter in operation["parameters"]:
+                yield f"{where} {parameter['name']}", parameter["schema"]
+            body = operation.get("requestBody")
+            if body is not None:
+                yield where, body["content"]["application/json"]["schema"]
+
+
+def _leaves(
+    document: dict[str, Any], node: Any, seen: frozenset[str] = frozenset()
+) -> Iterator[Any]:
+    """Each schema inside ``node`` that has a type, following $refs once."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if ref is not None and ref not in seen:
+            yield from _leaves(document, _resolve(document, ref), seen | {ref})
+        if "type" in node:
+            yield node
+        for key, value in node.items():
+            if key in ("properties", "$defs"):
+                for child in value.values():
+                    yield from _leaves(document, child, seen)
+            elif key in ("items", "anyOf", "allOf", "oneOf"):
+                yield from _leaves(document, value, seen)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _leaves(document, item, seen)
+
+
+async def test_every_request_string_states_its_rule_and_every_integer_its_bounds(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    for where, schema in _request_schemas(document):
+        for leaf in _leaves(document, schema):
+            if leaf["type"] == "string":
+                assert {"pattern", "enum", "format", "const"} & set(leaf), (where, leaf)
+            if leaf["type"] == "integer":
+                assert {"minimum", "maximum"} <= set(leaf), (where, leaf)
+            # pydantic's own keywords mean nothing to a JSON Schema validator.
+            assert not {"ge", "le", "gt", "lt"} & set(leaf), (where, leaf)
+
+
+async def test_the_idempotency_key_and_path_parameters_state_their_rules(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        operation = document["paths"][op.path][op.method.lower()]
+        for parameter in operation["parameters"]:
+            if parameter["in"] in ("path", "header"):
+                assert "pattern" in parameter["schema"], (op.path, parameter)
+        if op.method == "POST" and not op.reads_only:
+            key = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+            assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+            assert "422" in key["description"]
+
+
+async def test_each_operation_lists_the_errors_it_can_answer(client: Client) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        responses = document["paths"][op.path][op.method.lower()]["responses"]
+        if op.body is not None:
+            assert {"400", "413", "422"} <= set(responses), op.path
+            body = document["paths"][op.path][op.method.lower()]["requestBody"]
+            # Only the operations whose every field has a default may be sent without a body.
+            assert body["required"] is not op.path.endswith(("/resolve", "/cancel")), op.path
+        if op.path_params:
+            assert "404" in responses, op.path
+        for status, response in responses.items():
+            if status >= "400":
+                assert "application/problem+json" in response["content"], (op.path, status)
+
+
+async def test_creating_operations_link_to_the_operations_on_what_they_made(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    created = document["paths"]["/api/v1/incidents"]["post"]["responses"]["201"]["links"]
+    put = document["paths"]["/api/v1/customers/{external_id}"]["put"]["responses"]["201"]["links"]
+
+    assert created["get_incident"] == {
+        "operationId": "get_incident",
+        "parameters": {"incident_id": "$response.body#/id"},
+    }
+    assert set(created) >= {"patch_incident", "incidents_resolve", "reopen"}
+    assert put["customer_deliveries"]["parameters"] == {"external_id": "$request.path.external_id"}

@@ -198,12 +198,40 @@ async def test_a_json_body_that_is_not_an_object_is_a_422_about_the_whole_body(
     assert [(e["location"], e["field"], e["pointer"]) for e in errors] == [("body", "", "")]
 
 
-async def test_no_body_at_all_is_an_empty_object(client: Client, admin: dict[str, str]) -> None:
-    response = await client.post("/api/v1/components", headers=admin)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/v1/components"), ("PATCH", "/api/v1/components/{id}")],
+)
+async def test_no_body_where_one_is_required_is_a_422_about_the_whole_body(
+    client: Client, admin: dict[str, str], sessions: Sessions, method: str, path: str
+) -> None:
+    created = await client.post("/api/v1/components", json={"name": "API"}, headers=admin)
+    component_id = (await created.json())["id"]
+
+    response = await client.request(method, path.format(id=component_id), headers=admin)
 
     assert response.status == 422
+    assert response.content_type == PROBLEM
     errors = (await response.json())["errors"]
-    assert [(e["field"], e["detail"]) for e in errors] == [("name", "Field required")]
+    assert [(e["location"], e["pointer"], e["detail"]) for e in errors] == [
+        ("body", "", "Field required")
+    ]
+    assert await _names(sessions) == ["API"]
+
+
+async def test_no_body_where_every_field_has_a_default_means_the_defaults(
+    client: Client, admin: dict[str, str]
+) -> None:
+    incident = await client.post(
+        "/api/v1/incidents", json={"title": "Down", "body": "Looking"}, headers=admin
+    )
+
+    response = await client.post(
+        f"/api/v1/incidents/{(await incident.json())['id']}/resolve", headers=admin
+    )
+
+    assert response.status == 200
+    assert (await response.json())["updates"][0]["body"] == "This incident has been resolved."
 
 
 async def test_an_unknown_api_path_is_a_404_problem(client: Client, admin: dict[str, str]) -> None:

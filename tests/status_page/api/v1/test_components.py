@@ -292,14 +292,15 @@ async def test_deleting_a_group_leaves_its_components_ungrouped(
     assert (await kept.json())["group_id"] is None
 
 
-async def test_an_unknown_group_id_is_a_422_naming_group_id(
+async def test_an_unknown_group_id_is_a_404_naming_group_id(
     client: Client, admin: dict[str, str], sessions: Sessions
 ) -> None:
     created = await client.post(
         "/api/v1/components", json={"name": "API", "group_id": "nosuchgroup0"}, headers=admin
     )
 
-    assert created.status == 422
+    # A reference to nothing is a 404 naming the field (Stripe's resource_missing).
+    assert created.status == 404
     assert created.content_type == "application/problem+json"
     errors = (await created.json())["errors"]
     assert [(e["location"], e["field"], e["pointer"]) for e in errors] == [
@@ -314,13 +315,13 @@ async def test_an_unknown_group_id_is_a_422_naming_group_id(
         json={"group_id": "nosuchgroup0", "name": "Changed"},
         headers=admin,
     )
-    assert patched.status == 422
+    assert patched.status == 404
     assert [e["field"] for e in (await patched.json())["errors"]] == ["group_id"]
     unchanged = await client.get(f"/api/v1/components/{component['id']}", headers=admin)
     assert (await unchanged.json())["name"] == "API"
 
 
-async def test_an_unknown_component_in_a_group_is_a_422_and_creates_nothing(
+async def test_an_unknown_component_in_a_group_is_a_404_and_creates_nothing(
     client: Client, admin: dict[str, str], sessions: Sessions
 ) -> None:
     component = await _create(client, admin, "components", name="API")
@@ -331,7 +332,7 @@ async def test_an_unknown_component_in_a_group_is_a_422_and_creates_nothing(
         headers=admin,
     )
 
-    assert response.status == 422
+    assert response.status == 404
     errors = (await response.json())["errors"]
     assert [(e["field"], e["pointer"]) for e in errors] == [("components[1]", "/components/1")]
     assert await _count(sessions, ComponentGroup) == 0

@@ -153,7 +153,8 @@ async def test_it_refuses_an_unknown_customer_and_creates_nothing(
         headers=admin,
     )
 
-    assert response.status == 422
+    # A reference to nothing is a 404 naming the field (Stripe's resource_missing).
+    assert response.status == 404
     assert response.content_type == "application/problem+json"
     problem = await response.json()
     assert problem_fields(problem) == ["customers[2]"]
@@ -177,7 +178,7 @@ async def test_it_does_not_accept_an_erased_customer(
         headers=admin,
     )
 
-    assert response.status == 422
+    assert response.status == 404
     assert problem_fields(await response.json()) == ["customers[0]"]
     assert await counts(sessions) == before
 
