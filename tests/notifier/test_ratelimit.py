@@ -50,6 +50,10 @@ async def test_a_window_grants_no_more_than_the_rate_and_the_next_waits(
     assert windows.count(first) <= 5
     assert windows[-1] > first  # the sixth waited for the next window
     assert windows == sorted(windows)
+    # It slept until then: Redis was asked once in the full window and once in the next
+    # (a block of 5 each time), not in a loop.
+    keys = [k async for k in client.scan_iter("forewarn:rate:sms:+15005550006:*")]
+    assert sum([int(await client.get(k) or 0) for k in keys]) <= 15
 
 
 async def test_two_workers_together_stay_within_one_limit(client: redis.asyncio.Redis) -> None:
