@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.tables import Customer, Delivery, Subscription
+from notifier.tables import Consent, Customer, Delivery, InboxMessage, Subscription, Suppression
 from tests.conftest import Client
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.deliveries import fan_out_now, rows
+from tests.notifier.test_sending import enqueue, post_incident, run_worker
 from tests.status_page.signups import csrf_token, form, link, outbox
 
 Headers = dict[str, str]
@@ -190,3 +191,88 @@ async def test_each_delivery_problem_reaches_only_its_own_customers(
     async with sessions() as session:
         rows = (await session.scalars(select(Delivery.status))).all()
     assert sorted(rows) == ["sent"] * 4
+
+
+async def test_a_consent_recorded_but_never_confirmed_does_not_count(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    # Consent imported from elsewhere, its confirmation still outstanding.
+    await put_customer(client, admin, "unsure", email="unsure@example.com", follows={"page": True})
+    async with sessions() as session, session.begin():
+        customer = await session.scalar(select(Customer))
+        assert customer is not None
+        session.add(Consent(customer_id=customer.id, channel="email", method="imported"))
+
+    await post_incident(client, admin)
+    await run_worker(settings)
+
+    assert await outbox(client) == []
+    assert await skipped(sessions) == [("unsure", "email", "no consent for this channel")]
+
+
+async def test_a_suppressed_email_address_does_not_block_another_channel(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    # Host applications often use the email address as their user id: a bounce of the
+    # mailbox says nothing about the in-app inbox.
+    await put_customer(
+        client,
+        admin,
+        "same-id",
+        email="sam@example.com",
+        inapp_user_id="sam@example.com",
+        consent={"channels": ["email"], "legal_basis": "contract"},
+        follows={"page": True},
+    )
+    async with sessions() as session, session.begin():
+        session.add(Suppression(channel="email", address="sam@example.com", reason="bounce"))
+
+    await post_incident(client, admin)
+    await run_worker(settings)
+
+    async with sessions() as session:
+        inbox = (await session.scalars(select(InboxMessage.user_id))).all()
+    assert inbox == ["sam@example.com"]
+    assert await outbox(client) == []
+    assert await skipped(sessions) == [("same-id", "email", "address suppressed: bounce")]
+
+
+async def test_a_customer_erased_between_fan_out_and_send_gets_nothing(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    consent = {"channels": ["email", "sms"], "legal_basis": "contract"}
+    for name, phone in (("stays", "+81 90 1111 2222"), ("erased", "+81 90 3333 4444")):
+        await put_customer(
+            client,
+            admin,
+            name,
+            email=f"{name}@example.com",
+            phone=phone,
+            consent=consent,
+            follows={"page": True},
+        )
+    await post_incident(client, admin)
+    await fan_out_now(sessions, settings)
+    response = await client.delete("/api/v1/customers/erased", headers=admin)
+    assert response.status == 204, await response.text()
+
+    fanned_out = await rows(sessions)
+    for channel in ("sms", "email"):
+        ids = [r.id for r in fanned_out if r.channel == channel]
+        await enqueue(settings, "send_batch", channel, ids)
+    await run_worker(settings)
+
+    assert await sent_to(client) == [("email", "stays@example.com"), ("sms", "+819011112222")]
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(Delivery.channel, Delivery.status, Delivery.last_error)
+                .join(Customer, Customer.id == Delivery.customer_id)
+                .where(Customer.erased_at.is_not(None))
+                .order_by(Delivery.channel)
+            )
+        ).all()
+    assert [tuple(row) for row in found] == [
+        ("email", "failed", "the address was removed"),
+        ("sms", "failed", "the address was removed"),
+    ]
