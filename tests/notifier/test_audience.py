@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier.tables import Consent, Customer, Delivery, InboxMessage, Subscription, Suppression
 from tests.conftest import Client
 from tests.notifier.deliveries import fan_out_now, rows
-from tests.notifier.test_sending import enqueue, post_incident, run_worker
+from tests.notifier.test_sending import add_audience, enqueue, post_incident, run_worker
 from tests.status_page.signups import csrf_token, form, link, outbox
 
 Headers = dict[str, str]
@@ -275,4 +275,45 @@ async def test_a_customer_erased_between_fan_out_and_send_gets_nothing(
     assert [tuple(row) for row in found] == [
         ("email", "failed", "the address was removed"),
         ("sms", "failed", "the address was removed"),
+    ]
+
+
+async def test_an_empty_address_is_no_address(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    # Imported straight into the database by a script that wrote "" for "none".
+    [blank] = await add_audience(settings, 1, phone=True)
+    async with sessions() as session, session.begin():
+        await session.execute(update(Customer).where(Customer.id == blank).values(phone=""))
+
+    await post_incident(client, admin)
+    await run_worker(settings)
+
+    assert [m["channel"] for m in await outbox(client)] == ["email"]
+    assert [r.channel for r in await rows(sessions)] == ["email"]
+
+
+async def test_erasing_a_customer_withdraws_every_consent(
+    client: Client, admin: Headers, sessions: Sessions
+) -> None:
+    await put_customer(
+        client,
+        admin,
+        "gone",
+        email="gone@example.com",
+        phone="+81 90 1111 2222",
+        inapp_user_id="user-gone",
+        consent={"channels": ["email", "sms"], "legal_basis": "contract"},
+        follows={"page": True},
+    )
+
+    response = await client.delete("/api/v1/customers/gone", headers=admin)
+    assert response.status == 204
+
+    async with sessions() as session:
+        consents = (await session.scalars(select(Consent).order_by(Consent.channel))).all()
+    assert [(c.channel, c.revoked_at is not None) for c in consents] == [
+        ("email", True),
+        ("inapp", True),
+        ("sms", True),
     ]
