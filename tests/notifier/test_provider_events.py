@@ -211,3 +211,29 @@ async def test_a_twilio_callback_never_touches_an_email_delivery(
     [email] = await rows(sessions)
     assert (email.status, email.last_error) == ("sent", None)
     assert await suppressions(sessions) == []
+
+
+@pytest.mark.parametrize("kind", ["unsubscribe", "group_unsubscribe"])
+async def test_an_unsubscribe_at_sendgrid_stops_our_email_too(
+    api: Client,
+    admin: Headers,
+    hooked: Settings,
+    sendgrid: FakeSendGrid,
+    signing_key: ec.EllipticCurvePrivateKey,
+    sessions: Sessions,
+    kind: str,
+) -> None:
+    # SendGrid's own unsubscribe footer or preference page: the customer said no to us.
+    await add_audience(hooked, 2)
+    await post_incident(api, admin, "First")
+    await run_worker(hooked)
+    leaver, stayer = sorted(sendgrid.delivered)
+    await sendgrid_posts(api, signing_key, [{"event": kind, "email": leaver, "sg_event_id": "u1"}])
+
+    await post_incident(api, admin, "Second")
+    await run_worker(hooked)
+
+    assert [
+        to for r in sendgrid.requests if "Second" in r.body["subject"] for to in r.recipients
+    ] == [stayer]
+    assert await suppressions(sessions) == [("email", leaver, "unsubscribe")]
