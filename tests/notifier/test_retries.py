@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier.db import utcnow
-from notifier.sending import MAX_BACKOFF_SECONDS, backoff
 from notifier.tables import Delivery, Notification
 from status_page import create_app
 from tests.conftest import Client
@@ -221,15 +220,3 @@ async def test_another_incident_does_not_supersede_a_retry(
         "[Test status] Search is slow: Investigating",
     ]
     assert [(r.status, r.attempts) for r in await rows(sessions)] == [("sent", 2), ("sent", 1)]
-
-
-def test_backoff_doubles_from_the_base_with_jitter_up_to_a_cap() -> None:
-    for attempts, low, high in ((1, 1.0, 2.0), (2, 2.0, 4.0), (4, 8.0, 16.0)):
-        delays = [backoff(attempts, None, 2.0) for _ in range(50)]
-        assert all(low <= d <= high for d in delays), (attempts, min(delays), max(delays))
-    assert all(backoff(30, None, 2.0) <= MAX_BACKOFF_SECONDS for _ in range(50))
-
-
-def test_backoff_waits_at_least_a_providers_retry_after() -> None:
-    assert all(backoff(1, 30.0, 2.0) >= 30.0 for _ in range(50))
-    assert all(backoff(1, 0.5, 2.0) >= 1.0 for _ in range(50))  # shorter: the backoff wins
