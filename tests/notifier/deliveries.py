@@ -33,6 +33,13 @@ async def rows(sessions: Sessions) -> list[Delivery]:
         return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
 
 
+async def failed_once(sessions: Sessions) -> bool:
+    """Every row has been tried, failed, and waits for its retry (not merely fanned out:
+    a fresh row is pending too)."""
+    found = await rows(sessions)
+    return bool(found) and all(r.status == "pending" and r.last_error for r in found)
+
+
 async def fan_out_now(sessions: Sessions, settings: Settings) -> list[int]:
     """Fan out every notification there is, without a worker; returns the delivery ids."""
     async with sessions() as session:

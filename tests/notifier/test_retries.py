@@ -23,7 +23,7 @@ from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.fakes.base import Failure
 from tests.fakes.twilio import error
-from tests.notifier.deliveries import fan_out_now, rows, sender, with_delivery
+from tests.notifier.deliveries import failed_once, fan_out_now, rows, sender, with_delivery
 from tests.notifier.test_sending import (
     add_audience,
     enqueue,
@@ -207,10 +207,7 @@ async def test_another_incident_does_not_supersede_a_retry(
     sendgrid.fail(Failure(status=503, headers={"Retry-After": "1"}))
     await post_incident(api, admin, "Checkout errors")
 
-    async def retry_pending() -> bool:
-        return [r.status for r in await rows(sessions)] == ["pending"]
-
-    await run_worker_until(provider_settings, retry_pending)
+    await run_worker_until(provider_settings, lambda: failed_once(sessions))
     await post_incident(api, admin, "Search is slow")
     await run_worker(provider_settings)
 
