@@ -1,0 +1,161 @@
+"""Hand-made mutations of the delivery engine, each run against the tests (issue 10, part 4).
+
+Each mutation in ``bench/mutations.toml`` replaces one exact, unique snippet of one
+file and runs the tests named for it (``-x``: the first failure is enough), then, if
+none failed, the wider set; the file is restored with ``git checkout`` after each.
+A mutation that no test notices is a behaviour nobody checks: write the test, do
+not weaken the mutation.
+
+    .venv/bin/python -m bench.mutations              # every mutation
+    .venv/bin/python -m bench.mutations 3 17         # only these numbers
+    .venv/bin/python -m bench.mutations --list       # what would be applied, and where
+
+Runs on SQLite and embedded Redis (the test variables are removed from the
+environment). Refuses to touch a file with uncommitted changes: ``git checkout``
+would lose them. Prints one line per mutation and, last, one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTEST = [str(ROOT / ".venv" / "bin" / "pytest"), "-x", "-q", "-p", "no:cacheprovider"]
+# Where the delivery engine is exercised; run when a mutation's own tests miss it.
+WIDE = [
+    "tests/notifier",
+    "tests/workers",
+    "tests/status_page/test_webhooks.py",
+    "tests/status_page/test_manage.py",
+    "tests/status_page/test_subscribe.py",
+    "tests/status_page/test_inbox.py",
+    "tests/status_page/api/v1/test_customers.py",
+    "tests/status_page/api/v1/test_problems.py",
+]
+TIMEOUT = 600
+GIT = shutil.which("git") or "git"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    file: str
+    find: str
+    replace: str
+    what: str
+    tests: tuple[str, ...] = ()
+
+
+TABLE = Path(__file__).with_name("mutations.toml")
+
+
+def load() -> list[Mutation]:
+    """The mutations of ``mutations.toml``, in its order (numbered from 1)."""
+    with TABLE.open("rb") as f:
+        rows = tomllib.load(f)["mutation"]
+    return [
+        Mutation(r["file"], r["find"], r["replace"], r["what"], tuple(r.get("tests", ())))
+        for r in rows
+    ]
+
+
+def _dirty(path: str) -> bool:
+    result = subprocess.run(  # noqa: S603  (our own fixed arguments)
+        [GIT, "status", "--porcelain", "--", path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bool(result.stdout.strip())
+
+
+def _restore(path: str) -> None:
+    subprocess.run([GIT, "checkout", "--", path], cwd=ROOT, check=True)  # noqa: S603
+
+
+def _pytest(paths: list[str]) -> tuple[str, str]:
+    """('killed' | 'survived' | 'timeout', the first failing test or '')."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_TEST_")}
+    try:
+        done = subprocess.run(  # noqa: S603  (our own fixed arguments)
+            [*PYTEST, *paths], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", ""
+    if done.returncode == 0:
+        return "survived", ""
+    failed = re.search(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
+    return "killed", failed.group(1) if failed else f"pytest exit {done.returncode}"
+
+
+def run(number: int, mutation: Mutation) -> dict[str, object]:
+    path = ROOT / mutation.file
+    source = path.read_text()
+    found = source.count(mutation.find)
+    line = source[: source.find(mutation.find)].count("\n") + 1 if found else 0
+    record: dict[str, object] = {
+        "n": number,
+        "file": mutation.file,
+        "line": line,
+        "what": mutation.what,
+    }
+    if found != 1:
+        record.update(result="not applicable", by=f"snippet found {found} times")
+        return record
+    if _dirty(mutation.file):
+        raise SystemExit(f"{mutation.file} has uncommitted changes: refusing to mutate it")
+    path.write_text(source.replace(mutation.find, mutation.replace))
+    started = time.monotonic()
+    try:
+        result, by = ("survived", "")
+        if mutation.tests:
+            result, by = _pytest(list(mutation.tests))
+        if result == "survived":
+            result, by = _pytest(WIDE)
+    finally:
+        _restore(mutation.file)
+    record.update(result=result, by=by, seconds=round(time.monotonic() - started, 1))
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("numbers", nargs="*", type=int, help="only these mutations (1-based)")
+    parser.add_argument("--list", action="store_true", help="show the mutations, run nothing")
+    args = parser.parse_args()
+    mutations = load()
+    chosen = args.numbers or range(1, len(mutations) + 1)
+    records = []
+    for number in chosen:
+        mutation = mutations[number - 1]
+        if args.list:
+            source = (ROOT / mutation.file).read_text()
+            line = source[: source.find(mutation.find)].count("\n") + 1
+            ok = "ok" if source.count(mutation.find) == 1 else "NOT FOUND"
+            print(f"{number:3} {mutation.file}:{line} {mutation.what} [{ok}]")
+            continue
+        record = run(number, mutation)
+        records.append(record)
+        print(
+            f"{number:3} {record['file']}:{record['line']} {record['what']}: "
+            f"{record['result']} {record.get('by', '')}",
+            flush=True,
+        )
+    if records:
+        killed = sum(1 for r in records if r["result"] == "killed")
+        print(json.dumps({"tried": len(records), "killed": killed, "mutations": records}))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
