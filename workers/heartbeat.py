@@ -15,7 +15,6 @@ import logging
 
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
-from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -45,5 +44,6 @@ class JobHeartbeat:
                         # PEXPIRE leaves a key that is gone (its job just finished) gone.
                         pipe.pexpire(in_progress_key_prefix + job_id, self._lease_ms)
                     await pipe.execute()
-            except RedisError:  # the next beat may do better; the lease is three beats long
+            # Never let the beat stop: without it, other workers take this one's jobs.
+            except Exception:  # the next beat may do better; the lease is three beats long
                 log.exception("could not renew the in-progress keys of %d jobs", len(self._running))
