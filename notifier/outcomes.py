@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from config import DeliverySettings
 from notifier.channels.base import DeliveryError, Outcome, Sent
 from notifier.db import among, utcnow
-from notifier.fanout import insert_ignoring_duplicates
 from notifier.tables import Delivery, Suppression
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,14 @@ class _Write:
 class Recorder:
     """The one writer of a worker's delivery outcomes and claim renewals."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: DeliverySettings,
-        *,
-        postgres: bool,
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine, settings: DeliverySettings) -> None:
+        # A connection, not an ORM session: a write is a few statements, many a second.
+        self._engine = engine
         self._settings = settings
-        self._postgres = postgres
+        self._postgres = engine.dialect.name == "postgresql"
+        dialect = postgresql if self._postgres else sqlite
+        self._suppress = dialect.insert(Suppression.__table__).on_conflict_do_nothing()
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._queue: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -94,40 +92,70 @@ class Recorder:
         await write.done
 
     async def _write_all(self) -> None:
-        while self._queue:
-            taken, self._queue = self._queue, []
-            try:
-                await self._write(taken)
-            except Exception as exc:  # every waiter hears of it
-                for write in taken:
-                    if not write.done.done():
-                        write.done.set_exception(exc)
-            else:
-                for write in taken:
-                    if not write.done.done():
-                        write.done.set_result(None)
+        # While outcomes keep coming, one connection serves them all (no checkout and ping
+        # per write); it goes back to the pool before the last write's waiters hear, so
+        # nothing is held once they have returned.
+        held: AsyncConnection | None = None
+        try:
+            while self._queue:
+                taken, self._queue = self._queue, []
+                try:
+                    held = await self._write(taken, held)
+                    if held is not None and not self._queue:
+                        await held.close()
+                        held = None
+                except Exception as exc:  # every waiter hears of it
+                    if held is not None:
+                        await held.invalidate()
+                        held = None
+                    for write in taken:
+                        if not write.done.done():
+                            write.done.set_exception(exc)
+                else:
+                    for write in taken:
+                        if not write.done.done():
+                            write.done.set_result(None)
+        finally:
+            if held is not None:
+                await held.close()
 
-    async def _write(self, taken: list[_Write]) -> None:
+    async def _write(
+        self, taken: list[_Write], held: AsyncConnection | None
+    ) -> AsyncConnection | None:
+        """Write ``taken``; returns the connection to write the next ones with, if any."""
         changes = sorted((c for w in taken for c in w.changes), key=lambda c: int(c["id"]))
         changed = {c["id"] for c in changes}
         renewals = sorted({i for w in taken for i in w.renewals} - changed)
         suppressions = [s for w in taken for s in w.suppressions]
-        async with self._sessions() as session, session.begin():
-            if renewals:
-                await session.execute(
-                    update(DELIVERIES)
-                    .where(
-                        among(DELIVERIES.c.id, renewals, postgres=self._postgres),
-                        DELIVERIES.c.status == "sending",
-                    )
-                    .values(claimed_at=utcnow())
+        if self._postgres and not suppressions:
+            # Each statement on its own (autocommit): one round trip, and a round trip
+            # costs a wait in a busy worker's event loop.
+            if held is None:
+                held = await self._autocommit.connect()
+            await self._statements(held, renewals, changes)
+            return held
+        async with self._engine.begin() as connection:
+            await self._statements(connection, renewals, changes)
+            if suppressions:  # in one transaction with the outcomes that call for them
+                await connection.execute(self._suppress, suppressions)
+        return held
+
+    async def _statements(
+        self, connection: AsyncConnection, renewals: list[int], changes: list[dict[str, Any]]
+    ) -> None:
+        if renewals:
+            await connection.execute(
+                update(DELIVERIES)
+                .where(
+                    among(DELIVERIES.c.id, renewals, postgres=self._postgres),
+                    DELIVERIES.c.status == "sending",
                 )
-            if changes:
-                await _apply(session, changes, postgres=self._postgres)
-            if suppressions:
-                await session.execute(
-                    insert_ignoring_duplicates(session, Suppression), suppressions
-                )
+                .values(claimed_at=utcnow())
+            )
+        if changes and self._postgres:
+            await connection.execute(_UPDATE_FROM_ARRAYS, _arrays(changes))
+        elif changes:
+            await _apply(connection, changes)
 
 
 def change(
@@ -174,9 +202,30 @@ def change(
     return new
 
 
-async def _apply(session: AsyncSession, changes: list[dict[str, Any]], *, postgres: bool) -> None:
-    """Write the new states: one UPDATE per group of identical changes (a whole email
-    request shares its provider id), one executemany for the rest."""
+# Every row its own values, in one statement whatever their number (PostgreSQL).
+_UPDATE_FROM_ARRAYS = text(
+    """
+    UPDATE deliveries SET status = u.status, provider_id = u.provider_id,
+        segments = u.segments, last_error = u.last_error, sent_at = u.sent_at,
+        delivered_at = u.delivered_at, next_attempt_at = u.next_attempt_at
+    FROM unnest(
+        CAST(:id AS bigint[]), CAST(:status AS varchar[]), CAST(:provider_id AS varchar[]),
+        CAST(:segments AS integer[]), CAST(:last_error AS text[]),
+        CAST(:sent_at AS timestamptz[]), CAST(:delivered_at AS timestamptz[]),
+        CAST(:next_attempt_at AS timestamptz[])
+    ) AS u(id, status, provider_id, segments, last_error, sent_at, delivered_at, next_attempt_at)
+    WHERE deliveries.id = u.id
+    """
+)
+
+
+def _arrays(changes: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {key: [c[key] for c in changes] for key in changes[0]}
+
+
+async def _apply(connection: AsyncConnection, changes: list[dict[str, Any]]) -> None:
+    """Write the new states (SQLite): one UPDATE per group of identical changes (a whole
+    email request shares its provider id), one executemany for the rest."""
     table = DELIVERIES
     groups: dict[tuple[Any, ...], list[int]] = {}
     for new in changes:
@@ -187,12 +236,10 @@ async def _apply(session: AsyncSession, changes: list[dict[str, Any]], *, postgr
         if len(ids) == 1:
             singles.append({"b_id": ids[0], **{f"b_{k}": v for k, v in key}})
             continue
-        await session.execute(
-            update(table).where(among(table.c.id, ids, postgres=postgres)).values(dict(key))
-        )
+        await connection.execute(update(table).where(table.c.id.in_(ids)).values(dict(key)))
     if singles:
         columns = [k for k in singles[0] if k != "b_id"]
-        await session.execute(
+        await connection.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
             .values({k[2:]: bindparam(k) for k in columns}),

@@ -42,7 +42,7 @@ class Sender:
         self._settings = settings
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
-        self._recorder = Recorder(sessions, settings.delivery, postgres=self._postgres)
+        self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
         self._texts_sending = 0
         self._texts_done = asyncio.Event()
         self._texts_done.set()

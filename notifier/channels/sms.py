@@ -71,8 +71,11 @@ class TwilioSms:
     ) -> list[Outcome]:
         # A task group, not gather: if recording an outcome fails, the calls not yet made
         # are cancelled rather than left running with nobody to record them.
-        async with asyncio.TaskGroup() as group:
-            calls = [group.create_task(self._one(content, r, report)) for r in recipients]
+        try:
+            async with asyncio.TaskGroup() as group:
+                calls = [group.create_task(self._one(content, r, report)) for r in recipients]
+        except ExceptionGroup as failed:  # the first says what went wrong
+            raise failed.exceptions[0] from None
         return [call.result() for call in calls]
 
     async def _one(self, content: Content, recipient: Recipient, report: Report | None) -> Outcome:
