@@ -1,9 +1,15 @@
 # Two commands: `make run` (Forewarn with demo data, nothing else needed) and `make test`.
+# `make test` sets up what the tests need (the venv, Prism, Chromium) and then only
+# what changed: run again, it goes straight to pytest.
 PYTHON ?= python3
+PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
+PRISM := node_modules/.bin/prism
+# Where tests/browser/conftest.py looks for the browser (Debian's chromium package).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format
+.PHONY: install run test lint format prism chromium
 
 $(BIN)/forewarn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +19,29 @@ $(BIN)/forewarn: pyproject.toml
 
 install: $(BIN)/forewarn
 
-run: install
-	$(BIN)/forewarn run --demo
+# The contract tests' mock providers, pinned by package-lock.json.
+$(PRISM): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm for the contract tests' Prism: install Debian's nodejs and npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
 
-test: install
+prism: $(PRISM)
+
+# Installed with apt when missing and we are root; otherwise one line says what to install.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "make test needs Debian's chromium at $(CHROMIUM) for the browser tests: sudo apt-get install chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+run: install
+	$(BIN)/forewarn run --demo --port $(PORT)
+
+test: install prism chromium
 	$(BIN)/pytest
 
 lint: install

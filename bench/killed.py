@@ -81,8 +81,8 @@ async def run(mode: str, args: argparse.Namespace, directory: Path) -> dict[str,
         ):
             assert response.status == 201, await response.text()
         for _ in range(3000):
-            texts = len(doomed_fakes.sms.accepted) + len(doomed_fakes.sms.in_flight)
-            if texts >= args.kill_after or doomed_fakes.email.in_flight:
+            taken = len(doomed_fakes.sms.accepted) + len(doomed_fakes.sms.in_flight)
+            if taken >= args.kill_after or doomed_fakes.email.in_flight:
                 break
             await asyncio.sleep(0.01)
         async with sessions() as session:

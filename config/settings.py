@@ -201,6 +201,9 @@ def _check_production(settings: Settings) -> None:
         missing.append("FOREWARN_REDIS_URL")
     if not settings.secret_key.get_secret_value():
         missing.append("FOREWARN_SECRET_KEY")
+    # Every link in every message is built on it: the default is this machine's loopback.
+    if "public_url" not in settings.model_fields_set:
+        missing.append("FOREWARN_PUBLIC_URL")
     if missing:
         raise SettingsError(
             "invalid configuration: FOREWARN_MODE=production needs " + ", ".join(missing)

@@ -1,4 +1,4 @@
-"""``forewarn run | web | worker | migrate | api-key``."""
+"""The ``forewarn`` command: its parser and what each of its commands runs."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from arq import create_pool
 from arq.worker import Worker
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from notifier import api_keys, demo, dev_outbox, migrate, notifications
+from forewarn import database, serving
+from notifier import api_keys, demo, dev_outbox, links, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.errors import DomainError
 from notifier.queue import EmbeddedRedis, redis_settings
-from status_page import create_app
 from workers import create_worker
 from workers.jobs import enqueue_fan_outs
 
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             result: int = runner.run(args.command(settings, args))
-    except DomainError as exc:
+    except (DomainError, database.NoDatabase, serving.CannotListen) as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -67,59 +67,104 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="forewarn", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="forewarn",
+        description=(
+            "Forewarn: a status page, incidents and maintenance, and notifications by SMS, "
+            "email and in-app. Settings are FOREWARN_ environment variables or a .env file "
+            "in the working directory (see the README)."
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {metadata.version('forewarn')}",
+        help="print the version and exit",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", title="commands")
 
-    def serving(name: str, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
-        sub.add_argument("--host", default="127.0.0.1")
-        sub.add_argument("--port", type=int, default=8080)
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, description=text)
+
+    def listening(name: str, text: str) -> argparse.ArgumentParser:
+        sub = command(name, text)
+        sub.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help="address to listen on (default: %(default)s; 0.0.0.0 or :: for every one)",
+        )
+        sub.add_argument(
+            "--port",
+            type=int,
+            default=8080,
+            help="port to listen on (default: %(default)s; 0: any free port)",
+        )
         return sub
 
-    run = serving("run", "web and worker in one process (migrates the database first)")
+    run = listening(
+        "run",
+        "web and worker in one process, on an embedded Redis unless FOREWARN_REDIS_URL is "
+        "set (migrates the database first)",
+    )
     run.add_argument("--demo", action="store_true", help="seed demo data into an empty database")
     run.set_defaults(command=run_all)
-    web_command = serving("web", "the web process")
+    web_command = listening("web", "the web process (the database must be migrated)")
     web_command.add_argument(
         "--processes",
         type=int,
         default=1,
-        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each",
+        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each "
+        "(default: %(default)s)",
     )
     # Set on the processes --processes starts: they share the port, print nothing, and
     # stop when the process that started them is gone.
     web_command.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
     web_command.set_defaults(command=run_web)
-    commands.add_parser("worker", help="the arq worker").set_defaults(command=run_worker)
-    commands.add_parser("migrate", help="upgrade the database").set_defaults(command=run_migrate)
+    command(
+        "worker", "the arq worker: sends messages, runs maintenance steps and housekeeping"
+    ).set_defaults(command=run_worker)
+    command("migrate", "create or upgrade the database's tables").set_defaults(command=run_migrate)
 
-    outbox = commands.add_parser("outbox", help="show what the dev outbox kept, newest first")
-    outbox.add_argument("--limit", type=int, default=20)
-    outbox.add_argument("--channel", choices=["email", "sms"])
+    outbox = command("outbox", "show what the dev outbox kept, newest first")
+    outbox.add_argument(
+        "--limit", type=int, default=20, help="messages to show (default: %(default)s)"
+    )
+    outbox.add_argument(
+        "--channel", choices=["email", "sms"], help="only this channel (default: both)"
+    )
     outbox.set_defaults(command=show_outbox)
 
-    keys = commands.add_parser("api-key", help="manage ops API keys")
-    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
-    create = key_commands.add_parser("create", help="create a key and print it once")
-    create.add_argument("--name", required=True)
+    command(
+        "inapp-secret", "print the secret your application signs in-app user ids with"
+    ).set_defaults(command=show_inapp_secret)
+
+    keys = command("api-key", "create, list and revoke ops API keys")
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION", title="actions")
+    create = key_commands.add_parser(
+        "create", help="create a key and print it once", description="create a key"
+    )
+    create.add_argument("--name", required=True, help="what the key is for, e.g. 'deploy bot'")
     create.add_argument(
         "--scope",
         action="append",
         required=True,
         choices=sorted(api_keys.SCOPES),
-        help="repeat for several scopes",
+        help="what the key may do; repeat for several scopes",
     )
     create.set_defaults(command=key_create)
-    key_commands.add_parser("list", help="list keys (never the secrets)").set_defaults(
-        command=key_list
+    key_commands.add_parser(
+        "list", help="list keys (never the secrets)", description="list keys"
+    ).set_defaults(command=key_list)
+    revoke = key_commands.add_parser(
+        "revoke", help="revoke a key by id or prefix", description="revoke a key"
     )
-    revoke = key_commands.add_parser("revoke", help="revoke a key by id or prefix")
-    revoke.add_argument("key")
+    revoke.add_argument("key", help="the key's id or its prefix, as `api-key list` shows them")
     revoke.set_defaults(command=key_revoke)
     return parser
 
 
 async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
@@ -140,6 +185,13 @@ async def show_outbox(settings: Settings, args: argparse.Namespace) -> int:
             print(m.body, end="\n\n")
     if not messages:
         print("the dev outbox is empty")
+    return 0
+
+
+async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int:
+    # Derived from the secret key (development: the one kept in the data folder).
+    secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
+    print(links.inapp_secret(secret))
     return 0
 
 
@@ -175,18 +227,19 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
     if args.processes < 1 or (args.processes > 1 and args.port == 0):
         print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
         return 2
-    if not await _database_ready(settings):
-        return 1
+    await database.check(settings.database_url)
+    shared = bool(args.parent) or args.processes > 1
+    sock = serving.listen(args.host, args.port, reuse_port=shared)
+    served = serving.served_url(sock, args.host)
     with _redis(settings) as url:
-        settings = _runtime(settings, url)
-        shared = bool(args.parent) or args.processes > 1
-        runner = await _start_web(settings, args.host, args.port, reuse_port=shared)
+        settings = serving.following(_runtime(settings, url), served)
+        runner = await serving.start_web(settings, sock)
         others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
         watch: asyncio.Task[None] | None = None
         if args.parent:
             watch = asyncio.create_task(_orphaned(args.parent))
         else:
-            print(f"status page: {_base_url(args.host, args.port)}/", flush=True)
+            print(f"status page: {served}/", flush=True)
             if others:
                 watch = asyncio.create_task(_any_exit(others))
         try:
@@ -246,8 +299,7 @@ async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: fl
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
-    if not await _database_ready(settings):
-        return 1
+    await database.check(settings.database_url)
     with _redis(settings) as url:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
@@ -257,6 +309,10 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    # Listening first: a port in use stops us before the demo seeds anything.
+    sock = serving.listen(args.host, args.port)
+    base = serving.served_url(sock, args.host)
+    await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     demo_key = None
@@ -269,15 +325,15 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         seeded = notifications.created_in(session)
     await engine.dispose()
     with _redis(settings, sole_user=True) as url:
-        settings = _runtime(settings, url)
-        runner = await _start_web(settings, args.host, args.port)
+        # The worker renders the messages: it takes the same links as the pages.
+        settings = serving.following(_runtime(settings, url), base)
+        runner = await serving.start_web(settings, sock)
         worker = create_worker(settings, url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
         if seeded:  # the demo's own updates: straight into the dev outbox
             pool = await create_pool(redis_settings(url))
             await enqueue_fan_outs(pool, seeded)
             await pool.aclose()
-        base = _base_url(args.host, args.port)
         print(f"\nForewarn is running ({'dev outbox' if not settings.production else 'providers'})")
         print(f"  status page:  {base}/")
         print(f"  API base URL: {base}/api/v1")
@@ -328,26 +384,6 @@ def _dev_secret(data_dir: str) -> str:
     return path.read_text().strip()
 
 
-def _base_url(host: str, port: int) -> str:
-    """Where a browser on this machine finds the server: never the wildcard it binds to."""
-    if host in ("", "0.0.0.0"):  # noqa: S104  (recognising it, not binding to it)
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-async def _start_web(
-    settings: Settings, host: str, port: int, *, reuse_port: bool = False
-) -> web.AppRunner:
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
-    return runner
-
-
 async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -381,19 +417,10 @@ class _redis:
             self._embedded.close(force=self._sole_user)
 
 
-async def _database_ready(settings: Settings) -> bool:
-    engine = create_engine(settings.database_url)
-    try:
-        ready = await migrate.is_current(engine)
-    finally:
-        await engine.dispose()
-    if not ready:
-        print("forewarn: the database is not migrated; run `forewarn migrate`", file=sys.stderr)
-    return ready
-
-
 @asynccontextmanager
 async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A transaction on the existing, migrated database (never an empty new SQLite file)."""
+    await database.check(settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         async with sessionmaker(engine)() as session, session.begin():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from notifier.control_characters import xml_safe
 from notifier.statuses import ComponentStatus
 
 _COLOURS = {
@@ -24,6 +25,8 @@ _CHAR = 7  # px per character at 11px Verdana, near enough for a badge
 
 
 def badge(label: str, status: ComponentStatus) -> str:
+    """The SVG document; ``label`` (a component's name) loses what XML 1.0 forbids."""
+    label = xml_safe(label)
     words = _WORDS[status]
     left, right = len(label) * _CHAR + 12, len(words) * _CHAR + 12
     width = left + right

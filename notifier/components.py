@@ -83,26 +83,42 @@ def set_status(
     *,
     now: datetime,
     incident_id: str | None = None,
+    began: datetime | None = None,
 ) -> None:
-    """Change a component's status and record the change (nothing when unchanged)."""
+    """Change a component's status and record the change (nothing when unchanged).
+
+    ``began``: when the change took effect, if before ``now`` (the history records it
+    then; the component's ``updated_at`` is still ``now``).
+    """
     if component.status == status:
         return
     component.status = status
     component.updated_at = now
     session.add(
         ComponentStatusChange(
-            component_id=component.id, status=status, at=now, incident_id=incident_id
+            component_id=component.id, status=status, at=began or now, incident_id=incident_id
         )
     )
 
 
 async def refresh_statuses(
-    session: AsyncSession, component_ids: Iterable[str], *, now: datetime, incident_id: str
+    session: AsyncSession,
+    component_ids: Iterable[str],
+    *,
+    now: datetime,
+    incident_id: str,
+    since: datetime | None = None,
 ) -> None:
     """Set each component to the worst status any open incident or maintenance gives it.
 
     With none open the component is operational again: resolving an incident
     restores its components unless another open incident still affects them.
+
+    ``since``: when the incident began, if before ``now`` (one posted late, with a
+    past ``started_at``). A component's change is then recorded at ``since``, so the
+    uptime bars show the days it was down, unless its history already has a change
+    after ``since``: what the page said then stands, and the change is recorded
+    at ``now`` as for any other update (the history is never rewritten).
     """
     ids = sorted(set(component_ids))
     if not ids:
@@ -123,8 +139,27 @@ async def refresh_statuses(
     given: dict[str, list[ComponentStatus]] = {cid: [] for cid in ids}
     for component_id, status in rows:
         given[component_id].append(ComponentStatus(status))
+    settled = await _changed_after(session, ids, since) if since is not None else set()
     for component in await session.scalars(select(Component).where(Component.id.in_(ids))):
-        set_status(session, component, worst(given[component.id]), now=now, incident_id=incident_id)
+        began = since if component.id not in settled else None
+        set_status(
+            session,
+            component,
+            worst(given[component.id]),
+            now=now,
+            incident_id=incident_id,
+            began=began,
+        )
+
+
+async def _changed_after(session: AsyncSession, ids: list[str], moment: datetime) -> set[str]:
+    """The components among ``ids`` whose history has a change after ``moment``."""
+    rows = await session.scalars(
+        select(ComponentStatusChange.component_id)
+        .where(ComponentStatusChange.component_id.in_(ids), ComponentStatusChange.at > moment)
+        .distinct()
+    )
+    return set(rows)
 
 
 async def components_for_field(

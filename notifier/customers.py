@@ -13,7 +13,7 @@ from notifier import subscribers
 from notifier.errors import InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
-from notifier.schemas.customers import CustomerPut
+from notifier.schemas.customers import CustomerPut, CustomerSearch
 from notifier.tables import Consent, Customer, Subscription
 
 
@@ -85,6 +85,25 @@ async def list_customers(
     stmt = select(Customer).where(Customer.erased_at.is_(None))
     return await paginate(
         session, stmt, Customer.created_at, Customer.id, limit=query.limit, cursor=query.cursor
+    )
+
+
+async def find_customers(
+    session: AsyncSession, search: CustomerSearch
+) -> tuple[Sequence[Customer], str | None]:
+    """Customers by email address or phone number (how an erasure request arrives).
+
+    ``InvalidField`` unless exactly one of them is given. Both forms store them
+    normalised (lower case, E.164), as ``search`` has them.
+    """
+    given = search.model_fields_set & {"email", "phone"}
+    if len(given) != 1:
+        field = "phone" if given == {"email", "phone"} else "email"
+        raise InvalidField(field, "give either email or phone, not both or neither")
+    match = Customer.email == search.email if search.email else Customer.phone == search.phone
+    stmt = select(Customer).where(match, Customer.erased_at.is_(None))
+    return await paginate(
+        session, stmt, Customer.created_at, Customer.id, limit=search.limit, cursor=search.cursor
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, DateTime, MetaData, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -66,11 +68,53 @@ def new_id() -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine for ``url`` (SQLite or PostgreSQL). Whoever logs what it does or
+    the errors it raises never sees a query's values or rows (addresses, numbers):
+    SQLAlchemy's ``hide_parameters``; its DEBUG lines (result rows) and aiosqlite's
+    (every call with its values) dropped whatever the logging configuration; and
+    the values asyncpg quotes in its errors taken out (``_without_values``)."""
+    kwargs["hide_parameters"] = True
+    for name in ("sqlalchemy.engine.Engine", "aiosqlite"):
+        logging.getLogger(name).addFilter(_info_and_above)  # the same filter once only
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine.sync_engine, "handle_error", _without_values)
+    return engine
+
+
+def _info_and_above(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.INFO
+
+
+# asyncpg, when it cannot encode a value: "invalid input for query argument $2: 'x@y.z'
+# (expected ...)"; the reason may quote the value again.
+_ARGUMENT = re.compile(r"(invalid input for query argument \$\d+[^:]*): .*", re.DOTALL)
+
+
+def _without_values(context: ExceptionContext) -> None:
+    """Take the values out of a failed statement's errors before anything logs them.
+
+    PostgreSQL puts the failing row or key in an error's DETAIL ("Failing row
+    contains (..., x@y.z, +8190...)"), which asyncpg's ``str()`` appends; asyncpg
+    quotes a value it could not encode in its message. Both go, in every exception
+    of the chain a traceback prints and in SQLAlchemy's own message."""
+    error: BaseException | None = context.original_exception
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "detail", None):
+            error.detail = None  # type: ignore[attr-defined]
+        error.args = _unquoted(error.args)
+        error = error.__cause__ or error.__context__
+    if context.sqlalchemy_exception is not None:  # its message was made from the above
+        context.sqlalchemy_exception.args = _unquoted(context.sqlalchemy_exception.args)
+
+
+def _unquoted(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_ARGUMENT.sub(r"\1", a) if isinstance(a, str) else a for a in args)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

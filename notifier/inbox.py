@@ -1,7 +1,8 @@
 """One host-application user's in-app inbox: list, count unread, mark read.
 
-The host application proves a user id with ``links.inapp_hash`` (Novu's
-subscriberHash); every query here is scoped to that one user id.
+The host application proves a user id with the hex HMAC-SHA256 of it keyed by
+the in-app secret (``links.inapp_hash``; Intercom's and Novu's convention); every
+query here is scoped to that one user id.
 """
 
 from __future__ import annotations

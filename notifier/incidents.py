@@ -54,7 +54,9 @@ async def create_incident(
         notify=body.notify,
         next_update_by=body.next_update_by,
     )
-    await _record_update(session, incident, update, posted_by=posted_by, now=now)
+    # Posted late: the components' history starts the outage when the incident did.
+    since = incident.started_at if incident.started_at < now else None
+    await _record_update(session, incident, update, posted_by=posted_by, now=now, since=since)
     return incident
 
 
@@ -154,6 +156,7 @@ async def _record_update(
     *,
     posted_by: str,
     now: datetime,
+    since: datetime | None = None,
 ) -> IncidentUpdate:
     changes = await _apply_components(session, incident, body.components or [])
     status = IncidentStatus(body.status)
@@ -187,7 +190,9 @@ async def _record_update(
             audience={"components": sorted(affected_ids)},
             now=now,
         )
-    await components.refresh_statuses(session, affected_ids, now=now, incident_id=incident.id)
+    await components.refresh_statuses(
+        session, affected_ids, now=now, incident_id=incident.id, since=since
+    )
     await session.flush()
     return update
 

@@ -38,9 +38,24 @@ def verify(secret: str, purpose: str, token: str) -> str | None:
     return payload
 
 
+def inapp_secret(secret: str) -> str:
+    """The secret the host application signs in-app user ids with (64 hex digits).
+
+    Hex HMAC-SHA256 of ``forewarn:inapp`` keyed by ``FOREWARN_SECRET_KEY`` (what
+    ``forewarn inapp-secret`` prints): the host application can prove users with it
+    but cannot sign links, CSRF tokens or anything else with it.
+    """
+    return _key(secret, "inapp").hex()
+
+
 def inapp_hash(secret: str, user_id: str) -> str:
-    """What the host application sends with an in-app user id to prove it (hex)."""
-    return hmac.new(_key(secret, "inapp"), user_id.encode(), hashlib.sha256).hexdigest()
+    """What the host application sends with an in-app user id to prove it.
+
+    Hex HMAC-SHA256 of the user id keyed by ``inapp_secret`` as text: the convention
+    of Intercom's identity verification and Novu's subscriberHash.
+    """
+    key = inapp_secret(secret).encode()
+    return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()
 
 
 @cache

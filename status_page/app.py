@@ -13,6 +13,7 @@ from status_page import (
     cache,
     dev_outbox,
     feeds,
+    forms,
     html,
     inbox,
     keys,
@@ -34,7 +35,10 @@ def create_app(settings: Settings) -> web.Application:
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
     # The cache outermost: a hit costs no more; error pages come back to it as
     # responses (not 200), which it does not keep. The inbox's CORS sees errors too.
-    app = web.Application(middlewares=[cache.middleware, inbox.cors, errors.middleware])
+    # Innermost, forms.middleware: unreadable input is a 400 page, not an error to log.
+    app = web.Application(
+        middlewares=[cache.middleware, inbox.cors, errors.middleware, forms.middleware]
+    )
     if settings.proxy_hops:
         # First of all: every later step sees the client's address, not the proxy's.
         app.middlewares.insert(0, XForwardedRelaxed(settings.proxy_hops).middleware)

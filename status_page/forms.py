@@ -5,19 +5,30 @@ by the secret key) in a hidden field. Another site can make a browser send the
 cookie but cannot read it, so it cannot compute the field. The honeypot is a
 field people never see; a bot that fills it in gets the ordinary answer and
 nothing is stored or sent.
+
+Every form is read by ``read_form``: bytes that are not text in the declared
+charset, a U+FFFD (what a lenient decoder leaves for them) or a control character
+other than tab and line breaks make the request a 400 page, before any handler
+or the database sees them. ``middleware`` answers the same for such a path or
+query string anywhere outside ``/api/`` (whose errors are problem+json).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from multidict import MultiDict, MultiDictProxy
 
+from notifier.control_characters import undecodable
 from status_page import html, keys
+
+log = logging.getLogger(__name__)
 
 COOKIE = "fw_csrf"
 FIELD = "csrf_token"
@@ -48,17 +59,60 @@ def render(request: web.Request, name: str, *, status: int = 200, **context: Any
     return response
 
 
+class Undecodable(Exception):
+    """The request held input that is not text anyone typed; ``middleware`` answers 400."""
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str]:
+    """The posted form's text fields (urlencoded or multipart; file parts dropped: they
+    have no business in these forms). Raises Undecodable for bytes invalid in the
+    declared charset, an unknown charset, a malformed multipart body, or a name or
+    value holding U+FFFD or a control character (tab, CR and LF allowed in values)."""
+    try:
+        posted = await request.post()
+    except (ValueError, LookupError):  # UnicodeDecodeError is a ValueError
+        raise Undecodable from None
+    fields = MultiDict((k, v) for k, v in posted.items() if isinstance(v, str))
+    if any(undecodable(k) or undecodable(v, multiline=True) for k, v in fields.items()):
+        raise Undecodable
+    return MultiDictProxy(fields)
+
+
 async def checked_form(request: web.Request) -> MultiDictProxy[str] | None:
-    """The posted form if its CSRF field matches the cookie; None otherwise."""
-    form = await request.post()
+    """The posted form (see ``read_form``) if its CSRF field matches the cookie;
+    None otherwise."""
+    form = await read_form(request)
     cookie = request.cookies.get(COOKIE, "")
     sent = form.get(FIELD, "")
-    if len(cookie) < 32 or not isinstance(sent, str):
+    if len(cookie) < 32:
         return None
     if not hmac.compare_digest(sent.encode(), _mac(request, cookie).encode()):
         return None
-    # Text fields only: a file upload has no business in these forms.
-    return MultiDictProxy(MultiDict((k, v) for k, v in form.items() if isinstance(v, str)))
+    return form
+
+
+def _undecodable_url(request: web.Request) -> bool:
+    query = request.rel_url.query  # percent-decoded, with U+FFFD for invalid UTF-8
+    return undecodable(request.path) or any(
+        undecodable(k) or undecodable(v) for k, v in query.items()
+    )
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A friendly 400 for a path, query string or form no one could have typed,
+    instead of a 500 from the database (PostgreSQL refuses NUL) or a stored U+FFFD."""
+    if request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        if _undecodable_url(request):
+            raise Undecodable
+        return await handler(request)
+    except Undecodable:
+        log.info("refused a request that could not be read as text")
+        if request.path.startswith("/webhooks/"):
+            return web.Response(status=400, text="the request could not be read as text")
+        return notice(request, "undecodable", 400)
 
 
 def honeypot_filled(form: MultiDictProxy[str]) -> bool:

@@ -2,10 +2,10 @@
 
 ``/api/v1/inbox`` (list, mark read, mark all read) is called by the host
 application's own pages from their own origin, so CORS is open; no cookie is
-ever used: the caller proves the user id with ``X-Forewarn-User-Hash`` (an
-HMAC of it, as Novu's subscriberHash). ``/inbox/stream`` pushes new messages
-as Server-Sent Events; EventSource cannot send headers, so the same proof
-comes as the query parameters ``user`` and ``hash``.
+ever used: the caller proves the user id with ``X-Forewarn-User-Hash`` (the hex
+HMAC-SHA256 of it keyed by the in-app secret, as Novu's subscriberHash).
+``/inbox/stream`` pushes new messages as Server-Sent Events; EventSource cannot
+send headers, so the same proof comes as the query parameters ``user`` and ``hash``.
 """
 
 from __future__ import annotations

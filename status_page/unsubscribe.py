@@ -14,7 +14,7 @@ from aiohttp import web
 from notifier import links, signup, subscribers
 from notifier.db import utcnow
 from notifier.tables import Customer
-from status_page import html, keys
+from status_page import forms, html, keys
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
+    # The one-click body ("List-Unsubscribe=One-Click") says nothing we need, but a
+    # body no one could have sent is refused like every other form's.
+    await forms.read_form(request)
     target = _target(request)
     if target is None:
         signup_id = _pending_signup(request)

@@ -14,7 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from notifier import provider_events
 from notifier.db import utcnow
-from status_page import keys
+from status_page import forms, keys
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _forbidden(provider: str) -> web.HTTPForbidden:
 async def _twilio_form(request: web.Request) -> dict[str, str]:
     """The form, if X-Twilio-Signature matches it and the public URL Twilio called."""
     token = request.app[keys.SETTINGS].twilio.auth_token.get_secret_value()
-    form = {k: str(v) for k, v in (await request.post()).items()}
+    form = dict(await forms.read_form(request))  # unreadable input: 400 before anything
     url = str(request.app[keys.SETTINGS].public_url).rstrip("/") + request.path_qs
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature or not RequestValidator(token).validate(url, form, signature):
@@ -74,7 +74,10 @@ async def twilio_inbound(request: web.Request) -> web.Response:
 
 async def sendgrid_events(request: web.Request) -> web.Response:
     key = request.app[keys.SETTINGS].sendgrid.webhook_public_key
-    raw = await request.text()
+    try:
+        raw = (await request.read()).decode("utf-8")  # RFC 8259 §8.1: JSON is UTF-8
+    except UnicodeDecodeError:
+        raise forms.Undecodable from None
     signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature", "")
     timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
     if (

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from notifier.control_characters import one_line
+
 # Per-recipient values go into content rendered once per batch as %%name%% tokens:
 # SendGrid substitutes them server-side, the other channels here.
 TOKENS = ("greeting", "unsubscribe_url", "manage_url")
@@ -18,11 +20,19 @@ def token(name: str, *, html_part: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Content:
-    """A message rendered for one (notification, locale, channel), with tokens left in."""
+    """A message rendered for one (notification, locale, channel), with tokens left in.
+
+    ``subject`` is one line, always: whatever a title, a page name or a substituted
+    value holds, CR, LF and other control characters are folded to a space here, the
+    one place every subject passes (a header injection otherwise, RFC 5322 §2.2).
+    """
 
     subject: str
     text: str
     html: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", one_line(self.subject))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from notifier.channels.base import (
     Sent,
     tell,
 )
+from notifier.control_characters import one_line
 
 log = logging.getLogger(__name__)
 _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
@@ -40,7 +41,7 @@ class SendGridEmail:
     ) -> None:
         self._settings = settings
         self._http = http
-        self._from_name = from_name
+        self._from_name = one_line(from_name)  # a header (From), like the subject
         self._timeout = timeout
         self._url = str(settings.base_url).rstrip("/") + "/v3/mail/send"
 

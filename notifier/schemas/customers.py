@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import EmailStr, Field, field_validator
+from pydantic import ConfigDict, EmailStr, Field, field_validator
 
-from notifier.schemas.common import Input, Output
+from notifier.schemas.common import Input, Output, PageQuery
 from notifier.statuses import Locale
 
 
@@ -107,3 +107,44 @@ class CustomerOut(Output):
     follows: FollowsOut
     created_at: datetime
     updated_at: datetime
+
+
+def _email_or_phone(schema: dict[str, Any]) -> None:
+    # Exactly one of them, and never null: what the handler checks, stated in the document.
+    for name in ("email", "phone"):
+        prop = schema["properties"][name]
+        [given] = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
+        prop.update(given)
+        prop.pop("default")
+    schema["oneOf"] = [{"required": ["email"]}, {"required": ["phone"]}]
+
+
+class CustomerSearch(PageQuery):
+    """Customers with this email address or this phone number (one of them), newest first.
+
+    Compared as stored: the address in lower case, the number in E.164.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_email_or_phone)
+
+    email: EmailStr | None = None
+    phone: str | None = Field(
+        default=None, max_length=40, description="International form, e.g. +81 90 1234 5678."
+    )
+
+    @field_validator("email", "phone")
+    @classmethod
+    def _present(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("leave the field out rather than send null")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return e164(value)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, time
 
 from sqlalchemy import Index, String, Time
@@ -7,15 +8,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
 
+# The external_id Forewarn gives a customer the business did not name (a sign-up on
+# the page): the prefix says where it came from, the rest is unguessable (about 103
+# bits), so it never meets one of the business's own ids.
+PAGE_ID_PREFIX = "page_"
+_PAGE_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def page_external_id() -> str:
+    return PAGE_ID_PREFIX + "".join(secrets.choice(_PAGE_ID_ALPHABET) for _ in range(20))
+
 
 class Customer(Base):
-    """A person the business knows by ``external_id``; erasing keeps the row, not the PII."""
+    """A person known by ``external_id``: the business's own id, or a ``page_...`` one
+    for a sign-up on the page. Erasing keeps the row, not the PII (nor the id)."""
 
     __tablename__ = "customers"
     __table_args__ = (Index("ix_customers_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
-    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    external_id: Mapped[str | None] = mapped_column(
+        String(200), unique=True, default=page_external_id
+    )
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(20))

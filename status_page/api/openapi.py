@@ -49,8 +49,9 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
             "version": "1",
             "description": (
                 "Incidents, maintenance, delivery problems, components and customers. "
-                "Every error is application/problem+json (RFC 9457). POSTs accept an "
-                "Idempotency-Key header: the same key and body replay the first response."
+                "Every error is application/problem+json (RFC 9457). POSTs that change "
+                "something accept an Idempotency-Key header: the same key and body replay "
+                "the first response."
             ),
         },
         "servers": [{"url": server}],
@@ -90,7 +91,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
             out["parameters"].append(
                 {"name": name, "in": "query", "required": name in required, "schema": prop}
             )
-    if op.method == "POST":
+    if op.method == "POST" and not op.reads_only:
         out["parameters"].append(
             {
                 "name": "Idempotency-Key",

@@ -65,6 +65,9 @@ class Operation:
     # Body fields the audit log keeps only the size of (lists of customer ids).
     audit_redact: tuple[str, ...] = ()
     extra_statuses: tuple[int, ...] = ()
+    # A POST that only reads (a search whose terms stay out of the URL): it takes no
+    # Idempotency-Key, so no answer, personal data included, is kept to replay.
+    reads_only: bool = False
 
     @property
     def path_params(self) -> list[str]:
@@ -103,7 +106,8 @@ class Api:
 def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         secret = _bearer(request)
-        idem_key = request.headers.get("Idempotency-Key") if op.method == "POST" else None
+        takes_key = op.method == "POST" and not op.reads_only
+        idem_key = request.headers.get("Idempotency-Key") if takes_key else None
         if idem_key is not None and not 0 < len(idem_key) <= MAX_IDEMPOTENCY_KEY:
             raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
         raw = await request.read()

@@ -15,6 +15,7 @@ PRODUCTION = {
     "FOREWARN_SENDGRID__FROM_EMAIL": "status@example.com",
     "FOREWARN_REDIS_URL": "redis://redis.internal:6379/0",
     "FOREWARN_SECRET_KEY": "signing-key-do-not-print",
+    "FOREWARN_PUBLIC_URL": "https://status.example.com",
 }
 
 
@@ -143,6 +144,7 @@ def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
     assert "TWILIO" not in str(error.value)
     assert "SENDGRID" not in str(error.value)
     assert "SECRET_KEY" not in str(error.value)
+    assert "PUBLIC_URL" not in str(error.value)
 
 
 @pytest.mark.parametrize(

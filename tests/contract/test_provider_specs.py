@@ -1,17 +1,15 @@
 """Our real SendGrid and Twilio requests against mocks built from the providers' own specs.
 
-Stoplight Prism serves ``../shared/specs/sendgrid_v3.json`` and
-``../shared/specs/twilio_api_v2010.json`` (beside the repository) and refuses any
-request that breaks them: SendGrid with 400, Twilio with 422. The positive tests
-send what ``SendGridEmail`` and ``TwilioSms`` really send; the negative controls
-show that Prism does validate, so an accepted request means something.
+Stoplight Prism serves ``tests/contract/specs/sendgrid_v3.json`` and
+``tests/contract/specs/twilio_api_v2010.json`` (the providers' documents, trimmed to
+the operations we call; see the README there) and refuses any request that breaks
+them: SendGrid with 400, Twilio with 422. The positive tests send what
+``SendGridEmail`` and ``TwilioSms`` really send; the negative controls show that
+Prism does validate, so an accepted request means something.
 
-Needs Node.js and npm, and Prism installed once into the repository::
-
-    npm install --no-save @stoplight/prism-cli@5
-
-The session fixture runs that install itself when ``node_modules/.bin/prism`` is
-missing. Without node, npm or the specs these tests fail, they are never skipped.
+Prism is the repository's own ``node_modules/.bin/prism``, pinned in ``package.json``
+and ``package-lock.json``; ``make test`` installs it (``npm ci``). Without Node.js or
+Prism these tests fail, they are never skipped.
 """
 
 from __future__ import annotations
@@ -40,10 +38,8 @@ from notifier.ratelimit import SharedRateLimit
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "specs"
-PRISM_PACKAGE = "@stoplight/prism-cli@5"
+SPECS = Path(__file__).resolve().parent / "specs"
 PRISM = REPO / "node_modules" / ".bin" / "prism"
-NPM_INSTALL_SECONDS = 300
 START_SECONDS = 120.0
 STOP_SECONDS = 15.0
 
@@ -73,30 +69,12 @@ class _Mock:
         return "\n".join(lines[-20:])
 
 
-def _install_prism() -> Path:
-    if PRISM.exists():
-        return PRISM
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
+def _prism() -> Path:
+    if shutil.which("node") is None:
+        pytest.fail("contract tests need Node.js on PATH to run Stoplight Prism", pytrace=False)
+    if not PRISM.exists():
         pytest.fail(
-            "contract tests need Node.js and npm on PATH to run Stoplight Prism "
-            f"(then: npm install --no-save {PRISM_PACKAGE})",
-            pytrace=False,
-        )
-    try:
-        result = subprocess.run(  # noqa: S603  (fixed arguments, no shell)
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", PRISM_PACKAGE],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=NPM_INSTALL_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"npm install {PRISM_PACKAGE} took over {NPM_INSTALL_SECONDS}s", pytrace=False)
-    if result.returncode != 0 or not PRISM.exists():
-        pytest.fail(
-            f"npm install {PRISM_PACKAGE} failed ({result.returncode}):\n{result.stderr[-2000:]}",
+            f"Stoplight Prism is missing at {PRISM}: `make test` installs it (npm ci)",
             pytrace=False,
         )
     return PRISM
@@ -106,8 +84,7 @@ def _spec(name: str) -> Path:
     path = SPECS / name
     if not path.is_file():
         pytest.fail(
-            f"provider spec {path} is missing: contract tests need ../shared/specs "
-            "beside the repository",
+            f"provider spec {path} is missing (see tests/contract/specs/README.md)",
             pytrace=False,
         )
     return path
@@ -173,9 +150,7 @@ def _wait_port_free(mock: _Mock) -> None:
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mocks]:
     """Both Prism mocks, started in parallel; stopped (and their ports checked) at the end."""
     specs = {"sendgrid": _spec("sendgrid_v3.json"), "twilio": _spec("twilio_api_v2010.json")}
-    if shutil.which("node") is None:
-        pytest.fail("contract tests need Node.js on PATH to run Stoplight Prism", pytrace=False)
-    binary = _install_prism()
+    binary = _prism()
     logs = tmp_path_factory.mktemp("prism")
     started: list[_Mock] = []
     with contextlib.ExitStack() as files:

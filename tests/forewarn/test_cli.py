@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
+import itertools
 import os
 import re
 import signal
@@ -11,13 +13,15 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from forewarn.cli import main
 from notifier.db import Base, create_engine
 from notifier.tables import ApiKey
 from tests.conftest import Client
@@ -172,6 +176,10 @@ async def test_migrate_creates_the_tables_in_an_empty_database(
 
 async def test_web_refuses_an_unmigrated_database(forewarn: Forewarn, tmp_path: Path) -> None:
     async with empty_database(tmp_path, "forewarn_cli_test") as url:
+        engine = create_engine(url)
+        async with engine.connect() as connection:  # SQLite: an empty file, not none
+            await connection.execute(text("SELECT 1"))
+        await engine.dispose()
         result = await forewarn.run(
             "web", "--port", str(free_port()), env=environment(FOREWARN_DATABASE_URL=url)
         )
@@ -412,12 +420,16 @@ async def test_run_on_every_interface_prints_a_url_a_browser_can_open(
 
     banner = await read_banner(process, stderr)
 
-    assert banner["status page"] == f"http://127.0.0.1:{port}/"
+    base = f"http://127.0.0.1:{port}"
+    assert banner["status page"] == f"{base}/"
     assert "demo API key (admin, shown once)" not in banner
     async with aiohttp.ClientSession() as session:
-        await wait_until_healthy(session, f"http://127.0.0.1:{port}")
+        await wait_until_healthy(session, base)
         async with session.get(banner["status page"]) as page:
             assert page.status == 200
+        # The links the API docs give follow too (no FOREWARN_PUBLIC_URL is set).
+        async with session.get(f"{base}/api/v1/openapi.json") as document:
+            assert (await document.json())["servers"] == [{"url": base}]
     process.send_signal(signal.SIGTERM)
     async with asyncio.timeout(COMMAND_TIMEOUT):
         assert await process.wait() == 0
@@ -469,3 +481,117 @@ async def test_web_with_several_processes_needs_a_fixed_port(
     result = await forewarn.run("web", "--port", "0", "--processes", "2", env=env)
     assert result.returncode == 2
     assert "--processes" in result.stderr
+
+
+async def test_inapp_secret_prints_the_documented_derived_secret(
+    forewarn: Forewarn, tmp_path: Path
+) -> None:
+    secret_key = "a-production-secret-key"
+    configured = await forewarn.run("inapp-secret", env=environment(FOREWARN_SECRET_KEY=secret_key))
+    # Without a secret key (development) it is derived from the one kept in the data folder.
+    first = await forewarn.run("inapp-secret", env=environment())
+    again = await forewarn.run("inapp-secret", env=environment())
+
+    # The README's derivation: hex HMAC-SHA256 of "forewarn:inapp" keyed by the secret key.
+    expected = hmac.new(secret_key.encode(), b"forewarn:inapp", hashlib.sha256).hexdigest()
+    assert (configured.returncode, configured.stdout) == (0, expected + "\n")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"[0-9a-f]{64}\n", first.stdout)
+    assert again.stdout == first.stdout != configured.stdout
+    assert not (tmp_path / "cwd" / "forewarn.db").exists()  # no database needed
+
+
+# --- the command itself: help, version, and a folder with no database -----------------
+
+COMMANDS = [
+    [],
+    ["run"],
+    ["web"],
+    ["worker"],
+    ["migrate"],
+    ["outbox"],
+    ["api-key"],
+    ["api-key", "create"],
+    ["api-key", "list"],
+    ["api-key", "revoke"],
+    ["inapp-secret"],
+]
+
+
+def help_text(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--help"])
+    assert exited.value.code == 0
+    out: str = capsys.readouterr().out
+    return out
+
+
+def undocumented(text: str) -> list[str]:
+    """Entries of argparse's help (options, arguments, commands) with no text beside or under."""
+    lines = [*text.splitlines(), ""]
+    bare = []
+    for line, following in itertools.pairwise(lines):
+        entry = re.fullmatch(r"( {2}| {4})(\S+(?: \S+)*)(\s{2,}\S.*)?", line)
+        if entry is None or entry.group(3):
+            continue
+        if not following.startswith(" " * (len(entry.group(1)) + 2)):
+            bare.append(entry.group(2))
+    return bare
+
+
+def test_help_lists_every_command_in_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys)
+
+    listed = re.findall(r"^    ([a-z-]+) ", text, flags=re.MULTILINE)
+    assert listed == ["run", "web", "worker", "migrate", "outbox", "api-key"]
+    assert "`" not in text
+    assert "--version" in text
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "forewarn")
+def test_every_option_has_help_text(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    text = help_text(capsys, *command)
+
+    assert undocumented(text) == [], text
+
+
+async def test_version_is_the_installed_one(forewarn: Forewarn) -> None:
+    result = await forewarn.run("--version", env=environment())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"forewarn {metadata.version('forewarn')}\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["api-key", "list"],
+        ["outbox"],
+        ["api-key", "create", "--name", "x", "--scope", "read"],
+        ["api-key", "revoke", "fw_nothing"],
+        ["web", "--port", "0"],
+        ["worker"],
+    ],
+    ids=" ".join,
+)
+async def test_a_folder_with_no_database_is_one_line_and_stays_empty(
+    forewarn: Forewarn, command: list[str]
+) -> None:
+    result = await forewarn.run(*command, env=environment())
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "forewarn: no database at forewarn.db: run `forewarn migrate` (or `forewarn run`) "
+        "here first, or set FOREWARN_DATABASE_URL"
+    ]
+    assert result.stdout == ""
+    assert list(forewarn.cwd.iterdir()) == []
+
+
+async def test_an_unreachable_database_is_one_line(forewarn: Forewarn) -> None:
+    nobody = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/forewarn"
+
+    result = await forewarn.run("api-key", "list", env=environment(FOREWARN_DATABASE_URL=nobody))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["forewarn: cannot open the database: Connection refused"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.tables import Customer, Delivery, Suppression
+from notifier.tables import Customer, Delivery, Incident, Suppression
 from tests.conftest import Client
 from workers import create_worker
 
@@ -217,3 +217,32 @@ async def test_each_skipped_channel_is_recorded_with_its_reason(
         ("bounced", "email", "suppressed", "address suppressed: bounce"),
         ("silent", "email", "suppressed", "no consent for this channel"),
     ]
+
+
+async def test_an_email_subject_in_the_dev_outbox_is_one_line_whatever_the_title(
+    client: Client,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    consent = {"channels": ["email"], "legal_basis": "contract"}
+    await put_customer(
+        client, admin, "sam", email="sam@example.com", consent=consent, follows={"page": True}
+    )
+    created = await client.post(
+        "/api/v1/incidents", json={"title": "Login errors", "body": "Investigating."}, headers=admin
+    )
+    assert created.status == 201
+    # Written directly: a stored row may hold what the API refuses.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == (await created.json())["id"])
+            .values(title="x\r\nBcc: someone@example.test\u0085")
+        )
+    await run_worker(settings)
+
+    [message] = (await (await client.get("/dev/outbox.json")).json())["data"]
+    assert message["to"] == "sam@example.com"
+    # Each run of control characters (here CR LF, and a NEL) is one space.
+    assert message["subject"] == "[Test status] x Bcc: someone@example.test : Investigating"

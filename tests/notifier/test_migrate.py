@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +11,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import String, column, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import notifier.tables  # noqa: F401  (every table on the metadata)
 from notifier import migrate
-from notifier.db import Base, create_engine
+from notifier.db import Base, UTCDateTime, create_engine
 from tests.databases import empty_database
 
 MODEL_TABLES = set(Base.metadata.tables)
@@ -102,3 +104,48 @@ async def test_every_migration_steps_down_and_up_again(engine: AsyncEngine) -> N
     assert await table_names(engine) <= {"alembic_version"}
     await migrate.upgrade(engine)
     assert await migrate.is_current(engine)
+
+
+async def test_the_migration_gives_every_page_subscriber_an_external_id(
+    engine: AsyncEngine,
+) -> None:
+    await migrate.upgrade(engine, "0004")
+    # The table as revision 0004 has it, not as the models may have it later.
+    customers = table(
+        "customers",
+        column("id", String),
+        column("external_id", String),
+        column("email", String),
+        column("locale", String),
+        column("time_zone", String),
+        column("created_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+        column("erased_at", UTCDateTime),
+    )
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    rows: list[dict[str, object]] = [
+        {"id": "signedup1", "external_id": None, "email": "a@example.com", "erased_at": None},
+        {"id": "signedup2", "external_id": None, "email": "b@example.com", "erased_at": None},
+        {"id": "business1", "external_id": "crm-1", "email": "c@example.com", "erased_at": None},
+        {"id": "erased1", "external_id": None, "email": None, "erased_at": at},
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(customers),
+            [
+                row | {"locale": "en", "time_zone": "UTC", "created_at": at, "updated_at": at}
+                for row in rows
+            ],
+        )
+
+    await migrate.upgrade(engine)
+
+    async with engine.connect() as connection:
+        found = dict(
+            (await connection.execute(select(customers.c.id, customers.c.external_id))).all()
+        )
+    assert found["business1"] == "crm-1"
+    assert found["erased1"] is None
+    page_ids = [found["signedup1"], found["signedup2"]]
+    assert all(re.fullmatch(r"page_[0-9a-z]{20}", i or "") for i in page_ids), page_ids
+    assert page_ids[0] != page_ids[1]

@@ -100,6 +100,28 @@ def test_every_event_renders_on_every_channel_in_every_locale(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", [*rendering.EVENTS, "signup_confirm", "signup_already"])
+def test_a_subject_is_one_line_whatever_the_values_hold(event: str, locale: str) -> None:
+    hostile = "x\r\nBcc: someone@example.test\t\x0b\u2028"
+    values = {
+        k: f"{v}{hostile}" if isinstance(v, str) else v for k, v in context(event, locale).items()
+    }
+    values.update(
+        code="123456",
+        hours="48",
+        confirm_url="http://status.test/c",
+        manage_url="http://status.test/m",
+    )
+    someone = recipient(locale, "Sam\r\nBcc: x@example.test", "http://status.test/u")
+
+    for channel in ("email", "inapp"):
+        content = rendering.render(event, channel, locale, values)
+        for subject in (content.subject, personalise(content, someone).subject):
+            assert subject.isprintable(), subject
+            assert "x Bcc: someone@example.test" in subject
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("event", rendering.EVENTS)
 def test_email_names_the_components_and_links_the_page(event: str, locale: str) -> None:
     values = context(event, locale)

@@ -21,7 +21,15 @@ from config import Settings
 from notifier import fanout
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.queue import redis_settings
-from notifier.tables import Consent, Customer, Delivery, Notification, Subscription, Suppression
+from notifier.tables import (
+    Consent,
+    Customer,
+    Delivery,
+    Incident,
+    Notification,
+    Subscription,
+    Suppression,
+)
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
@@ -162,6 +170,34 @@ async def test_2500_email_recipients_go_in_3_sendgrid_requests(
     assert {"%%greeting%%", "%%unsubscribe_url%%", "%%manage_url_html%%"} <= tokens
     for personalization in request.body["personalizations"]:
         assert tokens <= set(personalization["substitutions"])
+
+
+async def test_a_title_with_cr_lf_reaches_sendgrid_as_a_one_line_subject(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 1)
+    incident_id = await post_incident(api, admin)
+    # Written directly: a stored row may hold what the API refuses.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(title="x\r\nBcc: someone@example.test")
+        )
+    await run_worker(provider_settings)
+
+    [request] = sendgrid.requests
+    subject = request.body["subject"]
+    assert "\r" not in subject
+    assert "\n" not in subject
+    assert "x Bcc: someone@example.test" in subject
+    assert [p["to"] for p in request.body["personalizations"]] == [
+        [{"email": sendgrid.delivered[0]}]
+    ]
 
 
 async def test_each_sms_carries_the_sender_callback_and_its_segment_count(

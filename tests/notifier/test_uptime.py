@@ -267,3 +267,42 @@ async def test_load_without_components_reads_nothing(
 ) -> None:
     async with sessions() as session:
         assert await uptime.load(session, [], Window.ending(NOW, UTC_ZONE)) == {}
+
+
+async def test_an_incident_posted_late_leaves_later_recorded_changes_as_they_were(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        quiet = await _component(session, "Quiet", now - timedelta(days=10))
+        changed = await _component(session, "Changed", now - timedelta(days=10))
+        # Said on the page a day ago, after the late incident's start: it stands.
+        await components.patch_component(
+            session, changed.id, ComponentPatch(status=DEGRADED), now=now - timedelta(days=1)
+        )
+        await incidents.create_incident(
+            session,
+            IncidentCreate(
+                title="Posted late",
+                body="It began three days ago.",
+                notify=False,
+                started_at=now - timedelta(days=3),
+                components=[
+                    AffectedComponent(component_id=quiet.id, status=MAJOR),
+                    AffectedComponent(component_id=changed.id, status=MAJOR),
+                ],
+            ),
+            posted_by="test",
+            now=now,
+        )
+
+    async with sessions() as session:
+        histories = await uptime.load(session, [quiet, changed], Window.ending(now, UTC_ZONE))
+        statuses = {c.id: c.status for c in await components.list_components(session)}
+
+    quiet_days, changed_days = histories[quiet.id].days, histories[changed.id].days
+    assert [d.worst for d in quiet_days[-5:]] == [OK, MAJOR, MAJOR, MAJOR, MAJOR]
+    assert [d.worst for d in changed_days[-5:]] == [OK, OK, OK, DEGRADED, MAJOR]
+    # The incident is listed on the days it ran either way.
+    assert [bool(d.incidents) for d in changed_days[-5:]] == [False, True, True, True, True]
+    assert statuses == {quiet.id: MAJOR, changed.id: MAJOR}

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -156,6 +158,45 @@ async def test_a_missing_or_wrong_hash_is_401(
     assert (await client.get("/api/v1/inbox", headers=stolen)).status == 401
     async with sessions() as session:
         assert await inbox.unread_count(session, "user-1") == 1
+
+
+def readme_hash(secret_key: str, user_id: str, *, key: str | None = None) -> str:
+    """The README's recipe, with hmac alone: the in-app secret, then the user id's HMAC."""
+    inapp_secret = hmac.new(secret_key.encode(), b"forewarn:inapp", hashlib.sha256).hexdigest()
+    signing_key = inapp_secret if key is None else key
+    return hmac.new(signing_key.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def test_a_hash_made_as_the_readme_says_is_accepted_and_a_wrong_one_is_401(
+    client: Client, settings: Settings, sessions: Sessions, redis: Redis
+) -> None:
+    await deliver(sessions, redis, "user-42", "Checkout is slow")
+    secret_key = settings.secret_key.get_secret_value()
+    good = readme_hash(secret_key, "user-42")
+
+    listed = await client.get(
+        "/api/v1/inbox", headers={"X-Forewarn-User": "user-42", "X-Forewarn-User-Hash": good}
+    )
+    assert listed.status == 200, await listed.text()
+    assert [m["title"] for m in (await listed.json())["data"]] == ["Checkout is slow"]
+    stream = await client.get("/inbox/stream", params={"user": "user-42", "hash": good})
+    assert stream.status == 200
+    stream.close()
+
+    for wrong in (
+        readme_hash(secret_key, "user-42", key=secret_key),  # the secret key itself
+        readme_hash(secret_key, "user-43"),
+        readme_hash("another-secret-key", "user-42"),
+        good[:-1],
+    ):
+        headers = {"X-Forewarn-User": "user-42", "X-Forewarn-User-Hash": wrong}
+        refused = await client.get("/api/v1/inbox", headers=headers)
+        assert refused.status == 401
+        assert "Checkout is slow" not in await refused.text()
+        refused_stream = await client.get(
+            "/inbox/stream", params={"user": "user-42", "hash": wrong}
+        )
+        assert refused_stream.status == 401
 
 
 async def test_marking_one_read_lowers_the_unread_count(

@@ -200,6 +200,43 @@ async def test_a_partial_outage_counts_as_thirty_percent_down_on_the_page(
     assert f"{day.strftime('%b %-d, %Y')} : Partial outage, 87.50% uptime" in page
 
 
+async def test_an_incident_posted_late_shows_its_outage_from_the_day_it_started(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="Payments"), now=midnight(10)
+        )
+    started = midnight(3) + timedelta(hours=12)
+    incident = await api(
+        client,
+        admin,
+        "POST",
+        "/incidents",
+        {
+            "title": "Payments down",
+            "body": "Card payments have been failing since Monday noon.",
+            "notify": False,
+            "started_at": started.isoformat(),
+            "components": [{"component_id": component.id, "status": "major_outage"}],
+        },
+    )
+
+    html = await get(client, "/")
+
+    bar = re.search(r'<ol class="days"[^>]*>(.*?)</ol>', html, re.S)
+    assert bar is not None
+    days = re.findall(
+        r'<li class="day (\w+)" tabindex="0">(.*?)</li>\s*(?=<li class="day|$)', bar[1], re.S
+    )
+    assert [status for status, _ in days[-5:]] == ["operational"] + ["major_outage"] * 4
+    day_text = started.strftime("%b %-d, %Y")
+    assert text_of(days[-4][1]) == f"{day_text} : Major outage, 50.00% uptime Payments down"
+    assert f'href="/incidents/{incident["id"]}"' in days[-4][1]
+    now_status = await client.get(f"/api/v1/components/{component.id}", headers=admin)
+    assert (await now_status.json())["status"] == "major_outage"
+
+
 async def test_a_days_tooltip_shows_on_hover_and_on_keyboard_focus_without_javascript(
     client: Client, admin: dict[str, str]
 ) -> None:

@@ -10,9 +10,10 @@ import pytest
 
 from tests.conftest import Client
 
+# A real Statuspage summary.json; source and licence in tests/contract/specs/README.md.
 SAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
+    Path(__file__).resolve().parents[1]
+    / "contract"
     / "specs"
     / "statuspage"
     / "summary.githubstatus.2022-11-25.json"

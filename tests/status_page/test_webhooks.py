@@ -287,3 +287,31 @@ async def test_webhooks_are_refused_when_no_verification_key_is_configured(
     for path in ("/webhooks/twilio/status", "/webhooks/sendgrid/events"):
         response = await client.post(path, data="[]", headers={"X-Twilio-Signature": "x"})
         assert response.status == 403
+
+
+async def test_a_webhook_body_that_cannot_be_read_gets_400_and_changes_nothing(
+    api: Client,
+    twilio: FakeTwilio,
+    signing_key: ec.EllipticCurvePrivateKey,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    inbound = "/webhooks/twilio/inbound"
+    form = {"From": "+14155550000\x00", "Body": "STOP"}
+    signed = await api.post(inbound, data=form, headers=twilio_signed(twilio, inbound, form))
+    raw = await api.post(
+        inbound,
+        data=b"From=%2B14155550000&Body=STOP\xff",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            **twilio_signed(twilio, inbound, {"From": "+14155550000", "Body": "STOP"}),
+        },
+    )
+    events = "/webhooks/sendgrid/events"
+    body = '[{"event": "bounce", "email": "sam@example.com", "sg_event_id": "f\xff"}]'
+    encoded = body.encode("latin-1")
+    headers = sendgrid_signed(signing_key, body)
+    mail = await api.post(events, data=encoded, headers=headers)
+
+    assert (signed.status, raw.status, mail.status) == (400, 400, 400)
+    async with sessions() as session:
+        assert (await session.scalars(select(Suppression))).all() == []

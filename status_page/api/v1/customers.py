@@ -4,7 +4,7 @@ import re
 
 from notifier import customers, subscribers
 from notifier.schemas.common import Page, PageQuery
-from notifier.schemas.customers import CustomerOut, CustomerPut
+from notifier.schemas.customers import CustomerOut, CustomerPut, CustomerSearch
 from status_page.api.errors import ApiError, FieldError
 from status_page.api.routing import Api, Context
 
@@ -26,6 +26,23 @@ EXTERNAL_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 )
 async def list_customers(ctx: Context, query: PageQuery) -> Page[CustomerOut]:
     rows, cursor = await customers.list_customers(ctx.session, query)
+    data = [await subscribers.customer_out(ctx.session, c) for c in rows]
+    return Page(data=data, next_cursor=cursor)
+
+
+@api.route(
+    "POST",
+    "/customers/search",
+    summary="Find customers by email address or phone number, newest first",
+    tag="customers",
+    scope=READ,
+    body=CustomerSearch,
+    response=Page[CustomerOut],
+    reads_only=True,
+)
+async def search_customers(ctx: Context, body: CustomerSearch) -> Page[CustomerOut]:
+    # A POST so that the address travels in the body, never in a URL or an access log.
+    rows, cursor = await customers.find_customers(ctx.session, body)
     data = [await subscribers.customer_out(ctx.session, c) for c in rows]
     return Page(data=data, next_cursor=cursor)
 

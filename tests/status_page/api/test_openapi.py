@@ -144,7 +144,24 @@ async def test_posts_document_the_idempotency_key_header(client: Client) -> None
     for op in API.operations:
         operation = document["paths"][op.path][op.method.lower()]
         headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
-        assert headers == (["Idempotency-Key"] if op.method == "POST" else []), op.path
+        takes_key = op.method == "POST" and not op.reads_only
+        assert headers == (["Idempotency-Key"] if takes_key else []), op.path
+
+
+async def test_the_customer_search_is_documented_with_its_one_of_rule(client: Client) -> None:
+    document = await _document(client)
+
+    search = document["paths"]["/api/v1/customers/search"]["post"]
+    assert search["x-required-scope"] == "customers:read"
+    assert search["parameters"] == []  # the address travels in the body, no Idempotency-Key
+    body = _resolve(
+        document, search["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    )
+    assert body["oneOf"] == [{"required": ["email"]}, {"required": ["phone"]}]
+    assert {body["properties"][name]["type"] for name in ("email", "phone")} == {"string"}
+    answer = _resolve(document, _schema_ref(search, "200", "application/json"))
+    assert set(answer["properties"]) == {"data", "next_cursor"}
+    assert set(search["responses"]) == {"200", "401", "403", "422"}
 
 
 async def test_real_responses_match_the_documented_schemas(

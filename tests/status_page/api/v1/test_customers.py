@@ -4,14 +4,19 @@ import asyncio
 import base64
 import json
 import logging
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.tables import AuditEntry, Customer
+from config import Settings
+from notifier.tables import AuditEntry, Customer, IdempotencyRecord
 from tests.conftest import Client, KeyFactory
+from tests.notifier.test_sending import post_incident, run_worker
+from tests.status_page.signups import outbox, sign_up
+from tests.status_page.test_subscribe import confirm_by_link
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -269,6 +274,151 @@ async def test_an_erased_external_id_can_be_used_for_a_new_customer(
     new = await response.json()
     assert new["id"] != old["id"]
     assert new["email"] is None
+
+
+# Finding a customer: every one has an external_id, and an address finds it
+
+
+async def _search(client: Client, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/api/v1/customers/search", json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    found: dict[str, Any] = await response.json()
+    return found
+
+
+async def test_a_page_subscriber_is_found_by_email_read_exported_and_erased(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    await sign_up(client, email="Aiko.Tanaka@Example.com")
+    await run_worker(settings)
+    [confirmation] = await outbox(client)
+    await confirm_by_link(client, confirmation)
+    await post_incident(client, admin)
+    await run_worker(settings)
+
+    listed = await (await client.get("/api/v1/customers", headers=admin)).json()
+    [subscriber] = listed["data"]
+    external_id = subscriber["external_id"]
+    assert re.fullmatch(r"page_[0-9a-z]{20}", external_id)
+    fetched = await client.get(f"/api/v1/customers/{external_id}", headers=admin)
+    assert fetched.status == 200
+    assert await fetched.json() == subscriber
+    deliveries = await client.get(f"/api/v1/customers/{external_id}/deliveries", headers=admin)
+    assert deliveries.status == 200
+    assert [d["channel"] for d in (await deliveries.json())["data"]] == ["email"]
+    # As an erasure request arrives: by address, in any case.
+    found = await _search(client, admin, {"email": "AIKO.TANAKA@example.COM"})
+    assert found == {"data": [subscriber], "next_cursor": None}
+
+    erased = await client.delete(f"/api/v1/customers/{external_id}", headers=admin)
+
+    assert erased.status == 204
+    assert await _search(client, admin, {"email": "aiko.tanaka@example.com"}) == {
+        "data": [],
+        "next_cursor": None,
+    }
+    gone = await client.get(f"/api/v1/customers/{external_id}", headers=admin)
+    assert gone.status == 404
+    [row] = await _rows(sessions)
+    assert (row.external_id, row.email, row.erased_at is not None) == (None, None, True)
+
+
+async def test_a_phone_number_in_any_international_form_finds_its_customers(
+    client: Client, admin: dict[str, str]
+) -> None:
+    alice = await _put(client, admin, "crm-1001", **ALICE)
+    await _put(client, admin, "crm-1002", phone="+1 650 253 0000")
+
+    for spelling in ("+81 90-1234-5678", "+819012345678", "+81 (90) 1234 5678"):
+        found = await _search(client, admin, {"phone": spelling})
+        assert found == {"data": [alice], "next_cursor": None}, spelling
+    nobody = await _search(client, admin, {"phone": "+81 90 8765 4321"})
+    assert nobody["data"] == []
+
+
+async def test_a_search_answers_a_page_at_a_time_newest_first(
+    client: Client, admin: dict[str, str]
+) -> None:
+    for n in range(3):
+        await _put(client, admin, f"crm-{n}", email="shared@example.com")
+    await _put(client, admin, "crm-other", email="other@example.com")
+
+    first = await _search(client, admin, {"email": "shared@example.com", "limit": 2})
+    rest = await _search(
+        client, admin, {"email": "shared@example.com", "limit": 2, "cursor": first["next_cursor"]}
+    )
+
+    assert [c["external_id"] for c in first["data"]] == ["crm-2", "crm-1"]
+    assert [c["external_id"] for c in rest["data"]] == ["crm-0"]
+    assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "email"),
+        ({"email": "a@example.com", "phone": ALICE_E164}, "phone"),
+        ({"email": None}, "email"),
+        ({"phone": None}, "phone"),
+        ({"email": "not an address"}, "email"),
+        ({"phone": "090-1234-5678"}, "phone"),
+        ({"phone": "+81 90 1234 5678", "name": "Alice"}, "name"),
+        ({"email": "a@example.com", "limit": 0}, "limit"),
+    ],
+)
+async def test_a_search_needs_exactly_one_valid_email_or_phone(
+    client: Client, admin: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    response = await client.post("/api/v1/customers/search", json=body, headers=admin)
+
+    assert response.status == 422
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert [(e["location"], e["field"]) for e in problem["errors"]] == [("body", field)]
+
+
+async def test_searching_needs_the_customers_read_scope(
+    client: Client, admin: dict[str, str], make_key: KeyFactory
+) -> None:
+    await _put(client, admin, "crm-1001", **ALICE)
+    body = {"email": "alice@example.com"}
+
+    for scope in ("read", "incidents:write", "components:write", "customers:write"):
+        response = await client.post(
+            "/api/v1/customers/search", json=body, headers=await make_key(scope)
+        )
+        assert response.status == 403, scope
+        assert "alice" not in (await response.text()).lower()
+    reader = await make_key("customers:read")
+    found = await _search(client, reader, body)
+    assert [c["external_id"] for c in found["data"]] == ["crm-1001"]
+
+
+async def test_a_search_keeps_the_address_out_of_logs_and_stored_replays(
+    client: Client,
+    admin: dict[str, str],
+    sessions: Sessions,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await _put(client, admin, "crm-1001", **ALICE)
+    headers = admin | {"Idempotency-Key": "search-1"}
+
+    for body in ({"email": "alice@example.com"}, {"phone": ALICE_E164}, {"phone": "+1 555"}):
+        await client.post("/api/v1/customers/search", json=body, headers=headers)
+
+    logged = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.__dict__}"
+        for r in caplog.records
+        if r.name != "aiosqlite"
+    )
+    assert "POST /api/v1/customers/search" in logged  # the capture saw the requests
+    for secret in ("alice@example.com", ALICE_E164, "+1 555"):
+        assert secret not in logged
+    async with sessions() as session:
+        # A search is no change to replay: its answer, addresses and all, is not kept.
+        assert list(await session.scalars(select(IdempotencyRecord))) == []
+        assert [e.action for e in await session.scalars(select(AuditEntry))] == ["customer.upsert"]
 
 
 # Scopes
