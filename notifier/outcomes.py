@@ -10,9 +10,10 @@ claim renewals arrived while it wrote the last ones and writes them in one trans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -50,7 +51,12 @@ class _Write:
 
 
 class Recorder:
-    """The one writer of a worker's delivery outcomes and claim renewals."""
+    """The one writer of a worker's delivery outcomes and claim renewals.
+
+    Batches are sent inside ``writing()``: while any is, one writer task keeps one
+    connection (no checkout and ping per write, on a worker whose texts each wait for
+    their write); the last batch out waits for it to give the connection back.
+    """
 
     def __init__(self, engine: AsyncEngine, settings: DeliverySettings) -> None:
         # A connection, not an ORM session: a write is a few statements, many a second.
@@ -61,7 +67,22 @@ class Recorder:
         self._suppress = dialect.insert(Suppression.__table__).on_conflict_do_nothing()
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._queue: list[_Write] = []
+        self._more = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._batches = 0
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Around the sending of a batch; see the class."""
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            writer = self._writer
+            if not self._batches and writer is not None:
+                self._more.set()
+                await asyncio.shield(writer)
 
     async def record(self, items: Sequence[tuple[Claimed, Outcome, str]]) -> list[dict[str, Any]]:
         """Write the outcomes of (row, outcome, address) and any suppression they call
@@ -86,24 +107,23 @@ class Recorder:
 
     async def _submit(self, write: _Write) -> None:
         self._queue.append(write)
-        if self._writer is None or self._writer.done():
+        self._more.set()
+        if self._writer is None:
             self._writer = asyncio.create_task(self._write_all())
         # A caller cancelled here leaves its write queued: it is written all the same.
         await write.done
 
     async def _write_all(self) -> None:
-        # While outcomes keep coming, one connection serves them all (no checkout and ping
-        # per write); it goes back to the pool before the last write's waiters hear, so
-        # nothing is held once they have returned.
         held: AsyncConnection | None = None
         try:
-            while self._queue:
+            while self._queue or self._batches:
+                if not self._queue:
+                    self._more.clear()
+                    await self._more.wait()
+                    continue
                 taken, self._queue = self._queue, []
                 try:
                     held = await self._write(taken, held)
-                    if held is not None and not self._queue:
-                        await held.close()
-                        held = None
                 except Exception as exc:  # every waiter hears of it
                     if held is not None:
                         await held.invalidate()
@@ -111,11 +131,14 @@ class Recorder:
                     for write in taken:
                         if not write.done.done():
                             write.done.set_exception(exc)
-                else:
-                    for write in taken:
-                        if not write.done.done():
-                            write.done.set_result(None)
+                    continue
+                for write in taken:
+                    if not write.done.done():
+                        write.done.set_result(None)
         finally:
+            # Decided with no wait since the last look at the queue: whatever is submitted
+            # from here on starts a writer of its own.
+            self._writer = None
             if held is not None:
                 await held.close()
 

@@ -109,15 +109,16 @@ class Sender:
         """Renew the batch's claims while it is sent (so a slow batch is never taken for a
         lost one); if sending stops early (an error, the job cancelled), hand back what
         was not sent, for the next run to send at once rather than after the lease."""
-        renewing = asyncio.create_task(self._renew(batch))
-        try:
-            yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-            if batch.held:
-                await asyncio.shield(self._release(sorted(batch.held)))
+        async with self._recorder.writing():
+            renewing = asyncio.create_task(self._renew(batch))
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+                if batch.held:
+                    await asyncio.shield(self._release(sorted(batch.held)))
 
     async def _renew(self, batch: _Batch) -> None:
         every = self._settings.delivery.claim_lease_seconds / 3
