@@ -176,7 +176,7 @@ class Recorder:
                 .values(claimed_at=utcnow())
             )
         if changes and self._postgres:
-            await connection.execute(_UPDATE_FROM_ARRAYS, _arrays(changes))
+            await _update_from_arrays(connection, changes)
         elif changes:
             await _apply(connection, changes)
 
@@ -240,10 +240,34 @@ _UPDATE_FROM_ARRAYS = text(
     WHERE deliveries.id = u.id
     """
 )
+# The common case, sent: three arrays to encode rather than eight, one time for all.
+_UPDATE_SENT = text(
+    """
+    UPDATE deliveries SET status = 'sent', provider_id = u.provider_id, segments = u.segments,
+        last_error = NULL, sent_at = :sent_at, delivered_at = NULL, next_attempt_at = NULL
+    FROM unnest(
+        CAST(:id AS bigint[]), CAST(:provider_id AS varchar[]), CAST(:segments AS integer[])
+    ) AS u(id, provider_id, segments)
+    WHERE deliveries.id = u.id
+    """
+)
 
 
-def _arrays(changes: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    return {key: [c[key] for c in changes] for key in changes[0]}
+async def _update_from_arrays(connection: AsyncConnection, changes: list[dict[str, Any]]) -> None:
+    sent = [c for c in changes if c["status"] == "sent"]
+    if sent:
+        await connection.execute(
+            _UPDATE_SENT,
+            {
+                "id": [c["id"] for c in sent],
+                "provider_id": [c["provider_id"] for c in sent],
+                "segments": [c["segments"] for c in sent],
+                "sent_at": sent[-1]["sent_at"],
+            },
+        )
+    if others := [c for c in changes if c["status"] != "sent"]:
+        arrays = {key: [c[key] for c in others] for key in others[0]}
+        await connection.execute(_UPDATE_FROM_ARRAYS, arrays)
 
 
 async def _apply(connection: AsyncConnection, changes: list[dict[str, Any]]) -> None:
