@@ -27,6 +27,7 @@ from twilio.rest import Client
 from bench._common import (
     DATABASE_URL,
     REDIS_URL,
+    cpu_seconds,
     environment,
     fakes,
     flush_redis,
@@ -181,6 +182,7 @@ async def main() -> None:
             await asyncio.sleep(0.1)
         emails, sms = len(sendgrid.delivered), len(twilio.delivered)
         peak = peak_rss_mb(worker.pid)
+        cpu = cpu_seconds(worker.pid)
     finally:
         stop(worker)
         await runner.cleanup()
@@ -207,7 +209,7 @@ async def main() -> None:
         f"sms:    {sms_rate:,.0f} deliveries/s   (raw client, no database: {raw_sms:,.0f}/s, "
         f"{100 * sms_rate / raw_sms:.0f}%)"
     )
-    print(f"worker peak RSS: {peak:.1f} MB")
+    print(f"worker peak RSS: {peak:.1f} MB, CPU {cpu:.1f} s (start-up included)")
     print(
         json.dumps(
             {
@@ -220,6 +222,7 @@ async def main() -> None:
                 "sms_raw_per_s": round(raw_sms),
                 "sms_count": sms,
                 "peak_rss_mb": round(peak, 1),
+                "worker_cpu_s": round(cpu, 1),
                 "duplicates": duplicates,
                 "complete": emails >= expected_email and sms >= expected_sms,
             }

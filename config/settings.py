@@ -53,8 +53,10 @@ class DeliverySettings(BaseModel):
     max_attempts: int = Field(default=8, ge=1)
     deadline_minutes: int = Field(default=360, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
-    # A 'sending' claim older than this was lost with its worker: send it again.
-    claim_lease_seconds: int = Field(default=120, ge=0)
+    # A claim (a delivery being sent, a job being run) not renewed for this long was lost
+    # with its worker, and another worker takes the work over. Live workers renew theirs
+    # every third of it, so a killed worker's work goes on about this long after the kill.
+    claim_lease_seconds: int = Field(default=20, ge=1)
     # Work younger than this is probably still queued; the sweeper leaves it alone.
     sweep_grace_seconds: int = Field(default=30, ge=0)
 

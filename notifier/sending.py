@@ -1,25 +1,25 @@
 """Sending a batch of deliveries: claim, render, send, record. At-least-once, and the
-window for a duplicate is one in-flight provider call (a row is claimed with a
-conditional UPDATE before the call and marked after it)."""
+window for a duplicate is one in-flight provider call: a row is claimed with a
+conditional UPDATE before the call, the claim is renewed while the batch is sent, and
+each call's outcome is recorded as it returns (``notifier.outcomes``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import links, messages
-from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
+from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.db import among, utcnow
-from notifier.fanout import insert_ignoring_duplicates
+from notifier.outcomes import Claimed, Recorder, backoff
 from notifier.rendering import render
 from notifier.tables import Customer, Delivery, Notification, Suppression
 
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 DELIVERIES = cast(Table, Delivery.__table__)
 # What a notification says depends only on it and the language: keep a few.
 CONTEXT_CACHE = 256
-MAX_BACKOFF_SECONDS = 900.0
 TEXTS_FIRST_SECONDS = 5.0
 
 
@@ -43,6 +42,7 @@ class Sender:
         self._settings = settings
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
         self._texts_sending = 0
         self._texts_done = asyncio.Event()
         self._texts_done.set()
@@ -79,31 +79,80 @@ class Sender:
     async def _send(self, channel_name: str, ids: Sequence[int]) -> float | None:
         channel = self._channels[channel_name]
         now = utcnow()
-        outcomes: dict[int, Outcome] = {}
-        retry_in: float | None = None
         # The claim commits with the read of what to send: one connection, one round of each.
         async with self._sessions() as session, session.begin():
             claimed = await self._claim(session, ids, now)
             if claimed:
-                rows, work = await self._prepare(session, claimed, now, outcomes)
+                batch, decided, work = await self._prepare(session, claimed, now)
+        retry_at: datetime | None = None
         if claimed:
-            for content, recipients in work:
-                results = await channel.send(content, recipients)
-                outcomes.update(zip([r.delivery_id for r in recipients], results, strict=True))
-            retry_in = await self._record(rows, outcomes, now)
+            async with self._holding(batch):
+                await batch.record(decided)
+                for content, recipients in work:
+                    results = await channel.send(content, recipients, batch.report)
+                    # What the channel did not report as it went is recorded now.
+                    await batch.report(list(zip(recipients, results, strict=True)))
+            log.info(
+                "batch of %d: %d sent, %d not", batch.size, batch.sent, batch.size - batch.sent
+            )
+            retry_at = batch.retry_at
+        retry_in = None if retry_at is None else max(0.0, (retry_at - utcnow()).total_seconds())
         if len(claimed) == len(ids):
             return retry_in
-        # Some were not ours to send now (sent already, or due later): when are they due?
+        # Some were not ours to send now (sent already, due later, or another worker's):
+        # when are they due?
         later = await self._next_due(ids)
         return later if retry_in is None or later is None else min(retry_in, later)
 
+    @contextlib.asynccontextmanager
+    async def _holding(self, batch: _Batch) -> AsyncIterator[None]:
+        """Renew the batch's claims while it is sent (so a slow batch is never taken for a
+        lost one); if sending stops early (an error, the job cancelled), hand back what
+        was not sent, for the next run to send at once rather than after the lease."""
+        async with self._recorder.writing():
+            renewing = asyncio.create_task(self._renew(batch))
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+                if batch.held:
+                    await asyncio.shield(self._release(sorted(batch.held)))
+
+    async def _renew(self, batch: _Batch) -> None:
+        every = self._settings.delivery.claim_lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._recorder.renew(sorted(batch.held))
+            except Exception:  # the next beat may do better; the lease is three beats long
+                log.exception("could not renew the claims of a batch")
+
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(DELIVERIES)
+                    .where(among(Delivery.id, ids, postgres=self._postgres))
+                    .where(Delivery.status == "sending")
+                    .values(status="pending", next_attempt_at=utcnow())
+                )
+        except Exception:  # then their lease runs out and the next claim takes them
+            log.exception("could not hand back %d unsent deliveries", len(ids))
+
     async def _claim(self, session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
+        """Claim what is due among ``ids``, and what a lost worker claimed: a claim not
+        renewed within the lease (``claim_lease_seconds``)."""
+        lapsed = now - timedelta(seconds=self._settings.delivery.claim_lease_seconds)
         result = await session.execute(
             update(DELIVERIES)
             .where(
                 among(Delivery.id, ids, postgres=self._postgres),
-                Delivery.status == "pending",
-                Delivery.next_attempt_at <= now,
+                or_(
+                    and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+                    and_(Delivery.status == "sending", Delivery.claimed_at < lapsed),
+                ),
             )
             .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
             .returning(Delivery.id)
@@ -111,12 +160,10 @@ class Sender:
         return list(result.scalars())
 
     async def _prepare(
-        self,
-        session: AsyncSession,
-        claimed: list[int],
-        now: datetime,
-        outcomes: dict[int, Outcome],
-    ) -> tuple[list[Any], list[tuple[Content, list[Recipient]]]]:
+        self, session: AsyncSession, claimed: list[int], now: datetime
+    ) -> tuple[_Batch, list[tuple[int, Outcome]], list[tuple[Content, list[Recipient]]]]:
+        """The claimed rows as a batch, the outcomes decided without a provider (no
+        address, suppressed, superseded, too late), and the rest as (content, recipients)."""
         address = case(
             (Delivery.channel == "email", Customer.email),
             (Delivery.channel == "sms", Customer.phone),
@@ -156,6 +203,7 @@ class Sender:
         superseded = await self._superseded(session, set(notifications))
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
         groups: dict[tuple[str, str, str], list[Recipient]] = {}
+        decided: list[tuple[int, Outcome]] = []
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
         for (
@@ -171,16 +219,22 @@ class Sender:
             blocked,
         ) in rows:
             if not to:
-                outcomes[delivery_id] = DeliveryError("the address was removed", permanent=True)
+                decided.append(
+                    (delivery_id, DeliveryError("the address was removed", permanent=True))
+                )
             elif blocked:
-                outcomes[delivery_id] = DeliveryError(f"suppressed: {blocked}", permanent=True)
+                decided.append(
+                    (delivery_id, DeliveryError(f"suppressed: {blocked}", permanent=True))
+                )
             elif attempts > 1 and notification_id in superseded:
                 # A late retry of an old update would only confuse: a newer one exists.
-                outcomes[delivery_id] = DeliveryError(
-                    "superseded by a newer update", permanent=True
+                decided.append(
+                    (delivery_id, DeliveryError("superseded by a newer update", permanent=True))
                 )
             elif now - created_at > deadline:
-                outcomes[delivery_id] = DeliveryError("past the delivery deadline", permanent=True)
+                decided.append(
+                    (delivery_id, DeliveryError("past the delivery deadline", permanent=True))
+                )
             else:
                 token = links.sign(secret, "unsubscribe", f"{customer_id}:{channel}")
                 manage = links.manage_token(secret, customer_id, channel)
@@ -201,7 +255,8 @@ class Sender:
             for recipient in recipients:
                 recipient.values["url"] = context["url"]
             work.append((render(notification.kind, channel, locale, context), recipients))
-        return rows, work
+        batch = _Batch(self._recorder, [Claimed(r[0], r[1], r[2], r[3]) for r in rows])
+        return batch, decided, work
 
     async def _context(
         self, session: AsyncSession, notification: Notification, locale: str
@@ -234,127 +289,66 @@ class Sender:
         )
         return set(rows.scalars())
 
-    async def _record(
-        self, rows: list[Any], outcomes: dict[int, Outcome], now: datetime
-    ) -> float | None:
-        """Write every outcome; returns seconds until the first retry is due, if any."""
-        changes = [self._change(row, outcomes[row.id], now) for row in rows]
-        suppressions = [
-            (row.id, row.channel, outcome.suppress)
-            for row in rows
-            if isinstance(outcome := outcomes[row.id], DeliveryError) and outcome.suppress
-        ]
-        async with self._sessions() as session, session.begin():
-            await _apply(session, changes, postgres=self._postgres)
-            if suppressions:
-                await self._suppress(session, suppressions, now)
-        sent = sum(1 for o in outcomes.values() if isinstance(o, Sent))
-        log.info("batch of %d: %d sent, %d not", len(outcomes), sent, len(outcomes) - sent)
-        retries = [c["next_attempt_at"] for c in changes if c["status"] == "pending"]
-        return (min(retries) - now).total_seconds() if retries else None
-
-    async def _suppress(
-        self, session: AsyncSession, items: list[tuple[int, str, str]], now: datetime
-    ) -> None:
-        ids = [delivery_id for delivery_id, _channel, _reason in items]
-        found = await session.execute(
-            select(Delivery.id, Customer.email, Customer.phone, Customer.inapp_user_id)
-            .join(Customer, Customer.id == Delivery.customer_id)
-            .where(Delivery.id.in_(ids))
-        )
-        addresses = {i: {"email": e, "sms": p, "inapp": u} for i, e, p, u in found}
-        values = [
-            {"channel": channel, "address": address, "reason": reason, "created_at": now}
-            for delivery_id, channel, reason in items
-            if (address := addresses.get(delivery_id, {}).get(channel))
-        ]
-        if values:
-            await session.execute(insert_ignoring_duplicates(session, Suppression), values)
-
-    def _change(self, row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
-        """The row's new state; every key always present (see ``_apply``)."""
-        change: dict[str, Any] = {
-            "id": row.id,
-            "status": "sent",
-            "provider_id": None,
-            "segments": None,
-            "last_error": None,
-            "sent_at": None,
-            "delivered_at": None,
-            "next_attempt_at": None,
-        }
-        if isinstance(outcome, Sent):
-            change.update(
-                status="delivered" if outcome.delivered else "sent",
-                provider_id=outcome.provider_id,
-                segments=outcome.segments,
-                sent_at=now,
-                delivered_at=now if outcome.delivered else None,
-            )
-            log.debug("delivery %d sent by %s", row.id, row.channel)
-            return change
-        if outcome.permanent:
-            status = "suppressed" if outcome.reason.startswith("suppressed") else "failed"
-            change.update(status=status, last_error=outcome.reason)
-            log.warning("delivery %d by %s: %s", row.id, row.channel, outcome.reason)
-            return change
-        settings = self._settings.delivery
-        delay = backoff(row.attempts, outcome.retry_after, settings.retry_base_seconds)
-        due = now + timedelta(seconds=delay)
-        deadline = row.created_at + timedelta(minutes=settings.deadline_minutes)
-        if row.attempts >= settings.max_attempts or due > deadline:
-            reason = f"gave up after {row.attempts} attempts: {outcome.reason}"
-            change.update(status="failed", last_error=reason)
-            log.warning("delivery %d by %s: %s", row.id, row.channel, reason)
-        else:
-            change.update(status="pending", next_attempt_at=due, last_error=outcome.reason)
-            log.info(
-                "delivery %d by %s: %s; retry in %.1fs", row.id, row.channel, outcome.reason, delay
-            )
-        return change
-
     async def _next_due(self, ids: Sequence[int]) -> float | None:
+        """Seconds until some of ``ids`` can be claimed: a retry falls due, or another
+        worker's claim would lapse (a live worker will have sent them by then)."""
         async with self._sessions() as session:
-            due = await session.scalar(
-                select(func.min(Delivery.next_attempt_at)).where(
-                    among(Delivery.id, ids, postgres=self._postgres), Delivery.status == "pending"
+            retry, claim = (
+                await session.execute(
+                    select(
+                        func.min(case((Delivery.status == "pending", Delivery.next_attempt_at))),
+                        func.min(case((Delivery.status == "sending", Delivery.claimed_at))),
+                    ).where(
+                        among(Delivery.id, ids, postgres=self._postgres),
+                        Delivery.status.in_(("pending", "sending")),
+                    )
                 )
-            )
-        if due is None:
+            ).one()
+        lease = timedelta(seconds=self._settings.delivery.claim_lease_seconds)
+        due = [_aware(retry)] if retry is not None else []
+        due += [_aware(claim) + lease] if claim is not None else []
+        if not due:
             return None
-        if due.tzinfo is None:  # SQLite's MIN() bypasses the column type
-            due = datetime.fromisoformat(str(due)).replace(tzinfo=utcnow().tzinfo)
-        return max(0.0, (due - utcnow()).total_seconds())
+        return max(0.0, (min(due) - utcnow()).total_seconds())
 
 
-async def _apply(session: AsyncSession, changes: list[dict[str, Any]], *, postgres: bool) -> None:
-    """Write the new states: one UPDATE per group of identical changes (a whole email
-    batch shares its provider id), one executemany for the rest."""
-    table = DELIVERIES
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for change in changes:
-        key = tuple(sorted((k, v) for k, v in change.items() if k != "id"))
-        groups.setdefault(key, []).append(change["id"])
-    singles = []
-    for key, ids in groups.items():
-        if len(ids) == 1:
-            singles.append({"b_id": ids[0], **{f"b_{k}": v for k, v in key}})
-            continue
-        await session.execute(
-            update(table).where(among(table.c.id, ids, postgres=postgres)).values(dict(key))
-        )
-    if singles:
-        columns = [k for k in singles[0] if k != "b_id"]
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({k[2:]: bindparam(k) for k in columns}),
-            singles,
-        )
+class _Batch:
+    """One batch's claimed rows while it is sent: which are still held (claimed, no
+    outcome recorded), what became of the others, and when a retry falls due."""
+
+    def __init__(self, recorder: Recorder, rows: list[Claimed]) -> None:
+        self._recorder = recorder
+        self._rows = {row.id: row for row in rows}
+        self.held = set(self._rows)
+        self.size = len(rows)
+        self.sent = 0
+        self.retry_at: datetime | None = None
+
+    async def report(self, outcomes: Sequence[tuple[Recipient, Outcome]]) -> None:
+        """Record these outcomes now (the channel's ``report``)."""
+        await self._write([(r.delivery_id, outcome, r.address) for r, outcome in outcomes])
+
+    async def record(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        await self._write([(delivery_id, outcome, "") for delivery_id, outcome in outcomes])
+
+    async def _write(self, outcomes: list[tuple[int, Outcome, str]]) -> None:
+        mine = [(self._rows[i], o, to) for i, o, to in outcomes if i in self.held]
+        if not mine:
+            return
+        self.held.difference_update(row.id for row, _o, _to in mine)
+        for new in await self._recorder.record(mine):
+            self.sent += new["status"] in ("sent", "delivered")
+            due = new["next_attempt_at"]
+            if due is not None and (self.retry_at is None or due < self.retry_at):
+                self.retry_at = due
 
 
-def backoff(attempts: int, retry_after: float | None, base: float) -> float:
-    """Exponential backoff with jitter; a provider's Retry-After wins when longer."""
-    delay = min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempts - 1))
-    delay = random.uniform(delay / 2, delay)  # noqa: S311  (jitter, not security)
-    return max(delay, retry_after or 0.0)
+def _aware(at: Any) -> datetime:
+    """A MIN() over a datetime column: SQLite's bypasses the column type."""
+    if isinstance(at, datetime) and at.tzinfo is not None:
+        return at
+    return datetime.fromisoformat(str(at)).replace(tzinfo=UTC)
+
+
+# Kept here for callers that retry sends of their own (sign-up messages).
+__all__ = ["Sender", "backoff"]

@@ -23,8 +23,11 @@ class Sweep:
 
 
 async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datetime) -> Sweep:
-    # A claim older than the lease was lost with its worker (killed between claim
-    # and send, or mid-call): send again. This is the one window for a duplicate.
+    """Release claims not renewed within the lease, and find the fan-outs and batches that
+    are due and may have been lost with Redis. A killed worker's jobs need no sweep: arq
+    runs them again (``workers.heartbeat``) and they take its lapsed claims over."""
+    # A live worker renews its claims; one older than the lease was lost with its worker
+    # (and its job with Redis): send again. Only calls in flight can go out twice.
     lease = timedelta(seconds=settings.claim_lease_seconds)
     grace = timedelta(seconds=settings.sweep_grace_seconds)
     released = await session.execute(
@@ -56,3 +59,26 @@ async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datet
         batches=batches,
         released=int(released.rowcount),  # type: ignore[attr-defined]
     )
+
+
+async def unsent(
+    session: AsyncSession, notification_id: str, settings: DeliverySettings, *, after: int = 0
+) -> tuple[list[Batch], int | None]:
+    """A page of a notification's deliveries still to send (ids above ``after``), in
+    batches; and the id the next page starts after (None: that was the last)."""
+    rows = (
+        await session.execute(
+            select(Delivery.id, Delivery.channel, Customer.locale)
+            .join(Customer, Customer.id == Delivery.customer_id)
+            .where(
+                Delivery.notification_id == notification_id,
+                Delivery.status == "pending",
+                Delivery.id > after,
+            )
+            .order_by(Delivery.id)
+            .limit(settings.fanout_page_size)
+        )
+    ).all()
+    found = [(delivery_id, channel, locale) for delivery_id, channel, locale in rows]
+    more = len(found) == settings.fanout_page_size
+    return batch_up(found, settings), found[-1][0] if more else None

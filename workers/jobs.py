@@ -24,7 +24,8 @@ from notifier import (
 )
 from notifier.channels.base import DeliveryError
 from notifier.db import utcnow
-from notifier.sending import Sender, backoff
+from notifier.outcomes import backoff
+from notifier.sending import Sender
 
 log = logging.getLogger(__name__)
 Ctx = dict[str, Any]
@@ -55,6 +56,16 @@ async def enqueue_batches(pool: ArqRedis, batches: Iterable[fanout.Batch]) -> No
 async def fan_out(ctx: Ctx, notification_id: str) -> None:
     """Turn a notification into deliveries, a page at a time, enqueueing each page's batches."""
     settings: Settings = ctx["settings"]
+    if ctx.get("job_try", 1) > 1:
+        # An earlier run was lost with its worker, perhaps between a page's commit and
+        # the enqueue of its batches: queue what is unsent before going on.
+        after: int | None = 0
+        while after is not None:
+            async with _sessions(ctx)() as session:
+                batches, after = await sweeper.unsent(
+                    session, notification_id, settings.delivery, after=after
+                )
+            await enqueue_batches(ctx["redis"], batches)
     done = False
     while not done:
         async with _sessions(ctx)() as session, session.begin():

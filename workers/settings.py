@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from contextlib import AsyncExitStack
 from typing import Any
@@ -15,6 +17,7 @@ from notifier.db import create_engine, sessionmaker
 from notifier.queue import redis_settings
 from notifier.sending import Sender
 from workers import jobs
+from workers.heartbeat import JobHeartbeat
 
 CRON_JOBS = [
     # Every 30 s: a maintenance starts or ends at most half a minute late.
@@ -24,8 +27,9 @@ CRON_JOBS = [
     cron(jobs.expire_signups, second=40, unique=True, timeout=60),
 ]
 FUNCTIONS = [
-    # keep_result=0: a job id only dedupes while queued or running, so the sweeper
-    # can enqueue the same work again once it is known to be lost.
+    # keep_result=0: a job id only dedupes while queued or running, so the sweeper can
+    # enqueue the same work again once it is done. A killed worker's job needs no new id:
+    # arq runs it again once its in-progress key lapses (``workers.heartbeat``).
     func(jobs.fan_out, keep_result=0, max_tries=20, timeout=600),
     func(jobs.send_batch, keep_result=0, max_tries=1000, timeout=300),
     jobs.sweep,
@@ -40,12 +44,18 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
     """A worker on ``redis_url``; ``options`` go to arq (``burst=True`` in tests)."""
     stack = AsyncExitStack()
 
+    lease = settings.delivery.claim_lease_seconds
+
     async def startup(ctx: jobs.Ctx) -> None:
+        heartbeat = JobHeartbeat(ctx["redis"], lease)
+        beating = asyncio.create_task(heartbeat.run())
+        stack.push_async_callback(_cancel, beating)
         engine = create_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         sessions = sessionmaker(engine)
         channels = await registry.build(settings, sessions, ctx["redis"], stack)
         ctx.update(
+            heartbeat=heartbeat,
             engine=engine,
             sessions=sessions,
             settings=settings,
@@ -59,13 +69,30 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
     async def shutdown(ctx: jobs.Ctx) -> None:
         await stack.aclose()
 
+    async def job_started(ctx: jobs.Ctx) -> None:
+        ctx["heartbeat"].started(ctx["job_id"])
+
+    async def job_ended(ctx: jobs.Ctx) -> None:
+        ctx["heartbeat"].finished(ctx["job_id"])
+
     options.setdefault("cron_jobs", CRON_JOBS)
     options.setdefault("poll_delay", 0.05)  # a new incident's first message waits no longer
     options.setdefault("max_jobs", 20)
-    return Worker(
+    worker = Worker(
         functions=FUNCTIONS,  # type: ignore[arg-type]
         redis_settings=redis_settings(redis_url),
         on_startup=startup,
         on_shutdown=shutdown,
+        on_job_start=job_started,
+        on_job_end=job_ended,
         **options,
     )
+    # arq's default is the longest job timeout plus 10 s (610 s); the heartbeat renews it.
+    worker.in_progress_timeout_s = lease
+    return worker
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

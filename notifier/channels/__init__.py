@@ -1,5 +1,13 @@
 """Channels: one class each behind one interface; render is separate from send."""
 
-from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
+from notifier.channels.base import (
+    Channel,
+    Content,
+    DeliveryError,
+    Outcome,
+    Recipient,
+    Report,
+    Sent,
+)
 
-__all__ = ["Channel", "Content", "DeliveryError", "Outcome", "Recipient", "Sent"]
+__all__ = ["Channel", "Content", "DeliveryError", "Outcome", "Recipient", "Report", "Sent"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -90,11 +90,28 @@ class DeliveryError(Exception):
 
 
 Outcome = Sent | DeliveryError
+# Told the outcomes of one provider call as soon as it returns: (recipient, outcome) pairs.
+Report = Callable[[Sequence[tuple[Recipient, Outcome]]], Awaitable[None]]
 
 
 class Channel(Protocol):
     name: str
 
-    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
-        """Send one batch; one outcome per recipient, in order. Never retries by itself."""
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
+        """Send one batch; one outcome per recipient, in order. Never retries by itself.
+
+        ``report``, when given, is awaited with each provider call's outcomes as soon as
+        the call returns, and before the call's concurrency slot is given back: the
+        sender records them there, so that a worker killed mid-batch leaves only its
+        calls in flight unrecorded (design.md: the window for a duplicate). Outcomes
+        not reported are recorded from the returned list.
+        """
         ...
+
+
+async def tell(report: Report | None, outcomes: Sequence[tuple[Recipient, Outcome]]) -> None:
+    """Hand ``outcomes`` to ``report``, if there is one and anything to tell."""
+    if report is not None and outcomes:
+        await report(outcomes)

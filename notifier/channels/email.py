@@ -12,7 +12,16 @@ from typing import Any
 import aiohttp
 
 from config import SendGridSettings
-from notifier.channels.base import TOKENS, Content, DeliveryError, Outcome, Recipient, Sent
+from notifier.channels.base import (
+    TOKENS,
+    Content,
+    DeliveryError,
+    Outcome,
+    Recipient,
+    Report,
+    Sent,
+    tell,
+)
 from notifier.control_characters import one_line
 
 log = logging.getLogger(__name__)
@@ -68,24 +77,30 @@ class SendGridEmail:
             },
         }
 
-    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
-        # A 400 naming some recipients fails those; the others go again, once.
+        # A 400 naming some recipients fails those; the others go again, once. Each
+        # request's outcomes are reported as it returns, before the next one is made.
         for _ in range(2):
             try:
                 sent = await self._post(content, pending)
             except _Rejected as rejected:
-                for index in rejected.indexes:
-                    outcomes[pending[index].delivery_id] = rejected
+                refused = [r for i, r in enumerate(pending) if i in rejected.indexes]
+                outcomes.update((r.delivery_id, rejected) for r in refused)
+                await tell(report, [(r, rejected) for r in refused])
                 pending = [r for i, r in enumerate(pending) if i not in rejected.indexes]
                 if pending:
                     continue
                 break
             except DeliveryError as error:
                 outcomes.update((r.delivery_id, error) for r in pending)
+                await tell(report, [(r, error) for r in pending])
                 break
             outcomes.update((r.delivery_id, sent) for r in pending)
+            await tell(report, [(r, sent) for r in pending])
             break
         unsent = DeliveryError("SendGrid rejected other recipients twice", permanent=False)
         return [outcomes.get(r.delivery_id, unsent) for r in recipients]

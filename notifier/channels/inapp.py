@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.channels.base import Content, Outcome, Recipient, Sent, personalise
+from notifier.channels.base import Content, Outcome, Recipient, Report, Sent, personalise
 from notifier.db import utcnow
 from notifier.fanout import insert_ignoring_duplicates
 from notifier.tables import InboxMessage
@@ -26,7 +26,10 @@ class InAppChannel:
         self._sessions = sessions
         self._redis = redis
 
-    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
+        # One write is the whole call: its outcomes are recorded from the returned list.
         now = utcnow()
         rows: list[dict[str, Any]] = []
         for r in recipients:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.channels.base import Content, Outcome, Recipient, Sent, personalise
+from notifier.channels.base import Content, Outcome, Recipient, Report, Sent, personalise
 from notifier.db import utcnow
 from notifier.sms_segments import segments
 from notifier.tables import OutboxMessage
@@ -18,7 +18,10 @@ class OutboxChannel:
         self.name = name
         self._sessions = sessions
 
-    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
+        # One write is the whole call: its outcomes are recorded from the returned list.
         now = utcnow()
         personal = [personalise(content, r) for r in recipients]
         rows = [

@@ -13,7 +13,16 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from config import TwilioSettings
-from notifier.channels.base import Content, DeliveryError, Outcome, Recipient, Sent, personalise
+from notifier.channels.base import (
+    Content,
+    DeliveryError,
+    Outcome,
+    Recipient,
+    Report,
+    Sent,
+    personalise,
+    tell,
+)
 from notifier.ratelimit import SharedRateLimit
 from notifier.sms_segments import segments
 
@@ -57,10 +66,19 @@ class TwilioSms:
     async def close(self) -> None:
         await self._http.close()
 
-    async def send(self, content: Content, recipients: Sequence[Recipient]) -> list[Outcome]:
-        return list(await asyncio.gather(*(self._one(content, r) for r in recipients)))
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
+        # A task group, not gather: if recording an outcome fails, the calls not yet made
+        # are cancelled rather than left running with nobody to record them.
+        try:
+            async with asyncio.TaskGroup() as group:
+                calls = [group.create_task(self._one(content, r, report)) for r in recipients]
+        except ExceptionGroup as failed:  # the first says what went wrong
+            raise failed.exceptions[0] from None
+        return [call.result() for call in calls]
 
-    async def _one(self, content: Content, recipient: Recipient) -> Outcome:
+    async def _one(self, content: Content, recipient: Recipient, report: Report | None) -> Outcome:
         text = personalise(content, recipient).text
         sender: dict[str, Any] = (
             {"messaging_service_sid": self._settings.messaging_service_sid}
@@ -69,19 +87,22 @@ class TwilioSms:
         )
         async with self._concurrency:
             await self._limit.acquire()
-            try:
-                # The twilio client ignores its own timeout setting.
-                async with asyncio.timeout(self._timeout):
-                    message = await self._client.messages.create_async(
-                        to=recipient.address,
-                        body=text,
-                        status_callback=self._status_callback,
-                        **sender,
-                    )
-            except TwilioRestException as exc:
-                return _error(exc)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                return DeliveryError(f"Twilio unreachable: {type(exc).__name__}", permanent=False)
+            outcome = await self._call(recipient.address, text, sender)
+            # Recorded before the slot is free: unrecorded calls never outnumber the slots.
+            await tell(report, [(recipient, outcome)])
+        return outcome
+
+    async def _call(self, to: str, text: str, sender: dict[str, Any]) -> Outcome:
+        try:
+            # The twilio client ignores its own timeout setting.
+            async with asyncio.timeout(self._timeout):
+                message = await self._client.messages.create_async(
+                    to=to, body=text, status_callback=self._status_callback, **sender
+                )
+        except TwilioRestException as exc:
+            return _error(exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return DeliveryError(f"Twilio unreachable: {type(exc).__name__}", permanent=False)
         return Sent(provider_id=str(message.sid), segments=segments(text))
 
 
