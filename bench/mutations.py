@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ WIDE = [
 ]
 TIMEOUT = 600
 GIT = shutil.which("git") or "git"
+# pytest's output of the last killing run of each set of tests, to read when a kill looks unrelated.
+LOGS = Path(tempfile.gettempdir()) / "forewarn-mutations"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def _pytest(paths: list[str]) -> tuple[str, str]:
     if done.returncode == 0:
         return "survived", ""
     failed = re.search(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
+    LOGS.mkdir(exist_ok=True)
+    (LOGS / f"{'_'.join(paths)[:60].replace('/', '.')}.log").write_text(done.stdout)
     return "killed", failed.group(1) if failed else f"pytest exit {done.returncode}"
 
 
