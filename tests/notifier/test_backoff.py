@@ -3,7 +3,7 @@ Retry-After wins when longer (what every retry of a delivery or a sign-up waits)
 
 from __future__ import annotations
 
-from notifier.sending import MAX_BACKOFF_SECONDS, backoff
+from notifier.outcomes import MAX_BACKOFF_SECONDS, backoff
 
 
 def test_backoff_doubles_from_the_base_with_jitter_up_to_a_cap() -> None:
