@@ -81,7 +81,7 @@ class Sender:
         now = utcnow()
         # The claim commits with the read of what to send: one connection, one round of each.
         async with self._sessions() as session, session.begin():
-            claimed = await self._claim(session, ids, now)
+            claimed = await self._claim(session, channel_name, ids, now)
             if claimed:
                 batch, decided, work = await self._prepare(session, claimed, now)
         retry_at: datetime | None = None
@@ -141,14 +141,18 @@ class Sender:
         except Exception:  # then their lease runs out and the next claim takes them
             log.exception("could not hand back %d unsent deliveries", len(ids))
 
-    async def _claim(self, session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
-        """Claim what is due among ``ids``, and what a lost worker claimed: a claim not
-        renewed within the lease (``claim_lease_seconds``)."""
+    async def _claim(
+        self, session: AsyncSession, channel_name: str, ids: Sequence[int], now: datetime
+    ) -> list[int]:
+        """Claim what is due among ``ids`` on ``channel_name``, and what a lost worker
+        claimed: a claim not renewed within the lease (``claim_lease_seconds``). Rows of
+        another channel are never claimed: an address goes only to its own provider."""
         lapsed = now - timedelta(seconds=self._settings.delivery.claim_lease_seconds)
         result = await session.execute(
             update(DELIVERIES)
             .where(
                 among(Delivery.id, ids, postgres=self._postgres),
+                Delivery.channel == channel_name,
                 or_(
                     and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
                     and_(Delivery.status == "sending", Delivery.claimed_at < lapsed),

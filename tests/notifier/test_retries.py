@@ -217,3 +217,25 @@ async def test_another_incident_does_not_supersede_a_retry(
         "[Test status] Search is slow: Investigating",
     ]
     assert [(r.status, r.attempts) for r in await rows(sessions)] == [("sent", 2), ("sent", 1)]
+
+
+async def test_a_batch_for_one_channel_never_sends_another_channels_rows(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    twilio: FakeTwilio,
+    sessions: Sessions,
+) -> None:
+    await add_audience(provider_settings, 1, email=True, phone=True)
+    await post_incident(api, admin)
+    found = await fan_out_now(sessions, provider_settings)
+    emails = [r.id for r in await rows(sessions) if r.channel == "email"]
+    assert emails and len(found) > len(emails)
+
+    # Email rows handed to the SMS sender (a wrong job) are not its to send.
+    async with sender(provider_settings) as wrong:
+        await wrong.send("sms", emails)
+
+    assert twilio.requests == []
+    assert {r.status for r in await rows(sessions) if r.channel == "email"} == {"pending"}
