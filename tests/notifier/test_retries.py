@@ -231,7 +231,8 @@ async def test_a_batch_for_one_channel_never_sends_another_channels_rows(
     await post_incident(api, admin)
     found = await fan_out_now(sessions, provider_settings)
     emails = [r.id for r in await rows(sessions) if r.channel == "email"]
-    assert emails and len(found) > len(emails)
+    assert emails
+    assert len(found) > len(emails)
 
     # Email rows handed to the SMS sender (a wrong job) are not its to send.
     async with sender(provider_settings) as wrong:
