@@ -56,6 +56,8 @@ class Mutation:
     replace: str
     what: str
     tests: tuple[str, ...] = ()
+    # Why no test can tell it apart (an equivalent mutation), when that was found.
+    equivalent: str = ""
 
 
 TABLE = Path(__file__).with_name("mutations.toml")
@@ -66,7 +68,14 @@ def load() -> list[Mutation]:
     with TABLE.open("rb") as f:
         rows = tomllib.load(f)["mutation"]
     return [
-        Mutation(r["file"], r["find"], r["replace"], r["what"], tuple(r.get("tests", ())))
+        Mutation(
+            r["file"],
+            r["find"],
+            r["replace"],
+            r["what"],
+            tuple(r.get("tests", ())),
+            r.get("equivalent", ""),
+        )
         for r in rows
     ]
 
@@ -129,6 +138,8 @@ def run(number: int, mutation: Mutation) -> dict[str, object]:
             result, by = _pytest(WIDE)
     finally:
         _restore(mutation.file)
+    if result == "survived" and mutation.equivalent:
+        result, by = "survived (equivalent)", mutation.equivalent
     record.update(result=result, by=by, seconds=round(time.monotonic() - started, 1))
     return record
 
