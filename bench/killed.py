@@ -8,11 +8,12 @@ An audience of 5,000 (every 10th with a phone: 500 texts, 5,000 emails), the def
 delivery settings (the sender's rate as in bench/fanout.py), real ``forewarn worker``
 processes with loopback fakes of their own that answer slowly (a text in 0.2 s, an email
 request in 1 s), so that the kill lands with calls in flight. One incident is posted;
-the doomed worker is killed once its fakes have taken ``--kill-after`` texts or an
-email request. Mode
-``other``: a second worker runs from the start; ``new``: a new one starts after the
-kill. Prints, per run, the seconds from the kill (and from the new worker's start) to
-the last first arrival, the duplicates, and the calls in flight at the kill; last, one
+the doomed worker is killed once its fakes have taken ``--kill-after`` texts (default
+1: mid fan-out) or an email request. Mode ``other``: a second worker is started with
+it, paused (SIGSTOP, so that the doomed worker takes the work) and resumed just before
+the kill; ``new``: a new worker starts after the kill. Prints, per run, the seconds
+from the kill (and from the other worker's start) to the last first arrival, the
+duplicates, and the calls in flight at the kill (sent, outcome not recorded); last, one
 JSON line.
 """
 
@@ -71,6 +72,8 @@ async def run(mode: str, args: argparse.Namespace, directory: Path) -> dict[str,
         other = start(other_fakes, "other") if mode == "other" else None
         for worker in workers:
             await worker.ready()
+        if other is not None:
+            other.pause()  # so that the doomed worker takes the fan-out and its batches
         async with (
             aiohttp.ClientSession() as http,
             http.post(
@@ -87,6 +90,8 @@ async def run(mode: str, args: argparse.Namespace, directory: Path) -> dict[str,
             await asyncio.sleep(0.01)
         async with sessions() as session:
             fan_out = await session.scalar(select(Notification.status))
+        if other is not None:
+            other.resume()  # running, and free to take work, when the other is killed
         killed_at = doomed.kill()
         await asyncio.sleep(0.5)  # what it sent just before dying is still arriving
         unanswered = {

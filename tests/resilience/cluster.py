@@ -170,6 +170,13 @@ class WorkerProcess:
             await asyncio.sleep(0.05)
         raise AssertionError(f"the worker did not start:\n{self.log.read_text()[-3000:]}")
 
+    def pause(self) -> None:
+        """SIGSTOP: it takes no job until ``resume``."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> float:
         """SIGKILL, as the OOM killer or a lost machine would; returns when (monotonic)."""
         os.killpg(self.process.pid, signal.SIGKILL)
