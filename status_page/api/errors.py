@@ -136,12 +136,19 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
             raise  # a redirect, not an error
         error = _as_api_error(exc)
         if error is None:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s %s", request.method, _route(request))
             error = ApiError(500, "something went wrong on our side; it has been logged")
         headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
         if request.path.startswith("/api/"):
             return problem_response(request, error.status, error.detail, error.errors, headers)
         return _html_error(error, headers)
+
+
+def _route(request: web.Request) -> str:
+    """The matched route's template (``/manage/{token}``), never the path itself: paths
+    carry tokens, and a business's customer ids may be email addresses."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "an unrouted path"
 
 
 def _html_error(error: ApiError, headers: dict[str, str]) -> web.Response:

@@ -4,12 +4,16 @@ import asyncio
 from typing import Any
 
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config import Settings
 from notifier import api_keys
 from notifier.db import utcnow
 from notifier.tables import Component, IdempotencyRecord, Incident
+from status_page import create_app
 from tests.conftest import Client, KeyFactory
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -257,6 +261,26 @@ async def test_an_unknown_page_outside_the_api_is_html(client: Client) -> None:
 
     assert response.status == 404
     assert response.content_type == "text/html"
+
+
+async def test_an_unexpected_error_is_a_500_logged_by_route_never_by_path(
+    aiohttp_client: AiohttpClient, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(settings)
+    app.router.add_get("/broken/{token}", broken)
+    client = await aiohttp_client(app)
+    secret = "aiko@example.com"  # a token, or a business's customer id that is an address
+
+    response = await client.get(f"/broken/{secret}")
+
+    assert response.status == 500
+    assert "Internal Server Error" in await response.text()
+    [record] = [r for r in caplog.records if r.name == "status_page.api.errors"]
+    assert record.getMessage() == "unhandled error on GET /broken/{token}"
+    assert secret not in caplog.text
 
 
 # Idempotency-Key
