@@ -45,8 +45,32 @@ _END = r"(?![\s\S])"
 _SPACES = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
+class _Patterned:
+    """A string rule that pydantic applies (``_check``) and the document states as a
+    JSON Schema ``pattern``: the two always come from one definition."""
+
+    @property
+    def pattern(self) -> str:
+        raise NotImplementedError
+
+    def _check(self, value: str) -> str:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
 @dataclass(frozen=True)
-class _Text:
+class _Text(_Patterned):
     """Refuses what the module docstring names, then strips surrounding whitespace."""
 
     multiline: bool
@@ -60,18 +84,6 @@ class _Text:
         spaces = _SPACES + _LINE_BREAKS if self.multiline else _SPACES
         # Spaces, then a character that is none, then any text: linear, no lookahead.
         return f"^[{spaces}]*[^\\s{banned}][^{banned}]*{_END}"
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(schema)
-        json_schema["pattern"] = self.pattern
-        return json_schema
 
     def _check(self, value: str) -> str:
         found = _banned(self.multiline).search(value)
@@ -107,23 +119,11 @@ Body = Annotated[
 
 
 @dataclass(frozen=True)
-class Matching:
+class Matching(_Patterned):
     """Text that must match ``regex`` whole; the document states it as a ``pattern``."""
 
     regex: str
     problem: str
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        json_schema = handler(schema)
-        json_schema["pattern"] = self.pattern
-        return json_schema
 
     @property
     def pattern(self) -> str:
