@@ -21,11 +21,12 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from forewarn import database, serving
-from notifier import api_keys, demo, dev_outbox, links, migrate, notifications
+from forewarn import database, demo, serving
+from notifier import api_keys, links, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
+from notifier.delivery.channels import outbox as dev_outbox
+from notifier.delivery.jobs import EmbeddedRedis, redis_settings
 from notifier.errors import DomainError
-from notifier.queue import EmbeddedRedis, redis_settings
 from workers import create_worker
 from workers.jobs import enqueue_fan_outs
 

@@ -31,8 +31,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings, SubscribeSettings
 from notifier import links, subscribers
-from notifier.channels.base import Channel, Content, DeliveryError, Outcome, Recipient, Sent
-from notifier.rendering import render
+from notifier.delivery.channels.base import (
+    Channel,
+    Content,
+    DeliveryError,
+    Outcome,
+    Recipient,
+    Sent,
+)
+from notifier.delivery.rendering import render
 from notifier.schemas.customers import e164, time_zone
 from notifier.statuses import Locale
 from notifier.tables import Consent, Customer, Signup, Suppression

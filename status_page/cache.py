@@ -1,7 +1,7 @@
 """Public GET (and HEAD) responses cached in each web process, never stale across processes.
 
 Every commit that can change the public page replaces a token in Redis
-(``notifier.page_generation``): the ops API after each write, the worker after a
+(``notifier.page.generation``): the ops API after each write, the worker after a
 maintenance transition. A cached response carries the token it was rendered under
 and is served only while Redis still holds that token.
 
@@ -43,7 +43,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from notifier import page_generation
+from notifier.page import generation as page_generation
 from status_page import i18n, keys
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from notifier import dev_outbox
+from notifier.delivery.channels import outbox as dev_outbox
 from status_page import keys
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from notifier import badges, feeds
 from notifier.errors import NotFound
+from notifier.page import badges, feeds
 from notifier.statuses import ComponentStatus, worst
 from notifier.tables import Component
 from status_page import keys

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from notifier.channels.inapp import INBOX_CHANNEL
+from notifier.delivery.channels.inapp import INBOX_CHANNEL
 from status_page import keys
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import text
 
-from notifier import history, uptime
 from notifier.db import utcnow
-from notifier.overview import overview
+from notifier.page import history, uptime
+from notifier.page.overview import overview
 from notifier.statuses import ComponentStatus, IncidentKind, MaintenanceStatus
 from notifier.tables import Incident
 from status_page import html, keys

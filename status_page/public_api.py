@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from notifier.statuspage import NAMES, Documents
+from notifier.page.statuspage_v2 import NAMES, Documents
 from status_page import keys
 
 # Short: a status widget polling every minute sees a change within seconds.

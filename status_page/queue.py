@@ -9,7 +9,7 @@ from aiohttp import web
 from arq import create_pool
 from redis.exceptions import RedisError
 
-from notifier.queue import redis_settings
+from notifier.delivery.jobs import redis_settings
 from status_page import keys
 
 log = logging.getLogger(__name__)

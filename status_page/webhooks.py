@@ -12,8 +12,8 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notifier import provider_events
 from notifier.db import utcnow
+from notifier.delivery import provider_events
 from status_page import forms, keys
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import notifier.tables  # noqa: F401  (every table on the metadata)
 from config import Settings
 from notifier import api_keys, migrate
 from notifier.db import Base, create_engine, sessionmaker, utcnow
-from notifier.queue import EmbeddedRedis
+from notifier.delivery.jobs import EmbeddedRedis
 from status_page import create_app
 from tests.fakes import FakeSendGrid, FakeTwilio
 

@@ -6,8 +6,8 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.channels.base import Content, Recipient, token
-from notifier.channels.inapp import InAppChannel
+from notifier.delivery.channels.base import Content, Recipient, token
+from notifier.delivery.channels.inapp import InAppChannel
 from notifier.tables import Customer, Delivery, InboxMessage, Notification
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -13,19 +13,13 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import (
-    fanout,
-    idempotency,
-    maintenance,
-    notifications,
-    page_generation,
-    signup,
-    sweeper,
-)
-from notifier.channels.base import DeliveryError
+from notifier import idempotency, maintenance, notifications, signup
 from notifier.db import utcnow
-from notifier.outcomes import backoff
-from notifier.sending import Sender
+from notifier.delivery import fanout, sweeper
+from notifier.delivery.channels.base import DeliveryError
+from notifier.delivery.outcomes import backoff
+from notifier.delivery.sending import Sender
+from notifier.page import generation as page_generation
 
 log = logging.getLogger(__name__)
 Ctx = dict[str, Any]

@@ -12,10 +12,10 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config import Settings
-from notifier.channels import registry
 from notifier.db import create_engine, sessionmaker
-from notifier.queue import redis_settings
-from notifier.sending import Sender
+from notifier.delivery.channels import registry
+from notifier.delivery.jobs import redis_settings
+from notifier.delivery.sending import Sender
 from workers import jobs
 from workers.heartbeat import JobHeartbeat
 

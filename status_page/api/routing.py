@@ -17,8 +17,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import api_keys, audit, idempotency, notifications, page_generation
+from notifier import api_keys, audit, idempotency, notifications
 from notifier.db import utcnow
+from notifier.page import generation as page_generation
 from notifier.schemas.fields import EXTERNAL_ID, Matching
 from notifier.tables import ApiKey
 from status_page import keys, queue

@@ -30,11 +30,11 @@ import pytest
 import redis.asyncio
 
 from config import Settings
-from notifier import messages, rendering
-from notifier.channels.base import Content, DeliveryError, Recipient, Sent
-from notifier.channels.email import SendGridEmail
-from notifier.channels.sms import TwilioSms
-from notifier.ratelimit import SharedRateLimit
+from notifier.delivery import messages, rendering
+from notifier.delivery.channels.base import Content, DeliveryError, Recipient, Sent
+from notifier.delivery.channels.email import SendGridEmail
+from notifier.delivery.channels.sms import TwilioSms
+from notifier.delivery.ratelimit import SharedRateLimit
 from tests.conftest import make_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings, SubscribeSettings
 from notifier import signup
 from notifier.db import utcnow
-from notifier.queue import redis_settings
+from notifier.delivery.jobs import redis_settings
 from notifier.tables import Customer, Delivery, Signup, Subscription
 from tests.conftest import Client
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.delivery.test_sending import post_incident, run_worker
 
 Sessions = async_sessionmaker[AsyncSession]
 Headers = dict[str, str]

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from config import Settings
-from notifier.channels.inapp import INBOX_CHANNEL
+from notifier.delivery.channels.inapp import INBOX_CHANNEL
 from status_page import live
 
 WAIT = 10.0  # bounds a wait that should end; never a timing assertion

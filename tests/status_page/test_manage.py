@@ -16,7 +16,7 @@ from config import Settings
 from notifier import links
 from notifier.tables import Consent, Customer, Signup, Subscription
 from tests.conftest import Client
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.delivery.test_sending import post_incident, run_worker
 from tests.status_page.signups import csrf_token, form, link, outbox, sign_up
 
 Sessions = async_sessionmaker[AsyncSession]

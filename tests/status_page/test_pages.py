@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import status_page
 from notifier import components, incidents, maintenance
-from notifier.overview import indicator
+from notifier.page.overview import indicator
 from notifier.schemas.components import ComponentCreate
 from notifier.schemas.incidents import (
     AffectedComponent,

@@ -19,7 +19,7 @@ from notifier.tables import Consent, Customer, Signup, Subscription
 from status_page import create_app
 from tests.conftest import Client, make_settings
 from tests.fakes import FakeTwilio
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.delivery.test_sending import post_incident, run_worker
 from tests.status_page.signups import (
     PUBLIC,
     csrf_token,

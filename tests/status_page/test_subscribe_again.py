@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from config import Settings
 from tests.conftest import Client
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.delivery.test_sending import post_incident, run_worker
 from tests.status_page.signups import csrf_token, link, outbox, sign_up
 
 Headers = dict[str, str]

@@ -19,7 +19,7 @@ from notifier.tables import Consent, Delivery, Suppression
 from status_page import create_app
 from tests.conftest import Client, make_settings
 from tests.fakes import FakeSendGrid, FakeTwilio
-from tests.notifier.test_sending import add_audience, post_incident, run_worker
+from tests.notifier.delivery.test_sending import add_audience, post_incident, run_worker
 
 Headers = dict[str, str]
 PUBLIC = "http://status.test"

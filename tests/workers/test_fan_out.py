@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import fanout
 from notifier.db import utcnow
-from notifier.queue import redis_settings
+from notifier.delivery import fanout
+from notifier.delivery.jobs import redis_settings
 from notifier.tables import Notification, OutboxMessage
 from tests.conftest import Client
 from workers import create_worker

@@ -10,7 +10,7 @@ import arq
 from arq.constants import in_progress_key_prefix
 
 from config import Settings
-from notifier.queue import redis_settings
+from notifier.delivery.jobs import redis_settings
 from workers import create_worker
 from workers.heartbeat import JobHeartbeat
 

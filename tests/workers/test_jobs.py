@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.queue import redis_settings
+from notifier.delivery.jobs import redis_settings
 from notifier.tables import ComponentStatusChange
 from tests.conftest import Client
 from workers import create_worker, jobs

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier.tables import AuditEntry, Customer, IdempotencyRecord
 from tests.conftest import Client, KeyFactory
-from tests.notifier.test_sending import post_incident, run_worker
+from tests.notifier.delivery.test_sending import post_incident, run_worker
 from tests.status_page.signups import outbox, sign_up
 from tests.status_page.test_subscribe import confirm_by_link
 

@@ -1,0 +1,52 @@
+"""Which channel classes serve this deployment: providers, or the dev outbox."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+import aiohttp
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config import Settings
+from notifier.delivery.channels.base import Channel
+from notifier.delivery.channels.email import SendGridEmail
+from notifier.delivery.channels.inapp import InAppChannel
+from notifier.delivery.channels.outbox import OutboxChannel
+from notifier.delivery.channels.sms import TwilioSms
+from notifier.delivery.ratelimit import SharedRateLimit
+
+
+async def build(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    stack: AsyncExitStack,
+) -> dict[str, Channel]:
+    """Channels by name; resources they open are closed with ``stack``."""
+    delivery = settings.delivery
+    channels: dict[str, Channel] = {"inapp": InAppChannel(sessions, redis)}
+    if settings.sendgrid.configured:
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        channels["email"] = SendGridEmail(
+            settings.sendgrid,
+            http,
+            from_name=settings.page_name,
+            timeout=delivery.provider_timeout_seconds,
+        )
+    else:
+        channels["email"] = OutboxChannel("email", sessions)
+    if settings.twilio.configured:
+        sender = settings.twilio.messaging_service_sid or settings.twilio.from_number
+        sms = TwilioSms(
+            settings.twilio,
+            status_callback=str(settings.public_url).rstrip("/") + "/webhooks/twilio/status",
+            limit=SharedRateLimit(redis, f"sms:{sender}", delivery.sms_per_second),
+            timeout=delivery.provider_timeout_seconds,
+            concurrency=delivery.sms_concurrency,
+        )
+        stack.push_async_callback(sms.close)
+        channels["sms"] = sms
+    else:
+        channels["sms"] = OutboxChannel("sms", sessions)
+    return channels

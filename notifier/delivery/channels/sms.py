@@ -1,0 +1,118 @@
+"""SMS through Twilio's REST API with the ``twilio`` library's async client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from config import TwilioSettings
+from notifier.delivery.channels.base import (
+    Content,
+    DeliveryError,
+    Outcome,
+    Recipient,
+    Report,
+    Sent,
+    personalise,
+    tell,
+)
+from notifier.delivery.ratelimit import SharedRateLimit
+from notifier.delivery.sms_segments import segments
+
+log = logging.getLogger(__name__)
+
+# Twilio error codes that no retry can fix, and what to record for the number.
+_PERMANENT = {
+    21610: "stop",  # the recipient replied STOP
+    21211: "invalid",  # not a valid phone number
+    21614: "invalid",  # not a mobile number
+    21408: None,  # no permission to send to that region: our account, not the number
+    21612: None,  # cannot route to this number from our sender
+}
+_AUTH = {20003, 20005}
+
+
+class TwilioSms:
+    name = "sms"
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        *,
+        status_callback: str,
+        limit: SharedRateLimit,
+        timeout: float,
+        concurrency: int,
+    ) -> None:
+        self._settings = settings
+        # Twilio's own client must not retry: a retried POST after a 5xx can send twice.
+        self._http = AsyncTwilioHttpClient(max_retries=None)
+        self._client = Client(
+            settings.account_sid, settings.auth_token.get_secret_value(), http_client=self._http
+        )
+        self._client.api.base_url = str(settings.base_url).rstrip("/")
+        self._status_callback = status_callback
+        self._limit = limit
+        self._timeout = timeout
+        self._concurrency = asyncio.Semaphore(concurrency)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
+    ) -> list[Outcome]:
+        # A task group, not gather: if recording an outcome fails, the calls not yet made
+        # are cancelled rather than left running with nobody to record them.
+        try:
+            async with asyncio.TaskGroup() as group:
+                calls = [group.create_task(self._one(content, r, report)) for r in recipients]
+        except ExceptionGroup as failed:  # the first says what went wrong
+            raise failed.exceptions[0] from None
+        return [call.result() for call in calls]
+
+    async def _one(self, content: Content, recipient: Recipient, report: Report | None) -> Outcome:
+        text = personalise(content, recipient).text
+        sender: dict[str, Any] = (
+            {"messaging_service_sid": self._settings.messaging_service_sid}
+            if self._settings.messaging_service_sid
+            else {"from_": self._settings.from_number}
+        )
+        async with self._concurrency:
+            await self._limit.acquire()
+            outcome = await self._call(recipient.address, text, sender)
+            # Recorded before the slot is free: unrecorded calls never outnumber the slots.
+            await tell(report, [(recipient, outcome)])
+        return outcome
+
+    async def _call(self, to: str, text: str, sender: dict[str, Any]) -> Outcome:
+        try:
+            # The twilio client ignores its own timeout setting.
+            async with asyncio.timeout(self._timeout):
+                message = await self._client.messages.create_async(
+                    to=to, body=text, status_callback=self._status_callback, **sender
+                )
+        except TwilioRestException as exc:
+            return _error(exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return DeliveryError(f"Twilio unreachable: {type(exc).__name__}", permanent=False)
+        return Sent(provider_id=str(message.sid), segments=segments(text))
+
+
+def _error(exc: TwilioRestException) -> DeliveryError:
+    """Map a Twilio error to a DeliveryError (one place for all of them)."""
+    code = exc.code or 0
+    reason = f"Twilio error {code or exc.status}"
+    if exc.status == 429 or code == 20429 or exc.status >= 500:
+        return DeliveryError(reason, permanent=False)
+    if exc.status in (401, 403) or code in _AUTH:
+        log.error("Twilio refused our credentials (%s): check FOREWARN_TWILIO__*", code)
+        return DeliveryError(reason, permanent=False, alert_ops=True, retry_after=300)
+    return DeliveryError(reason, permanent=True, suppress=_PERMANENT.get(code))

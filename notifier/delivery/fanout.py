@@ -1,0 +1,127 @@
+"""Fan-out: turn one notification into delivery rows, a page of the audience at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import DeliverySettings
+from notifier.delivery import audience
+from notifier.tables import Delivery, Notification
+
+# Fan-out's order: texts are short, urgent and read within seconds; in-app next; email,
+# the bulk, last.
+ORDER = ("sms", "inapp", "email")
+FIRST = {channel: i for i, channel in enumerate(ORDER)}
+
+
+@dataclass(frozen=True)
+class Batch:
+    channel: str
+    delivery_ids: list[int]
+
+    @property
+    def job_id(self) -> str:
+        return f"send:{self.channel}:{self.delivery_ids[0]}:{self.delivery_ids[-1]}"
+
+
+def insert_ignoring_duplicates(session: AsyncSession, mapped: Any) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on either engine, on the plain table (the ORM's
+    bulk path costs more per row than the rows do)."""
+    table = mapped.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+async def fan_out_page(
+    session: AsyncSession, notification_id: str, settings: DeliverySettings, *, now: datetime
+) -> tuple[list[Batch], bool]:
+    """Add the deliveries of the next page of the audience; returns its batches and
+    whether the fan-out is complete. Channel by channel, in ``ORDER``: every text is
+    queued before the first email, so a large audience's email does not hold them up.
+    Safe to re-run: rows are unique per (notification, customer, channel) and the
+    cursor only moves on commit (rows a re-run finds already there are left to the
+    sweeper)."""
+    found = (
+        await session.execute(
+            select(
+                Notification.status,
+                Notification.cursor_channel,
+                Notification.cursor,
+                Notification.audience,
+            )
+            .where(Notification.id == notification_id)
+            .with_for_update()
+        )
+    ).first()
+    if found is None or found.status == "done":
+        return [], True
+    channel = found.cursor_channel or ORDER[0]
+    members = (
+        await session.execute(
+            audience.page(
+                found.audience, channel, after=found.cursor, limit=settings.fanout_page_size
+            )
+        )
+    ).all()
+    created: list[tuple[int, str, str]] = []
+    if members:
+        locale = {customer_id: language for customer_id, language in members}
+        rows = audience.rows(
+            found.audience,
+            channel,
+            notification_id,
+            after=found.cursor,
+            upto=members[-1][0],
+            now=now,
+        )
+        result = await session.execute(
+            insert_ignoring_duplicates(session, Delivery)
+            .from_select(audience.COLUMNS, rows)
+            .returning(Delivery.id, Delivery.customer_id, Delivery.status)
+        )
+        created = [
+            (delivery_id, channel, locale[customer_id])
+            for delivery_id, customer_id, status in result
+            if status == "pending"
+        ]
+    cursor_channel, cursor = channel, members[-1][0] if members else found.cursor
+    if len(members) < settings.fanout_page_size:  # this channel is done
+        following = ORDER.index(channel) + 1
+        cursor_channel, cursor = (ORDER[following], "") if following < len(ORDER) else ("", "")
+        done = following == len(ORDER)
+    else:
+        done = False
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(
+            status="done" if done else "fanning_out",
+            cursor_channel=cursor_channel,
+            cursor=cursor,
+            fanned_out_at=now if done else None,
+        )
+    )
+    return batch_up(sorted(created), settings), done
+
+
+def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -> list[Batch]:
+    """Send batches of (id, channel, locale) rows: one channel and locale each, so one
+    rendering serves the whole batch."""
+    size = {"email": settings.email_batch_size, "sms": settings.sms_batch_size}
+    groups: dict[tuple[str, str], list[int]] = {}
+    for delivery_id, channel, locale in rows:
+        groups.setdefault((channel, locale), []).append(delivery_id)
+    batches = []
+    # Texts first: short, urgent, and read within seconds; a page's email can wait for them.
+    for (channel, _locale), ids in sorted(groups.items(), key=lambda g: FIRST.get(g[0][0], 1)):
+        step = size.get(channel, 1000)
+        batches += [Batch(channel, ids[i : i + step]) for i in range(0, len(ids), step)]
+    return batches

@@ -1,0 +1,170 @@
+"""What providers tell us after a send: delivery receipts, bounces, STOP replies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier import signup, subscribers
+from notifier.delivery.fanout import insert_ignoring_duplicates
+from notifier.tables import Consent, Customer, Delivery, ProviderEvent, Suppression
+
+# Later states never go back to earlier ones (callbacks arrive out of order).
+_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "bounced": 3}
+
+# Carrier verdicts that mean the number itself is wrong (Twilio error codes).
+_BAD_NUMBER = {30005: "invalid", 30006: "invalid", 21610: "stop", 21211: "invalid"}
+
+STOP_WORDS = {
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "OPTOUT",
+    "REVOKE",
+    "停止",
+    "配信停止",
+}
+START_WORDS = {"START", "YES", "UNSTOP", "再開"}
+# A reply that confirms a pending SMS sign-up (YES also opts in again, as START does).
+CONFIRM_WORDS = {"YES", "はい"}
+HELP_WORDS = {"HELP", "INFO", "ヘルプ"}
+
+
+async def _move(
+    session: AsyncSession, delivery: Delivery, status: str, *, error: str | None, now: datetime
+) -> bool:
+    if _RANK.get(status, 0) < _RANK.get(delivery.status, 0):
+        return False
+    delivery.status = status
+    if status == "delivered":
+        delivery.delivered_at = now
+    if error:
+        delivery.last_error = error
+    return True
+
+
+async def suppress(
+    session: AsyncSession, channel: str, address: str, reason: str, *, now: datetime
+) -> None:
+    await session.execute(
+        insert_ignoring_duplicates(session, Suppression),
+        [{"channel": channel, "address": address, "reason": reason, "created_at": now}],
+    )
+
+
+async def twilio_status(
+    session: AsyncSession, message_sid: str, status: str, error_code: int | None, *, now: datetime
+) -> bool:
+    """Apply a Twilio status callback; False if the message is not ours."""
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.channel == "sms", Delivery.provider_id == message_sid)
+    )
+    if delivery is None:
+        return False
+    if status == "delivered":
+        await _move(session, delivery, "delivered", error=None, now=now)
+    elif status in ("failed", "undelivered"):
+        await _move(
+            session,
+            delivery,
+            "failed",
+            error=f"carrier: {status} {error_code or ''}".strip(),
+            now=now,
+        )
+        reason = _BAD_NUMBER.get(error_code or 0)
+        customer = await session.get(Customer, delivery.customer_id)
+        if reason and customer is not None and customer.phone:
+            await suppress(session, "sms", customer.phone, reason, now=now)
+    return True
+
+
+async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: datetime) -> str:
+    """Handle an inbound SMS keyword; returns 'stop', 'start', 'confirm', 'help' or 'other'."""
+    word = text.strip().upper().rstrip(".!\u3002\uff01")  # also the full-width 。 and !
+    confirmed = word in CONFIRM_WORDS and await signup.confirm_by_reply(session, phone, now=now)
+    if word in STOP_WORDS:
+        await suppress(session, "sms", phone, "stop", now=now)
+        for customer_id in await _customers_with_phone(session, phone):
+            await subscribers.revoke(session, customer_id, "sms", now=now)
+        return "stop"
+    if word in START_WORDS:
+        await session.execute(
+            delete(Suppression).where(
+                Suppression.channel == "sms",
+                Suppression.address == phone,
+                Suppression.reason == "stop",
+            )
+        )
+        # Consent they withdrew by STOP comes back; nobody is opted in who never was.
+        await session.execute(
+            update(Consent)
+            .where(
+                Consent.channel == "sms",
+                Consent.customer_id.in_(await _customers_with_phone(session, phone)),
+                Consent.revoked_at.is_not(None),
+            )
+            .values(revoked_at=None)
+        )
+    if confirmed:
+        return "confirm"
+    if word in START_WORDS:
+        return "start"
+    if word in HELP_WORDS:
+        return "help"
+    return "other"
+
+
+async def _customers_with_phone(session: AsyncSession, phone: str) -> list[str]:
+    return list((await session.scalars(select(Customer.id).where(Customer.phone == phone))).all())
+
+
+async def first_time(session: AsyncSession, provider: str, event_id: str, *, now: datetime) -> bool:
+    """Record an event id; False if it was seen before (providers redeliver)."""
+    result = await session.execute(
+        insert_ignoring_duplicates(session, ProviderEvent).returning(ProviderEvent.id),
+        [{"provider": provider, "event_id": event_id, "received_at": now}],
+    )
+    return result.first() is not None
+
+
+async def sendgrid_events(
+    session: AsyncSession, events: Iterable[dict[str, Any]], *, now: datetime
+) -> int:
+    """Apply SendGrid event webhook events; returns how many were new."""
+    applied = 0
+    for event in events:
+        event_id = str(event.get("sg_event_id") or "")
+        if not event_id or not await first_time(session, "sendgrid", event_id, now=now):
+            continue
+        applied += 1
+        kind = str(event.get("event") or "")
+        address = str(event.get("email") or "").lower()
+        delivery = None
+        if str(event.get("delivery_id") or "").isdigit():
+            delivery = await session.get(Delivery, int(event["delivery_id"]))
+        if kind == "delivered" and delivery is not None:
+            await _move(session, delivery, "delivered", error=None, now=now)
+        elif kind in ("bounce", "dropped"):
+            reason = str(event.get("reason") or event.get("type") or kind)[:200]
+            if delivery is not None:
+                status = "bounced" if kind == "bounce" else "failed"
+                await _move(session, delivery, status, error=f"{kind}: {reason}", now=now)
+            if address and (
+                kind == "bounce" or "bounced" in reason.lower() or "invalid" in reason.lower()
+            ):
+                await suppress(session, "email", address, "bounce", now=now)
+        elif kind in ("spamreport", "unsubscribe", "group_unsubscribe") and address:
+            reason = "spam_report" if kind == "spamreport" else "unsubscribe"
+            await suppress(session, "email", address, reason, now=now)
+            for customer_id in (
+                await session.scalars(select(Customer.id).where(Customer.email == address))
+            ).all():
+                await subscribers.revoke(session, customer_id, "email", now=now)
+    return applied

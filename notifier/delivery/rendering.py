@@ -1,0 +1,76 @@
+"""Message text per channel and locale, from Jinja templates in ``notifier/delivery/templates``.
+
+Layout: ``email/<event>/{subject,body}.<locale>.txt`` and ``body.<locale>.html``,
+``sms/<event>.<locale>.txt``. In-app messages use the email subject as title and
+the SMS text as body. Per-recipient values stay as ``%%tokens%%`` (see channels.base).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from notifier.delivery.channels.base import Content, token
+from notifier.markdown import to_html
+from notifier.statuses import Locale
+
+_ROOT = Path(__file__).with_name("templates")
+EVENTS = ("incident_update", "maintenance_update", "problem_update")
+
+
+@cache
+def _env(html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_ROOT),
+        autoescape=html,  # noqa: S701  (text and SMS bodies are not HTML)
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = to_html
+    # A token is our own constant (%%name%%); its value is escaped when substituted.
+    env.globals["token"] = lambda name: Markup(token(name, html_part=html))  # noqa: S704
+    return env
+
+
+def _render(path: str, context: dict[str, Any], *, html: bool = False) -> str:
+    return _env(html).get_template(path).render(context).strip()
+
+
+def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Content:
+    locale = locale if locale in Locale.__members__ else Locale.en
+    if channel == "sms":
+        return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
+    subject = _render(f"email/{event}/subject.{locale}.txt", context)
+    if channel == "inapp":
+        return Content(subject=subject, text=_render(f"sms/{event}.{locale}.txt", context))
+    return Content(
+        subject=subject,
+        text=_render(f"email/{event}/body.{locale}.txt", context),
+        html=_render(f"email/{event}/body.{locale}.html", context, html=True),
+    )
+
+
+# A no-break space, typographic quotes, dashes or the ellipsis that ``messages.shorten``
+# adds would force UCS-2 and double the cost of an otherwise GSM-7 text.
+_SMS_SAFE = str.maketrans(
+    {
+        "\xa0": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+)
+
+
+def sms_safe(text: str) -> str:
+    return text.translate(_SMS_SAFE)

@@ -1,0 +1,359 @@
+"""Sending a batch of deliveries: claim, render, send, record. At-least-once, and the
+window for a duplicate is one in-flight provider call: a row is claimed with a
+conditional UPDATE before the call, the claim is renewed while the batch is sent, and
+each call's outcome is recorded as it returns (``notifier.delivery.outcomes``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config import Settings
+from notifier import links
+from notifier.db import among, utcnow
+from notifier.delivery import messages
+from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
+from notifier.delivery.outcomes import Claimed, Recorder, backoff
+from notifier.delivery.rendering import render
+from notifier.tables import Customer, Delivery, Notification, Suppression
+
+log = logging.getLogger(__name__)
+DELIVERIES = cast(Table, Delivery.__table__)
+# What a notification says depends only on it and the language: keep a few.
+CONTEXT_CACHE = 256
+TEXTS_FIRST_SECONDS = 5.0
+
+
+class Sender:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, Channel],
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = channels
+        self._settings = settings
+        self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
+        self._texts_sending = 0
+        self._texts_done = asyncio.Event()
+        self._texts_done.set()
+
+    async def send(self, channel_name: str, ids: Sequence[int]) -> float | None:
+        """Send what is due among ``ids``; returns seconds until some are due again."""
+        if channel_name == "sms":
+            async with self._sending_texts():
+                return await self._send(channel_name, ids)
+        if channel_name == "email":
+            await self._after_texts()
+        return await self._send(channel_name, ids)
+
+    @contextlib.asynccontextmanager
+    async def _sending_texts(self) -> AsyncIterator[None]:
+        self._texts_sending += 1
+        self._texts_done.clear()
+        try:
+            yield
+        finally:
+            self._texts_sending -= 1
+            if not self._texts_sending:
+                self._texts_done.set()
+
+    async def _after_texts(self) -> None:
+        """Texts before email in one worker. An email batch is a thousand recipients of
+        CPU work, and every text sent meanwhile waits for it (their round trips share
+        the event loop); so it waits while this worker sends texts, but no longer than
+        ``TEXTS_FIRST_SECONDS``: a trickle of rate-limited texts cannot hold email back."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TEXTS_FIRST_SECONDS):
+                await self._texts_done.wait()
+
+    async def _send(self, channel_name: str, ids: Sequence[int]) -> float | None:
+        channel = self._channels[channel_name]
+        now = utcnow()
+        # The claim commits with the read of what to send: one connection, one round of each.
+        async with self._sessions() as session, session.begin():
+            claimed = await self._claim(session, channel_name, ids, now)
+            if claimed:
+                batch, decided, work = await self._prepare(session, claimed, now)
+        retry_at: datetime | None = None
+        if claimed:
+            async with self._holding(batch):
+                await batch.record(decided)
+                for content, recipients in work:
+                    results = await channel.send(content, recipients, batch.report)
+                    # What the channel did not report as it went is recorded now.
+                    await batch.report(list(zip(recipients, results, strict=True)))
+            log.info(
+                "batch of %d: %d sent, %d not", batch.size, batch.sent, batch.size - batch.sent
+            )
+            retry_at = batch.retry_at
+        retry_in = None if retry_at is None else max(0.0, (retry_at - utcnow()).total_seconds())
+        if len(claimed) == len(ids):
+            return retry_in
+        # Some were not ours to send now (sent already, due later, or another worker's):
+        # when are they due?
+        later = await self._next_due(ids)
+        return later if retry_in is None or later is None else min(retry_in, later)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, batch: _Batch) -> AsyncIterator[None]:
+        """Renew the batch's claims while it is sent (so a slow batch is never taken for a
+        lost one); if sending stops early (an error, the job cancelled), hand back what
+        was not sent, for the next run to send at once rather than after the lease."""
+        async with self._recorder.writing():
+            renewing = asyncio.create_task(self._renew(batch))
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+                if batch.held:
+                    await asyncio.shield(self._release(sorted(batch.held)))
+
+    async def _renew(self, batch: _Batch) -> None:
+        every = self._settings.delivery.claim_lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._recorder.renew(sorted(batch.held))
+            except Exception:  # the next beat may do better; the lease is three beats long
+                log.exception("could not renew the claims of a batch")
+
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(DELIVERIES)
+                    .where(among(Delivery.id, ids, postgres=self._postgres))
+                    .where(Delivery.status == "sending")
+                    .values(status="pending", next_attempt_at=utcnow())
+                )
+        except Exception:  # then their lease runs out and the next claim takes them
+            log.exception("could not hand back %d unsent deliveries", len(ids))
+
+    async def _claim(
+        self, session: AsyncSession, channel_name: str, ids: Sequence[int], now: datetime
+    ) -> list[int]:
+        """Claim what is due among ``ids`` on ``channel_name``, and what a lost worker
+        claimed: a claim not renewed within the lease (``claim_lease_seconds``). Rows of
+        another channel are never claimed: an address goes only to its own provider."""
+        lapsed = now - timedelta(seconds=self._settings.delivery.claim_lease_seconds)
+        result = await session.execute(
+            update(DELIVERIES)
+            .where(
+                among(Delivery.id, ids, postgres=self._postgres),
+                Delivery.channel == channel_name,
+                or_(
+                    and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+                    and_(Delivery.status == "sending", Delivery.claimed_at < lapsed),
+                ),
+            )
+            .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id)
+        )
+        return list(result.scalars())
+
+    async def _prepare(
+        self, session: AsyncSession, claimed: list[int], now: datetime
+    ) -> tuple[_Batch, list[tuple[int, Outcome]], list[tuple[Content, list[Recipient]]]]:
+        """The claimed rows as a batch, the outcomes decided without a provider (no
+        address, suppressed, superseded, too late), and the rest as (content, recipients)."""
+        address = case(
+            (Delivery.channel == "email", Customer.email),
+            (Delivery.channel == "sms", Customer.phone),
+            else_=Customer.inapp_user_id,
+        )
+        suppressed = (
+            select(Suppression.reason)
+            .where(Suppression.channel == Delivery.channel, Suppression.address == address)
+            .limit(1)
+            .scalar_subquery()
+        )
+        rows = list(
+            await session.execute(
+                select(
+                    Delivery.id,
+                    Delivery.channel,
+                    Delivery.attempts,
+                    Delivery.created_at,
+                    Delivery.notification_id,
+                    Customer.id.label("customer_id"),
+                    Customer.name,
+                    Customer.locale,
+                    address.label("address"),
+                    suppressed.label("suppressed"),
+                )
+                .join(Customer, Customer.id == Delivery.customer_id)
+                .where(among(Delivery.id, claimed, postgres=self._postgres))
+                .order_by(Delivery.id)
+            )
+        )
+        notifications = {
+            n.id: n
+            for n in await session.scalars(
+                select(Notification).where(Notification.id.in_({r[4] for r in rows}))
+            )
+        }
+        superseded = await self._superseded(session, set(notifications))
+        deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
+        groups: dict[tuple[str, str, str], list[Recipient]] = {}
+        decided: list[tuple[int, Outcome]] = []
+        secret = self._settings.secret_key.get_secret_value()
+        public = str(self._settings.public_url).rstrip("/")
+        for (
+            delivery_id,
+            channel,
+            attempts,
+            created_at,
+            notification_id,
+            customer_id,
+            name,
+            locale,
+            to,
+            blocked,
+        ) in rows:
+            if not to:
+                decided.append(
+                    (delivery_id, DeliveryError("the address was removed", permanent=True))
+                )
+            elif blocked:
+                decided.append(
+                    (delivery_id, DeliveryError(f"suppressed: {blocked}", permanent=True))
+                )
+            elif attempts > 1 and notification_id in superseded:
+                # A late retry of an old update would only confuse: a newer one exists.
+                decided.append(
+                    (delivery_id, DeliveryError("superseded by a newer update", permanent=True))
+                )
+            elif now - created_at > deadline:
+                decided.append(
+                    (delivery_id, DeliveryError("past the delivery deadline", permanent=True))
+                )
+            else:
+                token = links.sign(secret, "unsubscribe", f"{customer_id}:{channel}")
+                manage = links.manage_token(secret, customer_id, channel)
+                recipient = Recipient(
+                    delivery_id=delivery_id,
+                    address=to,
+                    values={
+                        "greeting": messages.greeting(locale, name),
+                        "unsubscribe_url": f"{public}/unsubscribe/{token}",
+                        "manage_url": f"{public}/manage/{manage}",
+                    },
+                )
+                groups.setdefault((notification_id, channel, locale), []).append(recipient)
+        work = []
+        for (notification_id, channel, locale), recipients in groups.items():
+            notification = notifications[notification_id]
+            context = await self._context(session, notification, locale)
+            for recipient in recipients:
+                recipient.values["url"] = context["url"]
+            work.append((render(notification.kind, channel, locale, context), recipients))
+        batch = _Batch(self._recorder, [Claimed(r[0], r[1], r[2], r[3]) for r in rows])
+        return batch, decided, work
+
+    async def _context(
+        self, session: AsyncSession, notification: Notification, locale: str
+    ) -> dict[str, Any]:
+        key = (notification.id, locale)
+        if key not in self._contexts:
+            if len(self._contexts) >= CONTEXT_CACHE:
+                self._contexts.pop(next(iter(self._contexts)))
+            self._contexts[key] = await messages.context(
+                session, notification, self._settings, locale
+            )
+        return self._contexts[key]
+
+    async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
+        """Notifications for which a newer one about the same subject exists."""
+        if not ids:
+            return set()
+        newer = Notification.__table__.alias("newer")
+        rows = await session.execute(
+            select(Notification.id)
+            .where(Notification.id.in_(ids))
+            .where(
+                select(newer.c.id)
+                .where(
+                    newer.c.subject_id == Notification.subject_id,
+                    newer.c.created_at > Notification.created_at,
+                )
+                .exists()
+            )
+        )
+        return set(rows.scalars())
+
+    async def _next_due(self, ids: Sequence[int]) -> float | None:
+        """Seconds until some of ``ids`` can be claimed: a retry falls due, or another
+        worker's claim would lapse (a live worker will have sent them by then)."""
+        async with self._sessions() as session:
+            retry, claim = (
+                await session.execute(
+                    select(
+                        func.min(case((Delivery.status == "pending", Delivery.next_attempt_at))),
+                        func.min(case((Delivery.status == "sending", Delivery.claimed_at))),
+                    ).where(
+                        among(Delivery.id, ids, postgres=self._postgres),
+                        Delivery.status.in_(("pending", "sending")),
+                    )
+                )
+            ).one()
+        lease = timedelta(seconds=self._settings.delivery.claim_lease_seconds)
+        due = [_aware(retry)] if retry is not None else []
+        due += [_aware(claim) + lease] if claim is not None else []
+        if not due:
+            return None
+        return max(0.0, (min(due) - utcnow()).total_seconds())
+
+
+class _Batch:
+    """One batch's claimed rows while it is sent: which are still held (claimed, no
+    outcome recorded), what became of the others, and when a retry falls due."""
+
+    def __init__(self, recorder: Recorder, rows: list[Claimed]) -> None:
+        self._recorder = recorder
+        self._rows = {row.id: row for row in rows}
+        self.held = set(self._rows)
+        self.size = len(rows)
+        self.sent = 0
+        self.retry_at: datetime | None = None
+
+    async def report(self, outcomes: Sequence[tuple[Recipient, Outcome]]) -> None:
+        """Record these outcomes now (the channel's ``report``)."""
+        await self._write([(r.delivery_id, outcome, r.address) for r, outcome in outcomes])
+
+    async def record(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        await self._write([(delivery_id, outcome, "") for delivery_id, outcome in outcomes])
+
+    async def _write(self, outcomes: list[tuple[int, Outcome, str]]) -> None:
+        mine = [(self._rows[i], o, to) for i, o, to in outcomes if i in self.held]
+        if not mine:
+            return
+        self.held.difference_update(row.id for row, _o, _to in mine)
+        for new in await self._recorder.record(mine):
+            self.sent += new["status"] in ("sent", "delivered")
+            due = new["next_attempt_at"]
+            if due is not None and (self.retry_at is None or due < self.retry_at):
+                self.retry_at = due
+
+
+def _aware(at: Any) -> datetime:
+    """A MIN() over a datetime column: SQLite's bypasses the column type."""
+    if isinstance(at, datetime) and at.tzinfo is not None:
+        return at
+    return datetime.fromisoformat(str(at)).replace(tzinfo=UTC)
+
+
+# Kept here for callers that retry sends of their own (sign-up messages).
+__all__ = ["Sender", "backoff"]

@@ -1,0 +1,84 @@
+"""The sweeper: Redis only carries ids and can be lost; the database knows what is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import DeliverySettings
+from notifier.delivery.fanout import Batch, batch_up
+from notifier.tables import Customer, Delivery, Notification
+
+MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Sweep:
+    fan_outs: list[str]
+    batches: list[Batch]
+    released: int
+
+
+async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datetime) -> Sweep:
+    """Release claims not renewed within the lease, and find the fan-outs and batches that
+    are due and may have been lost with Redis. A killed worker's jobs need no sweep: arq
+    runs them again (``workers.heartbeat``) and they take its lapsed claims over."""
+    # A live worker renews its claims; one older than the lease was lost with its worker
+    # (and its job with Redis): send again. Only calls in flight can go out twice.
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    grace = timedelta(seconds=settings.sweep_grace_seconds)
+    released = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
+        .values(status="pending", next_attempt_at=now - grace - timedelta(seconds=1))
+        .execution_options(synchronize_session=False)
+    )
+    fan_outs = (
+        await session.scalars(
+            select(Notification.id)
+            .where(Notification.status != "done", Notification.created_at < now - grace)
+            .order_by(Notification.created_at)
+        )
+    ).all()
+    rows = await session.execute(
+        select(Delivery.notification_id, Delivery.id, Delivery.channel, Customer.locale)
+        .join(Customer, Customer.id == Delivery.customer_id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at < now - grace)
+        .order_by(Delivery.id)
+        .limit(MAX_ROWS)
+    )
+    by_notification: dict[str, list[tuple[int, str, str]]] = {}
+    for notification_id, delivery_id, channel, locale in rows:
+        by_notification.setdefault(notification_id, []).append((delivery_id, channel, locale))
+    batches = [b for group in by_notification.values() for b in batch_up(group, settings)]
+    return Sweep(
+        fan_outs=list(fan_outs),
+        batches=batches,
+        released=int(released.rowcount),  # type: ignore[attr-defined]
+    )
+
+
+async def unsent(
+    session: AsyncSession, notification_id: str, settings: DeliverySettings, *, after: int = 0
+) -> tuple[list[Batch], int | None]:
+    """A page of a notification's deliveries still to send (ids above ``after``), in
+    batches; and the id the next page starts after (None: that was the last)."""
+    rows = (
+        await session.execute(
+            select(Delivery.id, Delivery.channel, Customer.locale)
+            .join(Customer, Customer.id == Delivery.customer_id)
+            .where(
+                Delivery.notification_id == notification_id,
+                Delivery.status == "pending",
+                Delivery.id > after,
+            )
+            .order_by(Delivery.id)
+            .limit(settings.fanout_page_size)
+        )
+    ).all()
+    found = [(delivery_id, channel, locale) for delivery_id, channel, locale in rows]
+    more = len(found) == settings.fanout_page_size
+    return batch_up(found, settings), found[-1][0] if more else None

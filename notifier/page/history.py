@@ -1,0 +1,85 @@
+"""The page's history: public incidents and maintenance, a calendar month at a time.
+
+Months are those of the page's time zone; an incident belongs to the month it
+started in (a maintenance: its start, or its scheduled start until it begins).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
+
+from notifier.page.uptime import midnight
+from notifier.statuses import MaintenanceStatus
+from notifier.tables import Incident
+
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month | None:
+        """``2026-11``; None for anything else (including years past 9998)."""
+        match = _MONTH.fullmatch(text)
+        if match is None:
+            return None
+        year, month = int(match[1]), int(match[2])
+        return cls(year, month) if 1 <= month <= 12 and 1970 <= year <= 9998 else None
+
+    @classmethod
+    def containing(cls, moment: datetime, zone: ZoneInfo) -> Month:
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    @property
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True)
+class MonthHistory:
+    month: Month
+    entries: Sequence[Incident]  # newest first; their updates are not loaded
+    has_earlier: bool  # something public started before this month
+
+
+_SHOWN: tuple[ColumnElement[bool], ...] = (
+    Incident.public.is_(True),
+    Incident.status != MaintenanceStatus.cancelled,
+)
+
+
+async def month_history(session: AsyncSession, month: Month, zone: ZoneInfo) -> MonthHistory:
+    start, end = midnight(month.first_day, zone), midnight(month.next.first_day, zone)
+    entries = await session.scalars(
+        select(Incident)
+        .where(*_SHOWN, Incident.started_at >= start, Incident.started_at < end)
+        .order_by(Incident.started_at.desc(), Incident.id)
+        .options(raiseload(Incident.updates))
+    )
+    earlier = await session.scalar(
+        select(Incident.id).where(*_SHOWN, Incident.started_at < start).limit(1)
+    )
+    return MonthHistory(month=month, entries=entries.all(), has_earlier=earlier is not None)

@@ -1,0 +1,239 @@
+"""Message text per event, channel and locale, from the templates in notifier/delivery/templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from notifier import markdown
+from notifier.delivery import messages, rendering
+from notifier.delivery.channels.base import Content, Recipient, personalise
+
+CHANNELS = ("email", "sms", "inapp")
+LOCALES = ("en", "ja")
+
+
+def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
+    """What ``messages.context()`` builds for a notification, with realistic values."""
+    ja = locale == "ja"
+    base: dict[str, Any] = {
+        "page_name": "テスト株式会社" if ja else "Example Shop",
+        "url": "http://status.test/",
+    }
+    if event == "problem_update":
+        body = (
+            "配送業者の遅延により、ご注文の商品のお届けが遅れております。"
+            if ja
+            else "Your parcel is delayed at the carrier's depot by the storm."
+        )
+        values = {
+            **base,
+            "reference": "ORD-12345",
+            "title": "配送の遅延" if ja else "Parcel delayed",
+            "body": body,
+            "body_short": messages.shorten(body),
+            "eta": "2026-11-25 12:00 JST" if ja else "2026-11-25 12:00 UTC",
+        }
+    else:
+        status = "in_progress" if event == "maintenance_update" else "identified"
+        body = (
+            "一部のお客様で決済が完了しない事象が発生しています。原因を特定し、対応中です。"
+            if ja
+            else "Some card payments fail at checkout. We found the cause and are fixing it."
+        )
+        values = {
+            **base,
+            "title": "決済エラーの発生" if ja else "Checkout errors",
+            "status_label": messages.STATUS_LABELS[locale][status],
+            "body": body,
+            "body_short": messages.shorten(body),
+            "components": ["決済", "API"] if ja else ["Checkout", "API"],
+            "next_update_by": "2026-11-23 15:30 JST" if ja else "2026-11-23 15:30 UTC",
+        }
+    values.update(overrides)
+    return values
+
+
+def recipient(locale: str, name: str | None, unsubscribe_url: str) -> Recipient:
+    return Recipient(
+        delivery_id=1,
+        address="sam@example.com",
+        values={
+            "greeting": messages.greeting(locale, name),
+            "unsubscribe_url": unsubscribe_url,
+            "manage_url": "http://status.test/manage/tok",
+            "url": "http://status.test/",
+        },
+    )
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_every_event_renders_on_every_channel_in_every_locale(
+    event: str, channel: str, locale: str
+) -> None:
+    values = context(event, locale)
+
+    content = rendering.render(event, channel, locale, values)
+
+    parts = [content.subject, content.text, content.html]
+    assert not any("{{" in p or "{%" in p or "}}" in p for p in parts)
+    assert content.text
+    if channel == "sms":
+        assert content.subject == ""
+        assert content.html == ""
+    else:
+        assert values["page_name"] in content.subject
+    if channel == "email":
+        assert content.html.startswith("<!doctype html>")
+        assert f'<html lang="{locale}">' in content.html
+    else:
+        assert content.html == ""
+    if event == "problem_update":
+        assert values["reference"] in content.subject + content.text
+        assert values["eta"] in content.text
+    else:
+        assert values["title"] in content.text
+        assert values["status_label"] in content.text
+        assert values["next_update_by"] in content.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", [*rendering.EVENTS, "signup_confirm", "signup_already"])
+def test_a_subject_is_one_line_whatever_the_values_hold(event: str, locale: str) -> None:
+    hostile = "x\r\nBcc: someone@example.test\t\x0b\u2028"
+    values = {
+        k: f"{v}{hostile}" if isinstance(v, str) else v for k, v in context(event, locale).items()
+    }
+    values.update(
+        code="123456",
+        hours="48",
+        confirm_url="http://status.test/c",
+        manage_url="http://status.test/m",
+    )
+    someone = recipient(locale, "Sam\r\nBcc: x@example.test", "http://status.test/u")
+
+    for channel in ("email", "inapp"):
+        content = rendering.render(event, channel, locale, values)
+        for subject in (content.subject, personalise(content, someone).subject):
+            assert subject.isprintable(), subject
+            assert "x Bcc: someone@example.test" in subject
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_email_names_the_components_and_links_the_page(event: str, locale: str) -> None:
+    values = context(event, locale)
+
+    content = rendering.render(event, "email", locale, values)
+
+    assert values["body"] in content.text
+    assert str(markdown.to_html(values["body"])) in content.html
+    if event != "problem_update":
+        assert all(name in content.text for name in values["components"])
+        assert '<a href="http://status.test/">' in content.html
+
+
+def test_japanese_email_reads_japanese() -> None:
+    content = rendering.render("incident_update", "email", "ja", context("incident_update", "ja"))
+
+    assert content.subject.startswith("【テスト株式会社】決済エラーの発生")
+    assert "原因特定" in content.subject
+    assert "影響範囲: 決済、API" in content.text
+    assert "お詫び申し上げます" in content.text
+
+
+def test_an_unknown_locale_falls_back_to_english() -> None:
+    values = context("incident_update", "en")
+
+    content = rendering.render("incident_update", "email", "fr", values)
+
+    assert content == rendering.render("incident_update", "email", "en", values)
+
+
+def test_optional_lines_are_left_out_when_empty() -> None:
+    values = context("incident_update", "en", components=[], next_update_by="")
+
+    content = rendering.render("incident_update", "email", "en", values)
+    sms = rendering.render("incident_update", "sms", "en", values)
+
+    assert "Affected" not in content.text
+    assert "Affected" not in content.html
+    assert "next update" not in content.text
+    assert "Next update" not in sms.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_html_escapes_the_body_while_text_keeps_it_literal(event: str, locale: str) -> None:
+    script = "<script>alert('x')</script> & more"
+    values = context(event, locale, body=script, title="A <b>bold</b> title")
+
+    content = rendering.render(event, "email", locale, values)
+
+    assert "<script>" not in content.html
+    # The body is Markdown with raw HTML off: the tag is shown as text, never run.
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; &amp; more" in content.html
+    assert script in content.text
+    if event != "problem_update":
+        assert "<b>bold</b>" not in content.html
+        assert "A &lt;b&gt;bold&lt;/b&gt; title" in content.html
+        assert "A <b>bold</b> title" in content.subject
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_email_carries_the_per_recipient_tokens(event: str, locale: str) -> None:
+    content = rendering.render(event, "email", locale, context(event, locale))
+
+    assert content.text.startswith("%%greeting%%")
+    assert "%%unsubscribe_url%%" in content.text
+    assert "<p>%%greeting_html%%</p>" in content.html
+    assert '<a href="%%unsubscribe_url_html%%">' in content.html
+    # Each part carries its own form of the tokens: the HTML one is substituted escaped.
+    assert "%%greeting%%" not in content.html
+    assert "_html%%" not in content.text
+
+
+def test_personalise_fills_in_the_greeting_and_the_unsubscribe_link() -> None:
+    content = rendering.render("incident_update", "email", "en", context("incident_update", "en"))
+    url = "http://status.test/unsubscribe/abc?channel=email&x=1"
+
+    seen = personalise(content, recipient("en", "Sam", url))
+
+    assert seen.text.startswith("Hi Sam,\n")
+    assert f"Unsubscribe: {url}" in seen.text
+    assert "Manage your subscription: http://status.test/manage/tok" in seen.text
+    assert "<p>Hi Sam,</p>" in seen.html
+    assert '<a href="http://status.test/unsubscribe/abc?channel=email&amp;x=1">' in seen.html
+    assert "%%" not in seen.subject + seen.text + seen.html
+
+
+def test_personalise_escapes_a_name_in_the_html_part_only() -> None:
+    content = rendering.render("incident_update", "email", "en", context("incident_update", "en"))
+
+    seen = personalise(content, recipient("en", "<b>Sam</b>", "http://status.test/u/1"))
+
+    assert seen.text.startswith("Hi <b>Sam</b>,")
+    assert "<p>Hi &lt;b&gt;Sam&lt;/b&gt;,</p>" in seen.html
+    assert "<b>Sam</b>" not in seen.html
+
+
+def test_personalise_greets_japanese_customers_with_sama() -> None:
+    content = rendering.render("problem_update", "email", "ja", context("problem_update", "ja"))
+
+    named = personalise(content, recipient("ja", "山田 花子", "http://status.test/u/1"))
+    anonymous = personalise(content, recipient("ja", None, "http://status.test/u/2"))
+
+    assert named.text.startswith("山田 花子 様\n")
+    assert "<p>山田 花子 様</p>" in named.html
+    assert anonymous.text.startswith("お客様\n")
+    assert "配信停止: http://status.test/u/2" in anonymous.text
+
+
+def test_personalise_leaves_content_without_tokens_alone() -> None:
+    content = Content(subject="Checkout errors", text="Checkout errors: identified.")
+
+    assert personalise(content, recipient("en", "Sam", "http://status.test/u/1")) == content

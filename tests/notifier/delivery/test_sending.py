@@ -1,0 +1,539 @@
+"""The delivery engine against loopback fakes of SendGrid and Twilio, real Redis and DB."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis.asyncio
+from arq import create_pool
+from pytest_aiohttp import AiohttpClient
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config import Settings
+from notifier.db import create_engine, sessionmaker, utcnow
+from notifier.delivery import fanout
+from notifier.delivery.jobs import redis_settings
+from notifier.tables import (
+    Consent,
+    Customer,
+    Delivery,
+    Incident,
+    Notification,
+    Subscription,
+    Suppression,
+)
+from status_page import create_app
+from tests.conftest import Client
+from tests.fakes import FakeSendGrid, FakeTwilio
+from tests.fakes.base import Failure
+from tests.fakes.sendgrid import bad_address
+from tests.fakes.twilio import error
+from workers import create_worker
+
+Headers = dict[str, str]
+
+
+async def run_worker(settings: Settings, **options: Any) -> None:
+    """A real arq worker in burst mode: runs until the queue is empty."""
+    options.setdefault("cron_jobs", [])
+    worker = create_worker(settings, settings.redis_url, burst=True, poll_delay=0.01, **options)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+async def run_worker_until(
+    settings: Settings, done: Callable[[], Awaitable[bool]], **options: Any
+) -> None:
+    """A real worker (not burst) until ``done()`` says so; bounded, never timed."""
+    options.setdefault("cron_jobs", [])
+    worker = create_worker(settings, settings.redis_url, poll_delay=0.01, **options)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        for _ in range(500):
+            if await done():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the worker never got there")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+
+
+async def enqueue(settings: Settings, function: str, *args: Any) -> None:
+    pool = await create_pool(redis_settings(settings.redis_url))
+    await pool.enqueue_job(function, *args)
+    await pool.aclose()
+
+
+async def add_audience(
+    settings: Settings, count: int, *, email: bool = True, phone: bool = False, locale: str = "en"
+) -> list[str]:
+    """``count`` confirmed page subscribers, inserted in bulk (test setup only)."""
+    engine = create_engine(settings.database_url)
+    now = utcnow()
+    tag = secrets.token_hex(3)
+    customers = [
+        {
+            "id": f"{tag}{i:08d}"[:16],
+            "external_id": f"bulk-{tag}-{i}",
+            "name": f"Person {i}",
+            "email": f"person{i}.{tag}@example.com" if email else None,
+            "phone": f"+1415555{i:04d}" if phone else None,
+            "locale": locale,
+            "time_zone": "UTC",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(count)
+    ]
+    channels = [c for c, on in (("email", email), ("sms", phone)) if on]
+    async with sessionmaker(engine)() as session, session.begin():
+        await session.execute(insert(Customer), customers)
+        await session.execute(
+            insert(Subscription),
+            [{"customer_id": c["id"], "component_id": None, "created_at": now} for c in customers],
+        )
+        await session.execute(
+            insert(Consent),
+            [
+                {
+                    "customer_id": c["id"],
+                    "channel": ch,
+                    "method": "imported",
+                    "legal_basis": "contract",
+                    "created_at": now,
+                    "confirmed_at": now,
+                }
+                for c in customers
+                for ch in channels
+            ],
+        )
+    await engine.dispose()
+    return [str(c["id"]) for c in customers]
+
+
+async def post_incident(client: Client, headers: Headers, title: str = "Checkout errors") -> str:
+    response = await client.post(
+        "/api/v1/incidents",
+        json={"title": title, "body": "Some payments fail. We are on it."},
+        headers=headers,
+    )
+    assert response.status == 201, await response.text()
+    incident_id: str = (await response.json())["id"]
+    return incident_id
+
+
+async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        )
+        return {status: count for status, count in rows}
+
+
+@pytest.fixture
+async def api(aiohttp_client: AiohttpClient, provider_settings: Settings) -> Client:
+    return await aiohttp_client(create_app(provider_settings))
+
+
+async def test_2500_email_recipients_go_in_3_sendgrid_requests(
+    api: Client, admin: Headers, provider_settings: Settings, sendgrid: FakeSendGrid
+) -> None:
+    await add_audience(provider_settings, 2500)
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert sorted(len(r.recipients) for r in sendgrid.requests) == [500, 1000, 1000]
+    assert len(set(sendgrid.delivered)) == 2500
+    request = sendgrid.requests[0]
+    first = request.body["personalizations"][0]
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["headers"]["List-Unsubscribe"].startswith("<http://status.test/unsubscribe/")
+    assert first["custom_args"]["delivery_id"].isdigit()
+    assert first["substitutions"]["%%greeting%%"].startswith("Hi Person ")
+    assert [c["type"] for c in request.body["content"]] == ["text/plain", "text/html"]
+    # SendGrid fills in every token the content carries, for every recipient.
+    content = request.body["subject"] + "".join(c["value"] for c in request.body["content"])
+    tokens = set(re.findall(r"%%\w+%%", content))
+    assert {"%%greeting%%", "%%unsubscribe_url%%", "%%manage_url_html%%"} <= tokens
+    for personalization in request.body["personalizations"]:
+        assert tokens <= set(personalization["substitutions"])
+
+
+async def test_a_title_with_cr_lf_reaches_sendgrid_as_a_one_line_subject(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 1)
+    incident_id = await post_incident(api, admin)
+    # Written directly: a stored row may hold what the API refuses.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(title="x\r\nBcc: someone@example.test")
+        )
+    await run_worker(provider_settings)
+
+    [request] = sendgrid.requests
+    subject = request.body["subject"]
+    assert "\r" not in subject
+    assert "\n" not in subject
+    assert "x Bcc: someone@example.test" in subject
+    assert [p["to"] for p in request.body["personalizations"]] == [
+        [{"email": sendgrid.delivered[0]}]
+    ]
+
+
+async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 3, email=False, phone=True)
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert sorted(twilio.delivered) == ["+14155550000", "+14155550001", "+14155550002"]
+    form = twilio.requests[0].form
+    assert form["From"] == "+15005550006"
+    assert form["StatusCallback"] == "http://status.test/webhooks/twilio/status"
+    assert "Checkout errors" in form["Body"]
+    # Every message carries its recipient's manage link: this one takes two segments.
+    assert re.search(r"Manage alerts: http://status\.test/manage/\S+$", form["Body"])
+    async with sessions() as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    assert {(d.status, d.segments) for d in rows} == {("sent", 2)}
+    assert {d.provider_id for d in rows} == {r.sid for r in twilio.requests}
+
+
+async def test_it_retries_after_429_honouring_retry_after(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 2)
+    sendgrid.fail(Failure(status=429, headers={"Retry-After": "1"}))
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert len(sendgrid.requests) == 2
+    assert sendgrid.requests[0].message_id == ""
+    assert sorted(sendgrid.delivered) == sorted(sendgrid.requests[1].recipients)
+    async with sessions() as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    assert {(d.status, d.attempts) for d in rows} == {("sent", 2)}
+
+
+async def test_it_retries_a_5xx_and_a_timeout_then_sends_once(
+    api: Client,
+    admin: Headers,
+    aiohttp_client: AiohttpClient,
+    database_url: str,
+    redis_url: str,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url,
+        redis_url,
+        twilio={
+            "account_sid": twilio.account_sid,
+            "auth_token": twilio.auth_token,
+            "from_number": "+15005550006",
+            "base_url": twilio.url,
+        },
+        sendgrid={
+            "api_key": sendgrid.api_key,
+            "from_email": "s@example.com",
+            "base_url": sendgrid.url,
+        },
+        delivery={"retry_base_seconds": 0.05, "provider_timeout_seconds": 0.5},
+    )
+    await add_audience(settings, 1, email=False, phone=True)
+    twilio.fail(Failure(status=500, body=error(20500, "Internal error", 500)))
+    twilio.fail(Failure(status=201, delay=2))  # answered too late: a timeout
+    await post_incident(api, admin)
+    await run_worker(settings)
+
+    assert twilio.delivered == ["+14155550000"]
+    async with sessions() as session:
+        [delivery] = (await session.scalars(select(Delivery))).all()
+    assert (delivery.status, delivery.attempts) == ("sent", 3)
+
+
+async def test_a_permanent_failure_is_recorded_and_the_number_suppressed(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 2, email=False, phone=True)
+    twilio.fail(
+        Failure(
+            status=400, body=error(21211, "Invalid 'To' Phone Number"), to="+14155550001", times=-1
+        )
+    )
+    await post_incident(api, admin, "First")
+    await run_worker(provider_settings)
+
+    async with sessions() as session:
+        failed = await session.scalar(select(Delivery).where(Delivery.status == "failed"))
+        suppressed = (await session.scalars(select(Suppression))).all()
+    assert failed is not None
+    assert failed.attempts == 1  # no retry for a permanent error
+    assert failed.last_error == "Twilio error 21211"
+    assert [(s.channel, s.address, s.reason) for s in suppressed] == [
+        ("sms", "+14155550001", "invalid")
+    ]
+
+    calls_before = len(twilio.requests)
+    await post_incident(api, admin, "Second")
+    await run_worker(provider_settings)
+    assert [r.to for r in twilio.requests[calls_before:]] == ["+14155550000"]
+    assert (await statuses(sessions))["suppressed"] == 1
+
+
+async def test_a_rejected_address_fails_alone_and_the_rest_of_the_batch_is_sent(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 3)
+    sendgrid.fail(Failure(status=400, body=bad_address(1)))
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert len(sendgrid.requests) == 2
+    assert len(sendgrid.requests[1].recipients) == 2
+    assert sendgrid.requests[0].recipients[1] not in sendgrid.delivered
+    assert await statuses(sessions) == {"sent": 2, "failed": 1}
+
+
+async def test_rejected_credentials_alert_ops_and_burn_nobody(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await add_audience(provider_settings, 2)
+    sendgrid.api_key = "SG.rotated"  # our configured key is now wrong: 401
+    await post_incident(api, admin)  # enqueues its fan-out
+
+    async def refused() -> bool:
+        return len(sendgrid.requests) > 0 and (await statuses(sessions)).get("sending", 0) == 0
+
+    await run_worker_until(provider_settings, refused)
+
+    async with sessions() as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    assert [r.message_id for r in sendgrid.requests] == [""]
+    assert {(d.status, d.last_error) for d in rows} == {
+        ("pending", "SendGrid refused our credentials (401)")
+    }
+    assert "SendGrid refused our API key" in caplog.text
+
+
+async def test_a_worker_killed_between_claim_and_send_sends_each_message_once(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 5)
+    await post_incident(api, admin)
+    # Fan out, then leave every row as a killed worker would: claimed, never sent.
+    async with sessions() as session, session.begin():
+        [notification] = (await session.scalars(select(Notification))).all()
+        await fanout.fan_out_page(
+            session, notification.id, provider_settings.delivery, now=utcnow()
+        )
+        await session.execute(
+            update(Delivery).values(
+                status="sending", attempts=1, claimed_at=utcnow() - timedelta(minutes=5)
+            )
+        )
+    client = redis.asyncio.Redis.from_url(provider_settings.redis_url)
+    await client.flushdb()  # its jobs died with it
+    await client.aclose()
+
+    await enqueue(provider_settings, "sweep")
+    await run_worker(provider_settings)
+
+    assert sorted(sendgrid.delivered) == sorted(set(sendgrid.delivered))
+    assert len(sendgrid.delivered) == 5
+    # A re-run of the same batch finds nothing left to send.
+    async with sessions() as session:
+        ids = list((await session.scalars(select(Delivery.id))).all())
+    await enqueue(provider_settings, "send_batch", "email", ids)
+    await run_worker(provider_settings)
+    assert len(sendgrid.delivered) == 5
+    assert await statuses(sessions) == {"sent": 5}
+
+
+async def test_redis_flushed_mid_fan_out_the_sweeper_completes_it(
+    aiohttp_client: AiohttpClient,
+    admin: Headers,
+    database_url: str,
+    redis_url: str,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url,
+        redis_url,
+        sendgrid={
+            "api_key": sendgrid.api_key,
+            "from_email": "s@example.com",
+            "base_url": sendgrid.url,
+        },
+        delivery={"fanout_page_size": 10, "email_batch_size": 10, "sweep_grace_seconds": 0},
+    )
+    client = await aiohttp_client(create_app(settings))
+    await add_audience(settings, 35)
+    await post_incident(client, admin)
+    async with sessions() as session, session.begin():
+        [notification] = (await session.scalars(select(Notification))).all()
+        await fanout.fan_out_page(session, notification.id, settings.delivery, now=utcnow())
+    queue = redis.asyncio.Redis.from_url(settings.redis_url)
+    await queue.flushdb()  # the fan-out job and the first page's batches are gone
+    await queue.aclose()
+
+    await enqueue(settings, "sweep")
+    await run_worker(settings)
+
+    assert sorted(sendgrid.delivered) == sorted(set(sendgrid.delivered))
+    assert len(sendgrid.delivered) == 35
+    async with sessions() as session:
+        [notification] = (await session.scalars(select(Notification))).all()
+    assert notification.status == "done"
+
+
+async def test_a_retry_of_an_update_that_was_superseded_is_not_sent_late(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 1)
+    sendgrid.fail(Failure(status=503, headers={"Retry-After": "2"}))
+    incident_id = await post_incident(api, admin)  # enqueues its fan-out
+    async with sessions() as session:
+        [first] = (await session.scalars(select(Notification))).all()
+
+    async def retry_pending() -> bool:  # fanned out, one send failed, its retry waits
+        return len(sendgrid.requests) == 1 and await statuses(sessions) == {"pending": 1}
+
+    await run_worker_until(provider_settings, retry_pending)
+    update_response = await api.post(
+        f"/api/v1/incidents/{incident_id}/updates",
+        json={"status": "identified", "body": "We found the cause."},
+        headers=admin,
+    )
+    assert update_response.status == 201
+    await run_worker(provider_settings)
+
+    assert len(sendgrid.delivered) == 1
+    assert "Identified" in sendgrid.requests[-1].body["subject"]
+    async with sessions() as session:
+        old = await session.scalar(select(Delivery).where(Delivery.notification_id == first.id))
+    assert old is not None
+    assert (old.status, old.last_error) == ("failed", "superseded by a newer update")
+
+
+async def test_fan_out_queues_every_text_before_the_first_email(
+    aiohttp_client: AiohttpClient,
+    admin: Headers,
+    database_url: str,
+    redis_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url, redis_url, delivery={"fanout_page_size": 10, "sms_batch_size": 100}
+    )
+    client = await aiohttp_client(create_app(settings))
+    await add_audience(settings, 25, phone=True)
+    await post_incident(client, admin)
+
+    steps: list[list[tuple[str, int]]] = []
+    done = False
+    while not done:
+        async with sessions() as session, session.begin():
+            [notification] = (await session.scalars(select(Notification))).all()
+            batches, done = await fanout.fan_out_page(
+                session, notification.id, settings.delivery, now=utcnow()
+            )
+        steps.append([(b.channel, len(b.delivery_ids)) for b in batches])
+
+    # Pages of 10 members: the 25 texts, then (no in-app users) the 25 emails.
+    assert steps == [
+        [("sms", 10)], [("sms", 10)], [("sms", 5)], [],
+        [("email", 10)], [("email", 10)], [("email", 5)],
+    ]  # fmt: skip
+    async with sessions() as session:
+        [notification] = (await session.scalars(select(Notification))).all()
+        rows = (await session.scalars(select(Delivery.channel))).all()
+    assert notification.status == "done"
+    assert sorted(rows) == ["email"] * 25 + ["sms"] * 25
+
+
+async def test_a_worker_sends_its_texts_before_its_email(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    twilio: FakeTwilio,
+) -> None:
+    await add_audience(provider_settings, 30, phone=True)
+    journal: list[str] = []
+    sendgrid.journal = twilio.journal = journal
+    twilio.answering.clear()  # Twilio is slow to answer
+    await post_incident(api, admin)
+    polls = 0
+
+    async def everything_sent() -> bool:
+        nonlocal polls
+        if "sms asked" in journal and not twilio.answering.is_set():
+            polls += 1
+            # Email that did not wait for the texts reaches SendGrid well within 50 polls.
+            if polls == 50 or "email asked" in journal:
+                twilio.answering.set()
+        return len(sendgrid.delivered) == 30 and len(twilio.delivered) == 30
+
+    await run_worker_until(provider_settings, everything_sent)
+
+    last_text = max(i for i, event in enumerate(journal) if event == "sms answered")
+    assert journal.index("email asked") > last_text
