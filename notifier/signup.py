@@ -12,7 +12,6 @@ message is their manage link instead of a confirmation.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -30,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings, SubscribeSettings
-from notifier import links, subscribers
+from notifier import links, signing, subscribers
 from notifier.delivery.channels.base import (
     Channel,
     Content,
@@ -298,8 +297,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
 
 def code_for(secret: str, signup_id: str) -> str:
     """The SMS code of a sign-up: derived, never stored, so a resend says the same."""
-    key = hmac.new(secret.encode(), b"forewarn:sms-code", hashlib.sha256).digest()
-    mac = hmac.new(key, signup_id.encode(), hashlib.sha256).digest()
+    mac = signing.mac(secret, "sms-code", signup_id)
     return f"{int.from_bytes(mac[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
 
 
@@ -456,7 +454,7 @@ class Limits:
     def __init__(self, redis: Redis, settings: SubscribeSettings, secret: str) -> None:
         self._redis = redis
         self._settings = settings
-        self._key = hmac.new(secret.encode(), b"forewarn:signup-limits", hashlib.sha256).digest()
+        self._secret = secret
 
     async def allow_ip(self, channel: str, ip: str) -> bool:
         s = self._settings
@@ -474,7 +472,7 @@ class Limits:
     async def _hit(self, kind: str, value: str, limit: int, hours: float) -> bool:
         seconds = max(1, round(hours * 3600))
         window = int(time.time() // seconds)
-        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+        digest = signing.mac(self._secret, "signup-limits", value).hex()[:32]
         key = f"forewarn:signup:{kind}:{digest}:{window}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(key)

@@ -15,7 +15,6 @@ query string anywhere outside ``/api/`` (whose errors are problem+json).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -25,6 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import MultiDict, MultiDictProxy
 
+from notifier import signing
 from notifier.control_characters import undecodable
 from status_page import html, keys
 
@@ -37,8 +37,7 @@ HONEYPOT = "website"
 
 def _mac(request: web.Request, value: str) -> str:
     secret = request.app[keys.SETTINGS].secret_key.get_secret_value()
-    key = hmac.new(secret.encode(), b"forewarn:csrf", hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return signing.mac(secret, "csrf", value).hex()
 
 
 def render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
