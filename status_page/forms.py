@@ -115,6 +115,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 def honeypot_filled(form: MultiDictProxy[str]) -> bool:
+    """Whether the field people never see was filled in (a bot, most likely)."""
     return bool(form.get(HONEYPOT, "").strip())
 
 
@@ -124,4 +125,5 @@ def notice(request: web.Request, kind: str, status: int) -> web.Response:
 
 
 def forbidden(request: web.Request) -> web.Response:
+    """The 403 page of a form whose CSRF field did not match its cookie."""
     return notice(request, "csrf", 403)
