@@ -10,8 +10,9 @@ is subscribed already: a confirmed subscriber gets an ``already`` row, whose
 message is their manage link instead of a confirmation.
 
 The parts: ``form`` (parsing what was typed), ``confirmation`` (the rows, codes and
-confirming), ``message`` (the one message a sign-up sends) and ``limits`` (abuse
-limits in Redis). Their public names are here, for ``signup.request`` and the like.
+confirming) and ``limits`` (abuse limits in Redis); their public names are here, for
+``signup.request`` and the like. The one message a sign-up sends is
+``notifier.delivery.signup_messages``.
 """
 
 from __future__ import annotations
@@ -45,11 +46,9 @@ from notifier.signup.form import (
     parse_quiet_hours,
 )
 from notifier.signup.limits import Limits
-from notifier.signup.message import BLOCKING, compose, send_message
 
 __all__ = [
     "ALREADY",
-    "BLOCKING",
     "CODE_DIGITS",
     "CONFIRM",
     "MAX_CODE_ATTEMPTS",
@@ -62,7 +61,6 @@ __all__ = [
     "Verified",
     "cancel",
     "code_for",
-    "compose",
     "confirm",
     "confirm_by_reply",
     "mask",
@@ -73,7 +71,6 @@ __all__ = [
     "parse_quiet_hours",
     "pending",
     "request",
-    "send_message",
     "sweep",
     "verify_code",
 ]
