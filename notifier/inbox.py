@@ -1,7 +1,7 @@
 """One host-application user's in-app inbox: list, count unread, mark read.
 
 The host application proves a user id with the hex HMAC-SHA256 of it keyed by
-the in-app secret (``links.inapp_hash``; Intercom's and Novu's convention); every
+the in-app secret (``signing.inapp_hash``; Intercom's and Novu's convention); every
 query here is scoped to that one user id.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import links
+from notifier import signing
 from notifier.errors import InvalidField, NotFound
 from notifier.pagination import NUMERIC_CURSOR, decode_cursor, encode_cursor
 from notifier.tables import InboxMessage
@@ -29,7 +29,7 @@ def authentic(secret: str, user_id: str, user_hash: str) -> bool:
     """Whether ``user_hash`` is the host application's proof of ``user_id``."""
     if not user_id or not user_hash:
         return False
-    expected = links.inapp_hash(secret, user_id).encode()
+    expected = signing.inapp_hash(secret, user_id).encode()
     return hmac.compare_digest(expected, user_hash.strip().lower().encode())
 
 
@@ -65,6 +65,7 @@ async def page(
 
 
 async def unread_count(session: AsyncSession, user_id: str) -> int:
+    """How many of the user's messages are not marked read."""
     stmt = select(func.count()).where(
         InboxMessage.user_id == user_id, InboxMessage.read_at.is_(None)
     )

@@ -1,61 +1,76 @@
-"""Signed, single-purpose tokens for links in messages and pages.
+"""Signed, single-purpose tokens for links in messages and pages (itsdangerous).
 
-``sign``/``verify``: the unsubscribe links' tokens (no expiry; links already sent
-keep working). ``dumps``/``loads``: tokens that expire (itsdangerous, one salt per
-purpose), for confirming a sign-up and managing a subscription.
+``sign``/``verify``: tokens that never expire, for unsubscribe links (links already
+sent keep working). ``dumps``/``loads``: tokens that expire, for confirming a
+sign-up and managing a subscription. Each purpose has its own salt
+(``forewarn:<purpose>``), so a token made for one use never validates for another.
+Payloads are ids (a customer's or a sign-up's, and a channel name), never an
+address: they are readable in the token, only not forgeable.
+
+Unsubscribe tokens were hand-rolled HMACs until itsdangerous made them; those are
+still in inboxes, so ``verify`` accepts them too (``_legacy_verify``).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from functools import cache
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature, Signer, TimestampSigner
+
+from notifier import signing
+
+# Kept here for ``forewarn inapp-secret`` (forewarn/cli.py) until it imports signing.
+inapp_secret = signing.inapp_secret
+
+_LEGACY_MAC_BYTES = 20
 
 
-def _key(secret: str, purpose: str) -> bytes:
-    # One derived key per purpose: a token made for one use never validates for another.
-    return hmac.new(secret.encode(), f"forewarn:{purpose}".encode(), hashlib.sha256).digest()
+@cache
+def _plain_signer(secret: str, purpose: str) -> Signer:
+    # Cached: a token is made for every recipient of a fan-out.
+    return Signer(secret, salt=f"forewarn:{purpose}")
 
 
 def sign(secret: str, purpose: str, payload: str) -> str:
-    mac = hmac.new(_key(secret, purpose), payload.encode(), hashlib.sha256).digest()[:20]
-    raw = payload.encode() + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """A token for ``purpose`` carrying ``payload``, valid for ever.
+
+    ``<payload>.<signature>``: itsdangerous ``Signer`` (HMAC-SHA1, 27 URL-safe
+    base64 characters), salt ``forewarn:<purpose>``. URL-safe as long as the
+    payload is (ids and ``:`` are).
+    """
+    return _plain_signer(secret, purpose).sign(payload).decode()
 
 
 def verify(secret: str, purpose: str, token: str) -> str | None:
-    """The payload if the token is genuine and made for ``purpose``, else None."""
+    """The payload if the token is genuine and made for ``purpose``, else None.
+
+    Accepts both the current format (``sign``) and the legacy one, for links sent
+    before it.
+    """
+    try:
+        return _plain_signer(secret, purpose).unsign(token).decode()
+    except (BadSignature, UnicodeDecodeError):
+        return _legacy_verify(secret, purpose, token)
+
+
+def _legacy_sign(secret: str, purpose: str, payload: str) -> str:
+    # base64url(payload "." base64url(first 20 bytes of signing.mac)), unpadded.
+    digest = signing.mac(secret, purpose, payload)[:_LEGACY_MAC_BYTES]
+    raw = payload.encode() + b"." + base64.urlsafe_b64encode(digest).rstrip(b"=")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _legacy_verify(secret: str, purpose: str, token: str) -> str | None:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         return None
     payload, _, _mac = raw.rpartition(".")
-    if not payload or not hmac.compare_digest(sign(secret, purpose, payload), token):
+    if not payload or not hmac.compare_digest(_legacy_sign(secret, purpose, payload), token):
         return None
     return payload
-
-
-def inapp_secret(secret: str) -> str:
-    """The secret the host application signs in-app user ids with (64 hex digits).
-
-    Hex HMAC-SHA256 of ``forewarn:inapp`` keyed by ``FOREWARN_SECRET_KEY`` (what
-    ``forewarn inapp-secret`` prints): the host application can prove users with it
-    but cannot sign links, CSRF tokens or anything else with it.
-    """
-    return _key(secret, "inapp").hex()
-
-
-def inapp_hash(secret: str, user_id: str) -> str:
-    """What the host application sends with an in-app user id to prove it.
-
-    Hex HMAC-SHA256 of the user id keyed by ``inapp_secret`` as text: the convention
-    of Intercom's identity verification and Novu's subscriberHash.
-    """
-    key = inapp_secret(secret).encode()
-    return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()
 
 
 @cache
@@ -66,7 +81,11 @@ def _signer(secret: str, purpose: str) -> TimestampSigner:
 
 
 def dumps(secret: str, purpose: str, payload: str) -> str:
-    """A token for ``purpose`` carrying ``payload`` and the time it was made."""
+    """A token for ``purpose`` carrying ``payload`` and the time it was made.
+
+    ``<payload>.<timestamp>.<signature>``: itsdangerous ``TimestampSigner``, salt
+    ``forewarn:<purpose>``; read back with ``loads``.
+    """
     return _signer(secret, purpose).sign(payload).decode()
 
 
@@ -80,5 +99,6 @@ def loads(secret: str, purpose: str, token: str, *, max_age: int) -> str | None:
 
 
 def manage_token(secret: str, customer_id: str, channel: str) -> str:
-    """The token of a manage link sent over ``channel`` (which it proves they read)."""
+    """The token of a manage link sent over ``channel`` (which it proves they read):
+    ``dumps`` of ``<customer id>:<channel>`` for purpose ``manage``."""
     return dumps(secret, "manage", f"{customer_id}:{channel}")

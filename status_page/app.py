@@ -31,6 +31,8 @@ from status_page.api.v1 import API
 
 
 def create_app(settings: Settings) -> web.Application:
+    """The aiohttp application, wired: middlewares, app keys (``keys``), resources in
+    ``cleanup_ctx`` and every route. Raises ValueError when the secret key is empty."""
     if not settings.secret_key.get_secret_value():
         raise ValueError("FOREWARN_SECRET_KEY is empty (the forewarn command sets one in dev)")
     # The cache outermost: a hit costs no more; error pages come back to it as
@@ -50,7 +52,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(live.fan_in)
     app.on_shutdown.append(live.end_streams)
     API.add_routes(app)
-    app[openapi.DOCUMENT] = openapi.for_app(app)
+    app[keys.OPENAPI_DOCUMENT] = openapi.for_app(app)
     app.router.add_get("/api/v1/openapi.json", openapi.document)
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)

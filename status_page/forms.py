@@ -15,7 +15,6 @@ query string anywhere outside ``/api/`` (whose errors are problem+json).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -25,6 +24,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from multidict import MultiDict, MultiDictProxy
 
+from notifier import signing
 from notifier.control_characters import undecodable
 from status_page import html, keys
 
@@ -37,8 +37,7 @@ HONEYPOT = "website"
 
 def _mac(request: web.Request, value: str) -> str:
     secret = request.app[keys.SETTINGS].secret_key.get_secret_value()
-    key = hmac.new(secret.encode(), b"forewarn:csrf", hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return signing.mac(secret, "csrf", value).hex()
 
 
 def render(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
@@ -116,6 +115,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 def honeypot_filled(form: MultiDictProxy[str]) -> bool:
+    """Whether the field people never see was filled in (a bot, most likely)."""
     return bool(form.get(HONEYPOT, "").strip())
 
 
@@ -125,4 +125,5 @@ def notice(request: web.Request, kind: str, status: int) -> web.Response:
 
 
 def forbidden(request: web.Request) -> web.Response:
+    """The 403 page of a form whose CSRF field did not match its cookie."""
     return notice(request, "csrf", 403)

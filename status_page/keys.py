@@ -1,19 +1,69 @@
-"""Typed keys of everything the application holds."""
+"""Typed keys of everything the application holds, and nothing else.
+
+Every ``web.AppKey`` lives here. This module imports nothing of ``status_page``:
+what the page cache, the templates and the inboxes are to their users is said by
+the Protocols below, which ``cache.PageCache``, ``html.Templates`` and
+``live.Inboxes`` fulfil (mypy checks it where they are stored in the app).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
+import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config import Settings
 
-if TYPE_CHECKING:
-    from status_page.cache import PageCache
-    from status_page.html import Templates
-    from status_page.live import Inboxes
+
+class Templates(Protocol):
+    """The page templates: one Jinja environment per language, in the page's time zone."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The status page's time zone (``FOREWARN_PAGE_TIME_ZONE``)."""
+        ...
+
+    def environment(self, lang: str = ...) -> jinja2.Environment:
+        """The environment of ``lang`` (an ``i18n.LANGUAGES`` code; the default language
+        when left out); a KeyError for any other."""
+        ...
+
+
+class Inboxes(Protocol):
+    """This process's open in-app streams (SSE), by host-application user id."""
+
+    def listen(self, user_id: str) -> AbstractContextManager[asyncio.Queue[dict[str, Any] | None]]:
+        """A queue of the user's new messages while the block runs; ``None`` in it means:
+        end the stream."""
+        ...
+
+    def close(self) -> None:
+        """End every stream: the process is shutting down."""
+        ...
+
+    def __len__(self) -> int:
+        """How many streams are open."""
+        ...
+
+
+class PageCache(Protocol):
+    """This process's cache of public responses (``status_page.cache``)."""
+
+    async def serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The response to ``request``: cached if still current, else ``handler``'s."""
+        ...
+
+    async def close(self) -> None:
+        """Stop reading the page generation from Redis."""
+        ...
+
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -22,3 +72,5 @@ TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 QUEUE = web.AppKey("queue", ArqRedis)
 INBOXES: web.AppKey[Inboxes] = web.AppKey("inboxes")
 PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
+# The OpenAPI 3.1 document of /api/v1, built once at start-up (``api.openapi.for_app``).
+OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")

@@ -77,7 +77,7 @@ def _render(
     listed: Sequence[Component],
     *,
     values: dict[str, Any] | None = None,
-    errors: dict[str, signup.Problem] | None = None,
+    errors: dict[str, signup.FormError] | None = None,
     notice: str = "",
 ) -> web.Response:
     customer = prefs.customer
@@ -122,7 +122,7 @@ async def save(request: web.Request) -> web.Response:
         return _invalid(request)
     customer_id, via = target
     listed = await visible_components(request)
-    errors: dict[str, signup.Problem] = {}
+    errors: dict[str, signup.FormError] = {}
     try:
         choice = signup.parse_choice(form, {c.id for c in listed}, form.getall("components", []))
     except signup.Invalid as invalid:

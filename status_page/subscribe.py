@@ -80,7 +80,7 @@ def _form_page(
     request: web.Request,
     listed: Sequence[Component],
     values: dict[str, Any],
-    errors: dict[str, signup.Problem] | None = None,
+    errors: dict[str, signup.FormError] | None = None,
 ) -> web.Response:
     settings = request.app[keys.SETTINGS].subscribe
     return forms.render(
@@ -133,7 +133,7 @@ async def subscribe(request: web.Request) -> web.Response:
         log.info("a sign-up filled the honeypot; nothing stored")
         return _sent(request, "sms" if channel == "sms" else "email", new_id())
     listed = await visible_components(request)
-    errors: dict[str, signup.Problem] = {}
+    errors: dict[str, signup.FormError] = {}
     try:
         channel, address = signup.parse_address(form, settings.subscribe.sms_countries)
     except signup.Invalid as invalid:
@@ -191,7 +191,7 @@ async def verify(request: web.Request) -> web.Response:
         response.del_cookie(PENDING_COOKIE, path="/subscribe")
         return response
     if result.retry:
-        wrong = {"code": signup.Problem("That code is not right. Check the text message.")}
+        wrong = {"code": signup.FormError("That code is not right. Check the text message.")}
         return forms.render(request, "subscribe_sent.html", status=422, channel="sms", errors=wrong)
     return forms.notice(request, "code_expired", 400)
 

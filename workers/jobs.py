@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import idempotency, maintenance, notifications, signup
 from notifier.db import utcnow
-from notifier.delivery import fanout, sweeper
+from notifier.delivery import fanout, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
 from notifier.delivery.outcomes import backoff
 from notifier.delivery.sending import Sender
@@ -120,7 +120,7 @@ async def send_signup_message(ctx: Ctx, signup_id: str) -> None:
     """Send a sign-up's confirmation (or 'already subscribed') message, retrying on
     transient provider errors."""
     settings: Settings = ctx["settings"]
-    outcome = await signup.send_message(
+    outcome = await signup_messages.send_message(
         _sessions(ctx), ctx["channels"], settings, signup_id, now=utcnow()
     )
     if isinstance(outcome, DeliveryError) and not outcome.permanent:

@@ -22,13 +22,19 @@ Location = Literal["body", "query", "path", "header"]
 
 
 class FieldError(BaseModel):
+    """One failing field in a problem's ``errors`` (an extension member RFC 9457
+    section 3.2 allows): where it was, its dotted name, a JSON Pointer to it, and why."""
+
     location: Location
     field: str = Field(description="Dotted path of the field, e.g. components[0].status.")
     pointer: str = Field(description="JSON Pointer into the request body or query.")
     detail: str
 
 
-class Problem(BaseModel):
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem details object, the body of every error under ``/api``
+    (``application/problem+json``); ``errors`` lists the failing fields, if any."""
+
     type: str = "about:blank"
     title: str
     status: int
@@ -55,6 +61,7 @@ class ApiError(Exception):
 
 
 def field_errors(exc: ValidationError, location: Location) -> list[FieldError]:
+    """Each error pydantic found, as a ``FieldError`` at ``location``."""
     return [
         FieldError(
             location=location,
@@ -91,7 +98,9 @@ def problem_response(
     errors: Sequence[FieldError] = (),
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    body = Problem(
+    """A problem+json response (RFC 9457) with ``status``, its HTTP phrase as the title,
+    ``detail``, the request path as ``instance`` and the failing fields."""
+    body = ProblemDetails(
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
@@ -129,6 +138,8 @@ def _as_api_error(exc: Exception) -> ApiError | None:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as problem+json under ``/api/`` and a plain page elsewhere; an
+    unexpected exception is logged (by route template, never the path) and is a 500."""
     try:
         return await handler(request)
     except Exception as exc:

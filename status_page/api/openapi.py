@@ -12,16 +12,17 @@ from pydantic.json_schema import models_json_schema
 
 from notifier.api_keys import SCOPES
 from status_page import keys
-from status_page.api.errors import PROBLEM_JSON, Problem
+from status_page.api.errors import PROBLEM_JSON, ProblemDetails
 from status_page.api.routing import IDEMPOTENCY_KEY, Operation
 from status_page.api.v1 import API
 
 _REF = "#/components/schemas/{model}"
-DOCUMENT = web.AppKey("openapi_document", dict)
 
 
 def build(operations: list[Operation], *, title: str, server: str) -> dict[str, Any]:
-    models: set[tuple[type[BaseModel], Any]] = {(Problem, "serialization")}
+    """The OpenAPI 3.1 document (a JSON-ready dict) of ``operations``: their models as
+    ``components/schemas``, every error as RFC 9457 ``ProblemDetails``, and links."""
+    models: set[tuple[type[BaseModel], Any]] = {(ProblemDetails, "serialization")}
     for op in operations:
         if op.body is not None:
             models.add((op.body, "validation"))
@@ -128,7 +129,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
                 "application/json": {"schema": refs[(op.response, "serialization")]}
             }
         responses[str(status)] = entry
-    problem = {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}}
+    problem = {PROBLEM_JSON: {"schema": refs[(ProblemDetails, "serialization")]}}
     for status in _errors(op):
         responses[str(status)] = {"description": _ERRORS[status], "content": problem}
     out["responses"] = responses
@@ -202,6 +203,7 @@ def _links(operations: list[Operation], names: Counter[str]) -> dict[Operation, 
 
 
 def for_app(app: web.Application) -> dict[str, Any]:
+    """The document of ``/api/v1``, titled after the page and served from its public URL."""
     settings = app[keys.SETTINGS]
     return build(
         API.operations, title=settings.page_name, server=str(settings.public_url).rstrip("/")
@@ -209,11 +211,13 @@ def for_app(app: web.Application) -> dict[str, Any]:
 
 
 async def document(request: web.Request) -> web.Response:
-    return web.json_response(request.app[DOCUMENT])
+    """GET /api/v1/openapi.json: the document built at start-up."""
+    return web.json_response(request.app[keys.OPENAPI_DOCUMENT])
 
 
 async def docs_page(request: web.Request) -> web.Response:
-    spec = request.app[DOCUMENT]
+    """GET /api/v1/docs: the document as a readable HTML page."""
+    spec = request.app[keys.OPENAPI_DOCUMENT]
     template = request.app[keys.TEMPLATES].environment().get_template("api_docs.html")
     return web.Response(
         text=template.render(spec=spec, here=request.rel_url), content_type="text/html"

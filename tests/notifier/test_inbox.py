@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import inbox, links
+from notifier import inbox, signing
 from notifier.db import utcnow
 from notifier.errors import InvalidField, NotFound
 from notifier.pagination import encode_cursor
@@ -32,13 +32,13 @@ async def titles_of(sessions: Sessions, user_id: str, limit: int = 100) -> list[
 
 
 def test_it_accepts_only_the_hash_of_that_user() -> None:
-    proof = links.inapp_hash(SECRET, "user-1")
+    proof = signing.inapp_hash(SECRET, "user-1")
     assert inbox.authentic(SECRET, "user-1", proof)
     assert inbox.authentic(SECRET, "user-1", proof.upper())
     assert not inbox.authentic(SECRET, "user-2", proof)
     assert not inbox.authentic("another secret", "user-1", proof)
     assert not inbox.authentic(SECRET, "user-1", "")
-    assert not inbox.authentic(SECRET, "", links.inapp_hash(SECRET, ""))
+    assert not inbox.authentic(SECRET, "", signing.inapp_hash(SECRET, ""))
     assert not inbox.authentic(SECRET, "user-1", "é" * 64)
 
 

@@ -32,7 +32,9 @@ Headers = dict[str, str]
 
 
 def page_cache(client: Client) -> PageCache:
-    return client.app[keys.PAGE_CACHE]
+    cache = client.app[keys.PAGE_CACHE]
+    assert isinstance(cache, PageCache)
+    return cache
 
 
 async def two_processes(aiohttp_client: AiohttpClient, settings: Settings) -> tuple[Client, Client]:

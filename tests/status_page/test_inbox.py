@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import inbox, links
+from notifier import inbox, signing
 from status_page import create_app, keys
 from tests.conftest import Client
 from tests.inapp import deliver
@@ -35,7 +35,7 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 def proof(settings: Settings, user_id: str) -> str:
-    return links.inapp_hash(settings.secret_key.get_secret_value(), user_id)
+    return signing.inapp_hash(settings.secret_key.get_secret_value(), user_id)
 
 
 def as_user(settings: Settings, user_id: str) -> dict[str, str]:

@@ -446,9 +446,10 @@ async def test_a_confirmation_mail_one_click_unsubscribe_withdraws_the_sign_up(
     async with sessions() as session:
         row = await session.scalar(select(Signup))
     assert row is not None
-    from notifier import links, signup
+    from notifier import links
+    from notifier.delivery import signup_messages
 
-    _content, recipient = signup.compose(row, settings)
+    _content, recipient = signup_messages.compose(row, settings)
     path = recipient.values["unsubscribe_url"].removeprefix(PUBLIC)
 
     response = await client.post(path, data={"List-Unsubscribe": "One-Click"})
