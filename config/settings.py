@@ -1,3 +1,5 @@
+"""The ``Settings`` model, its nested provider sections, and ``load_settings``."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +18,8 @@ class SettingsError(Exception):
 
 
 class TwilioSettings(BaseModel):
+    """Twilio Programmable Messaging: account, auth token, sender number or Messaging Service."""
+
     account_sid: str = ""
     auth_token: SecretStr = SecretStr("")
     from_number: str = ""
@@ -24,10 +28,13 @@ class TwilioSettings(BaseModel):
 
     @property
     def configured(self) -> bool:
+        """Whether there are credentials: without them SMS go to the dev outbox."""
         return bool(self.account_sid and self.auth_token.get_secret_value())
 
 
 class SendGridSettings(BaseModel):
+    """SendGrid v3 Mail Send: API key, sender address, and the Event Webhook's verification key."""
+
     api_key: SecretStr = SecretStr("")
     from_email: str = ""
     # The Signed Event Webhook's verification key (base64, from SendGrid's Mail Settings).
@@ -36,6 +43,7 @@ class SendGridSettings(BaseModel):
 
     @property
     def configured(self) -> bool:
+        """Whether there is an API key: without it email goes to the dev outbox."""
         return bool(self.api_key.get_secret_value())
 
 
@@ -97,6 +105,12 @@ class SubscribeSettings(BaseModel):
 
 
 class Settings(BaseSettings):
+    """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
+
+    Build it with ``load_settings``, which turns a bad value into a ``SettingsError``
+    naming the variable and checks what production needs.
+    """
+
     model_config = SettingsConfigDict(
         env_prefix="FOREWARN_",
         env_nested_delimiter="__",
@@ -121,7 +135,9 @@ class Settings(BaseSettings):
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
-    # Signs unsubscribe links and in-app identities (Novu's subscriberHash); production needs it.
+    # Signs the links in messages (confirm, manage, unsubscribe), the page's CSRF tokens and
+    # in-app identities (Novu's subscriberHash). Production needs it; in development the
+    # forewarn command keeps one in data_dir.
     secret_key: SecretStr = SecretStr("")
 
     delivery: DeliverySettings = DeliverySettings()
@@ -157,6 +173,7 @@ class Settings(BaseSettings):
 
     @property
     def production(self) -> bool:
+        """Whether ``mode`` is production: real providers, Redis and a secret key are required."""
         return self.mode == "production"
 
 

@@ -27,11 +27,13 @@ _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_key(secret: str) -> str:
+    """The hex SHA-256 of a key's secret (64 characters): what ``ApiKey.key_hash`` stores."""
     # The secret has 256 bits of entropy, so a plain SHA-256 is enough (no KDF needed).
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def allows(key: ApiKey, scope: str) -> bool:
+    """Whether ``key`` grants ``scope`` (one of ``SCOPES``); ``admin`` grants every scope."""
     return "admin" in key.scopes or scope in key.scopes
 
 
@@ -58,6 +60,11 @@ async def create_key(
 
 
 async def authenticate(session: AsyncSession, secret: str, *, now: datetime) -> ApiKey | None:
+    """The live key whose secret this is, or None when unknown or revoked.
+
+    Also stamps ``last_used_at`` with ``now`` (UTC), at most once a minute, so that
+    reads do not all become writes; the caller's transaction stores it.
+    """
     key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
     if key is None or key.revoked_at is not None:
         return None
@@ -67,6 +74,7 @@ async def authenticate(session: AsyncSession, secret: str, *, now: datetime) -> 
 
 
 async def list_keys(session: AsyncSession) -> Sequence[ApiKey]:
+    """Every key, revoked ones included, oldest first."""
     return (await session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
 
 

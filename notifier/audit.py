@@ -24,6 +24,10 @@ def record(
     changes: dict[str, Any],
     now: datetime,
 ) -> None:
+    """Add one audit entry for a change made with ``key`` (committed with the change).
+
+    ``changes`` is JSON: the names of the fields changed, never personal data.
+    """
     session.add(
         AuditEntry(
             at=now,
@@ -40,6 +44,11 @@ def record(
 async def list_entries(
     session: AsyncSession, query: AuditQuery
 ) -> tuple[Sequence[AuditEntry], str | None]:
+    """Entries filtered by the query's action and target, newest first.
+
+    -> (entries, cursor of the next page or None). Raises InvalidField for a cursor
+    this API did not hand out.
+    """
     stmt = select(AuditEntry)
     if query.action is not None:
         stmt = stmt.where(AuditEntry.action == query.action)

@@ -35,6 +35,8 @@ _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every table, with constraint names fixed by ``NAMING``."""
+
     metadata = MetaData(naming_convention=NAMING)
 
 
@@ -45,6 +47,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """An aware datetime converted to UTC (naive on SQLite); ValueError for a naive one."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -53,12 +56,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored value as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
     return datetime.now(UTC)
 
 
@@ -127,6 +132,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine`` that keep their rows readable after a commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

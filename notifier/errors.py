@@ -4,10 +4,12 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    pass
+    """A request the domain's rules refuse; the web layer maps each subclass to one status."""
 
 
 class NotFound(DomainError):
+    """No ``kind`` record with id ``ident`` that the caller may see; the web layer answers 404."""
+
     def __init__(self, kind: str, ident: str) -> None:
         super().__init__(f"no {kind} with id {ident!r}")
         self.kind = kind

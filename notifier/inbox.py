@@ -65,7 +65,7 @@ async def page(
 
 
 async def unread_count(session: AsyncSession, user_id: str) -> int:
-    """How many of the user's messages are not marked read."""
+    """How many of the user's messages have no ``read_at``."""
     stmt = select(func.count()).where(
         InboxMessage.user_id == user_id, InboxMessage.read_at.is_(None)
     )

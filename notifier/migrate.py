@@ -15,6 +15,7 @@ _SCRIPTS = Path(__file__).with_name("migrations")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for ``notifier/migrations``, running on ``connection`` when given."""
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     if connection is not None:
@@ -23,6 +24,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (default the newest) in one transaction."""
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 

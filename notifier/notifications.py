@@ -31,6 +31,12 @@ def add(
     audience: dict[str, Any],
     now: datetime,
 ) -> Notification:
+    """Add the notification row for one update (status ``pending``) and note its id on the session.
+
+    ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``;
+    ``audience`` is ``{"components": [ids]}`` (page subscribers) or ``{"problem": id}``
+    (its customers). The fan-out is enqueued after the commit: see ``created_in``.
+    """
     notification = Notification(
         id=new_id(),
         kind=kind,
@@ -53,6 +59,7 @@ def created_in(session: AsyncSession) -> list[str]:
 
 
 async def get(session: AsyncSession, notification_id: str) -> Notification:
+    """The notification with this id. Raises NotFound."""
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise NotFound("notification", notification_id)
@@ -73,6 +80,7 @@ async def counts(session: AsyncSession, notification_id: str) -> dict[str, dict[
 
 
 async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notification]:
+    """The notifications of one incident, maintenance or problem, newest first."""
     stmt = (
         select(Notification)
         .where(Notification.subject_id == subject_id)

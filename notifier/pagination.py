@@ -27,6 +27,7 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def encode_cursor(created_at: datetime, ident: str) -> str:
+    """The cursor after a row: ``"<created_at in microseconds since 1970 UTC>.<id>"``."""
     return f"{(created_at - _EPOCH) // _MICROSECOND}.{ident}"
 
 
@@ -47,6 +48,12 @@ async def paginate(
     limit: int,
     cursor: str | None,
 ) -> tuple[Sequence[Row], str | None]:
+    """One page of ``stmt``'s rows, newest first by (``created``, ``ident``), after ``cursor``.
+
+    -> (at most ``limit`` rows, the cursor of the next page or None when this is the
+    last). Raises InvalidField when the cursor is not one this API handed out
+    (including a non-numeric id where ``ident`` is an integer column).
+    """
     if cursor:
         at, last = decode_cursor(cursor)
         # The cursor carries the id as text; compare it as the column's own type.

@@ -9,6 +9,7 @@ from status_page import keys
 
 
 def add_routes(app: web.Application) -> None:
+    """``/dev/outbox`` (HTML) and ``/dev/outbox.json``, outside production only."""
     if app[keys.SETTINGS].production:
         return  # real providers only: the outbox does not exist in production
     app.router.add_get("/dev/outbox", page)
@@ -23,6 +24,11 @@ def _limit(request: web.Request) -> int:
 
 
 async def document(request: web.Request) -> web.Response:
+    """The newest messages as JSON ``{"data": [...]}``, newest first.
+
+    Query: ``limit`` 1..500 (default 100, also for a non-number), ``channel`` to keep
+    one channel's.
+    """
     async with request.app[keys.SESSIONS]() as session:
         rows = await dev_outbox.latest(
             session, limit=_limit(request), channel=request.query.get("channel")
@@ -48,6 +54,7 @@ async def document(request: web.Request) -> web.Response:
 
 
 async def page(request: web.Request) -> web.Response:
+    """The newest messages (``limit`` as for the JSON) as an HTML page."""
     async with request.app[keys.SESSIONS]() as session:
         rows = await dev_outbox.latest(session, limit=_limit(request))
     template = request.app[keys.TEMPLATES].environment().get_template("dev_outbox.html")

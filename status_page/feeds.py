@@ -16,6 +16,7 @@ _TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml"}
 
 
 def add_routes(app: web.Application) -> None:
+    """``/feed.atom``, ``/feed.rss``, ``/badge.svg`` and the same under ``/components/{id}/``."""
     for kind in _TYPES:
         app.router.add_get(f"/feed.{kind}", _page_feed)
         app.router.add_get(f"/components/{{component_id}}/feed.{kind}", _component_feed)
@@ -54,6 +55,7 @@ def _svg(svg: str) -> web.Response:
 
 
 async def page_badge(request: web.Request) -> web.Response:
+    """The page's badge: the worst status of the visible components."""
     async with request.app[keys.SESSIONS]() as session:
         statuses = await session.scalars(
             select(Component.status).where(Component.visible.is_(True))
@@ -63,6 +65,7 @@ async def page_badge(request: web.Request) -> web.Response:
 
 
 async def component_badge(request: web.Request) -> web.Response:
+    """One component's badge, labelled with its name; 404 for an unknown or hidden component."""
     component_id = request.match_info["component_id"]
     async with request.app[keys.SESSIONS]() as session:
         component = await session.get(Component, component_id)

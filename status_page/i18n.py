@@ -36,6 +36,11 @@ def negotiate(request: web.Request, preferred: str | None = None) -> str:
 
 @functools.lru_cache(maxsize=256)  # browsers send a handful of distinct headers
 def from_accept_language(header: str) -> str:
+    """The best of ``LANGUAGES`` for an ``Accept-Language`` (RFC 9110 §12.5.4), or ``DEFAULT``.
+
+    Tags are ordered by q-value, then by position; ``q=0`` and malformed q-values are
+    left out; ``ja-JP`` matches ``ja``.
+    """
     weighted: list[tuple[float, int, str]] = []
     for position, item in enumerate(header.split(",")):
         tag, _, params = item.strip().partition(";")
@@ -75,8 +80,10 @@ def format_datetime(value: datetime, lang: str, zone: ZoneInfo) -> str:
 
 
 def format_date(value: datetime, lang: str, zone: ZoneInfo) -> str:
+    """``Nov 23, 2026`` / ``2026年11月23日``: ``value``'s date in ``zone`` (CLDR skeleton yMMMd)."""
     return dates.format_skeleton("yMMMd", value.astimezone(zone), tzinfo=zone, locale=lang)
 
 
 def format_month(value: datetime, lang: str, zone: ZoneInfo) -> str:
+    """``November 2026`` / ``2026年11月``: ``value``'s month in ``zone`` (CLDR skeleton yMMMM)."""
     return dates.format_skeleton("yMMMM", value.astimezone(zone), tzinfo=zone, locale=lang)

@@ -43,6 +43,7 @@ _PREFLIGHT = {  # the origin comes from ``cors``, as on every answer here
 
 
 def add_routes(app: web.Application) -> None:
+    """The inbox API (list, mark one read, mark all read; CORS preflights) and the SSE stream."""
     app.router.add_get(API_PATH, list_messages)
     app.router.add_post(f"{API_PATH}/read-all", read_all)
     app.router.add_post(API_PATH + r"/{message_id:\d+}/read", read_one)
@@ -71,6 +72,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def preflight(request: web.Request) -> web.Response:
+    """The CORS preflight answer (204): the methods and the two user headers, cached a day."""
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
@@ -92,6 +94,10 @@ def _json(model: BaseModel) -> web.Response:
 
 
 async def list_messages(request: web.Request) -> web.Response:
+    """GET: a page of the user's messages, newest first, with the unread count (``InboxPage``).
+
+    401 without a valid user hash; 422 for a bad ``limit`` or ``cursor``.
+    """
     user_id = _user(request)
     try:
         query = InboxQuery.model_validate(dict(request.query))
@@ -107,6 +113,7 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def read_one(request: web.Request) -> web.Response:
+    """POST: mark one message read (``MarkedRead``); 404 for another user's or an unknown id."""
     user_id = _user(request)
     message_id = int(request.match_info["message_id"])
     if message_id > MAX_ID:
@@ -119,6 +126,7 @@ async def read_one(request: web.Request) -> web.Response:
 
 
 async def read_all(request: web.Request) -> web.Response:
+    """POST: mark every message of the user read (``AllMarkedRead``)."""
     user_id = _user(request)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         marked = await inbox.mark_all_read(session, user_id, now=utcnow())
@@ -132,6 +140,12 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
+    """GET: new messages as Server-Sent Events (``event: message``, ``id`` the message id).
+
+    Proven by the ``user`` and ``hash`` query parameters (401 otherwise). With
+    ``Last-Event-ID`` the messages stored after it (at most ``inbox.REPLAY_LIMIT``) come
+    first. Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
+    """
     user_id = _proven(
         request,
         request.query.get("user", ""),

@@ -18,6 +18,7 @@ from status_page import html, keys
 
 
 def add_routes(app: web.Application) -> None:
+    """``/``, ``/incidents/{id}``, ``/maintenance/{id}``, ``/history`` and ``/healthz``."""
     app.router.add_get("/", home)
     app.router.add_get("/incidents/{incident_id}", incident_page)
     app.router.add_get("/maintenance/{maintenance_id}", maintenance_page)
@@ -30,6 +31,9 @@ def _zone(request: web.Request) -> ZoneInfo:
 
 
 async def home(request: web.Request) -> web.Response:
+    """The status page: overall state, open incidents and maintenance, each shown
+    component's 90-day uptime bars.
+    """
     now = utcnow()
     window = uptime.Window.ending(now, _zone(request))
     async with request.app[keys.SESSIONS]() as session:
@@ -60,6 +64,9 @@ async def _shown(request: web.Request, record_id: str) -> Incident | None:
 
 
 async def incident_page(request: web.Request) -> web.Response:
+    """One public incident; maintenance is redirected (302) to its ``/maintenance/`` page,
+    and an unknown, private or cancelled id gets the 404 page.
+    """
     incident = await _shown(request, request.match_info["incident_id"])
     if incident is None:
         return _not_found(request)
@@ -72,6 +79,7 @@ async def incident_page(request: web.Request) -> web.Response:
 
 
 async def maintenance_page(request: web.Request) -> web.Response:
+    """One public maintenance; anything else (or a cancelled one) gets the 404 page."""
     item = await _shown(request, request.match_info["maintenance_id"])
     if item is None or item.kind != IncidentKind.maintenance:
         return _not_found(request)
@@ -79,6 +87,9 @@ async def maintenance_page(request: web.Request) -> web.Response:
 
 
 async def history_page(request: web.Request) -> web.Response:
+    """One month of history, ``?month=2026-11`` (default the current month in the page's
+    zone); a month that does not parse gets the 404 page.
+    """
     now, zone = utcnow(), _zone(request)
     current = history.Month.containing(now, zone)
     asked = request.query.get("month")
@@ -104,6 +115,7 @@ def _not_found(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """``{"status": "ok"}`` once the database answers ``SELECT 1``; its error (a 500) otherwise."""
     async with request.app[keys.ENGINE].connect() as connection:
         await connection.execute(text("SELECT 1"))
     return web.json_response({"status": "ok"})

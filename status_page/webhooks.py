@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application) -> None:
+    """Twilio's status callback and inbound SMS, and SendGrid's Event Webhook."""
     app.router.add_post("/webhooks/twilio/status", twilio_status)
     app.router.add_post("/webhooks/twilio/inbound", twilio_inbound)
     app.router.add_post("/webhooks/sendgrid/events", sendgrid_events)
@@ -42,6 +43,11 @@ async def _twilio_form(request: web.Request) -> dict[str, str]:
 
 
 async def twilio_status(request: web.Request) -> web.Response:
+    """Twilio's message status callback: record the SMS's new status (and error code); 204.
+
+    403 without a valid ``X-Twilio-Signature`` (Twilio's webhook security docs: HMAC-SHA1
+    of the public URL and the form).
+    """
     form = await _twilio_form(request)
     code = form.get("ErrorCode", "")
     async with request.app[keys.SESSIONS]() as session, session.begin():
@@ -58,6 +64,11 @@ async def twilio_status(request: web.Request) -> web.Response:
 
 
 async def twilio_inbound(request: web.Request) -> web.Response:
+    """An SMS to our number: apply its keyword (STOP, START, HELP, or a sign-up's YES); TwiML.
+
+    Only HELP gets a reply here: Twilio's own opt-out handling answers STOP and START.
+    403 without a valid ``X-Twilio-Signature``.
+    """
     form = await _twilio_form(request)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         keyword = await provider_events.inbound_sms(
@@ -73,6 +84,12 @@ async def twilio_inbound(request: web.Request) -> web.Response:
 
 
 async def sendgrid_events(request: web.Request) -> web.Response:
+    """SendGrid's Event Webhook: apply a JSON array of delivery events (bounces, spam
+    reports, deliveries; each once); 204.
+
+    403 unless the Signed Event Webhook's ECDSA signature over timestamp and body
+    verifies; 400 for a body that is not UTF-8 JSON or not an array.
+    """
     key = request.app[keys.SETTINGS].sendgrid.webhook_public_key
     try:
         raw = (await request.read()).decode("utf-8")  # RFC 8259 §8.1: JSON is UTF-8

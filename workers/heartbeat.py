@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class JobHeartbeat:
+    """Keeps the arq in-progress keys of this worker's running jobs alive (see the module)."""
+
     def __init__(self, redis: ArqRedis, lease_seconds: float) -> None:
         self._redis = redis
         self._lease_ms = max(1, round(lease_seconds * 1000))
@@ -27,9 +29,11 @@ class JobHeartbeat:
         self._running: set[str] = set()
 
     def started(self, job_id: str) -> None:
+        """Renew ``job_id``'s key from the next beat on."""
         self._running.add(job_id)
 
     def finished(self, job_id: str) -> None:
+        """Stop renewing ``job_id``'s key."""
         self._running.discard(job_id)
 
     async def run(self) -> None:

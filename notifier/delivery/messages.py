@@ -47,18 +47,23 @@ SMS_BODY_CHARS = 200
 
 
 def greeting(locale: str, name: str | None) -> str:
+    """The salutation by name for ``locale``: ``山田 様`` / ``Hi Ann,``, or an anonymous one."""
     if locale == "ja":
         return f"{name} 様" if name else "お客様"
     return f"Hi {name}," if name else "Hello,"
 
 
 def when(value: datetime | None, zone: str) -> str:
+    """``value`` in time zone ``zone`` as ``2026-11-23 18:30 JST``; "" for None."""
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
+    """``text`` on one line with whitespace runs folded, cut to ``limit`` characters
+    (the last one an ellipsis) when longer.
+    """
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -66,6 +71,15 @@ def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
 async def context(
     session: AsyncSession, notification: Notification, settings: Settings, locale: str
 ) -> dict[str, Any]:
+    """The template context of ``notification`` for one locale's recipients.
+
+    Always ``page_name`` and ``url`` (the page, with a trailing slash). A problem update
+    adds ``reference``, ``title``, ``body`` (Markdown), ``body_short`` (see ``shorten``)
+    and ``eta``; an incident or maintenance update adds ``title``, ``status_label`` (in
+    ``locale``), ``body``, ``body_short``, ``components`` (affected names) and
+    ``next_update_by``. Times are formatted in the page's time zone. The subject and
+    update rows must exist (the outbox row is written with them).
+    """
     zone = settings.page_time_zone
     base = {"page_name": settings.page_name, "url": str(settings.public_url).rstrip("/") + "/"}
     if notification.kind == "problem_update":

@@ -32,6 +32,11 @@ class SharedRateLimit:
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
+        """Wait until this process may make one more call in the current window, then return.
+
+        Sleeps to the next window (at most one window: 1 s, or 1/``per_second`` s when that
+        is longer) while Redis says the window's capacity is spent; Redis errors propagate.
+        """
         async with self._lock:
             while True:
                 now = time.time()

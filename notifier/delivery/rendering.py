@@ -43,6 +43,14 @@ def _render(path: str, context: dict[str, Any], *, html: bool = False) -> str:
 
 
 def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Content:
+    """``event``'s message for ``channel`` ("email", "sms" or "inapp") in ``locale``.
+
+    An unknown locale falls back to English. Email gets subject, text and HTML (the
+    HTML template autoescaped, update bodies through ``markdown``); SMS only text, made
+    ``sms_safe``; in-app the email subject as title and the SMS text as body.
+    Raises jinja2's TemplateNotFound for an unknown event and UndefinedError when
+    ``context`` lacks a value a template uses.
+    """
     locale = locale if locale in Locale.__members__ else Locale.en
     if channel == "sms":
         return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
@@ -73,4 +81,7 @@ _SMS_SAFE = str.maketrans(
 
 
 def sms_safe(text: str) -> str:
+    """``text`` with look-alike punctuation made GSM-7 (no-break space, curly quotes,
+    en and em dashes, the ellipsis), so one of them cannot switch a whole SMS to UCS-2.
+    """
     return text.translate(_SMS_SAFE)

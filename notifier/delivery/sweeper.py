@@ -17,6 +17,10 @@ MAX_ROWS = 20_000
 
 @dataclass(frozen=True)
 class Sweep:
+    """What one sweep found: notification ids to fan out again, delivery batches to send
+    again, and how many lapsed claims it released.
+    """
+
     fan_outs: list[str]
     batches: list[Batch]
     released: int

@@ -25,6 +25,8 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 @dataclass(frozen=True, order=True)
 class Month:
+    """A calendar month (``year``, ``month`` 1..12), printed and parsed as ``2026-11``."""
+
     year: int
     month: int
 
@@ -39,19 +41,23 @@ class Month:
 
     @classmethod
     def containing(cls, moment: datetime, zone: ZoneInfo) -> Month:
+        """The month ``moment`` (an aware datetime) falls in, in ``zone``."""
         local = moment.astimezone(zone)
         return cls(local.year, local.month)
 
     @property
     def first_day(self) -> date:
+        """The month's first date."""
         return date(self.year, self.month, 1)
 
     @property
     def previous(self) -> Month:
+        """The month before (December of the year before for January)."""
         return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
 
     @property
     def next(self) -> Month:
+        """The month after (January of the year after for December)."""
         return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
 
     def __str__(self) -> str:
@@ -60,6 +66,8 @@ class Month:
 
 @dataclass(frozen=True)
 class MonthHistory:
+    """One month of the history page: its public entries and whether any are older."""
+
     month: Month
     entries: Sequence[Incident]  # newest first; their updates are not loaded
     has_earlier: bool  # something public started before this month
@@ -72,6 +80,11 @@ _SHOWN: tuple[ColumnElement[bool], ...] = (
 
 
 async def month_history(session: AsyncSession, month: Month, zone: ZoneInfo) -> MonthHistory:
+    """Public incidents and maintenance (not cancelled) that started in ``month`` in ``zone``.
+
+    Entries are newest first, with their updates unloaded (reading one raises);
+    ``has_earlier`` says whether the page links to the month before.
+    """
     start, end = midnight(month.first_day, zone), midnight(month.next.first_day, zone)
     entries = await session.scalars(
         select(Incident)

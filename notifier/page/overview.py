@@ -25,6 +25,13 @@ _INDICATOR = {
 
 @dataclass(frozen=True)
 class Overview:
+    """The page's state: Statuspage indicator and wording, components by group, what is open.
+
+    ``groups`` is [(group or None for ungrouped, its shown components)], empty groups
+    left out; ``incidents`` are open public incidents, newest first; ``maintenance``
+    is public maintenance scheduled, in progress or verifying, soonest first.
+    """
+
     indicator: str
     description: str
     worst: ComponentStatus
@@ -34,10 +41,18 @@ class Overview:
 
 
 def indicator(statuses: list[ComponentStatus]) -> tuple[str, str]:
+    """The page indicator and its English wording for these component statuses.
+
+    -> e.g. ``("major", "Partial System Outage")``: Statuspage's ``none | minor | major
+    | critical`` or ``maintenance``, from the worst status (``operational`` when empty).
+    """
     return _INDICATOR[worst(statuses)]
 
 
 async def overview(session: AsyncSession) -> Overview:
+    """What the public page shows now: visible components (one that is shown only when
+    degraded, while operational, is not), open public incidents and maintenance.
+    """
     all_components = (
         await session.scalars(select(Component).order_by(Component.position, Component.name))
     ).all()

@@ -34,6 +34,10 @@ class Documents:
         self._settings = settings
 
     async def load(self, session: AsyncSession) -> None:
+        """Read the visible components, the groups and the public incidents (not cancelled).
+
+        Call once before rendering; the other methods read what this loaded.
+        """
         components = await session.scalars(
             select(Component).order_by(Component.position, Component.name)
         )
@@ -49,6 +53,7 @@ class Documents:
         self.incidents = incidents.all()
 
     def page(self) -> dict[str, Any]:
+        """The ``page`` object: id, name, url, time zone, and the newest change (``updated_at``)."""
         stamps = [c.updated_at for c in self.components] + [i.updated_at for i in self.incidents]
         return {
             "id": PAGE_ID,
@@ -59,10 +64,12 @@ class Documents:
         }
 
     def status(self) -> dict[str, str]:
+        """The ``status`` object (``indicator``, ``description``) of the visible components."""
         level, text = indicator([ComponentStatus(c.status) for c in self.components])
         return {"indicator": level, "description": text}
 
     def component(self, c: Component) -> dict[str, Any]:
+        """One component as Statuspage writes it (``group: false``; times in ISO 8601 UTC, ms)."""
         return {
             "id": c.id,
             "name": c.name,
@@ -80,6 +87,9 @@ class Documents:
         }
 
     def components_list(self) -> list[dict[str, Any]]:
+        """The visible components, then each group that has any as a ``group: true`` entry
+        whose status is its members' worst and ``components`` their ids.
+        """
         out = [self.component(c) for c in self.components]
         for g in self.groups:
             members = [c for c in self.components if c.group_id == g.id]
@@ -108,6 +118,10 @@ class Documents:
         return out
 
     def incident(self, i: Incident) -> dict[str, Any]:
+        """One incident or maintenance with its updates (newest first) and affected components.
+
+        Maintenance gets ``impact: "maintenance"`` and ``scheduled_for``/``scheduled_until``.
+        """
         doc = {
             "id": i.id,
             "name": i.title,
@@ -129,6 +143,9 @@ class Documents:
         return doc
 
     def update(self, u: IncidentUpdate) -> dict[str, Any]:
+        """One incident update as Statuspage writes it (``display_at`` and ``updated_at`` are
+        when it was posted; no tweets).
+        """
         return {
             "id": u.id,
             "status": u.status,

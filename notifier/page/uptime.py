@@ -40,6 +40,8 @@ class Change(NamedTuple):
 
 
 class IncidentRef(NamedTuple):
+    """An incident or maintenance as a day's bar links to it."""
+
     id: str
     title: str
     kind: IncidentKind
@@ -47,6 +49,8 @@ class IncidentRef(NamedTuple):
 
 @dataclass
 class Day:
+    """One day of a component's bar: the worst status seen and seconds covered and down."""
+
     date: date
     worst: ComponentStatus | None  # None: no data (the component did not exist yet)
     covered: float = 0.0  # seconds with a known status
@@ -55,10 +59,12 @@ class Day:
 
     @property
     def uptime(self) -> float | None:
+        """The day's uptime as a fraction 0..1; None when no second of it has a known status."""
         return 1 - self.down / self.covered if self.covered else None
 
     @property
     def percent(self) -> str | None:
+        """The day's uptime as the page prints it (see ``percent``), or None."""
         return None if self.uptime is None else percent(self.uptime)
 
 
@@ -76,6 +82,7 @@ class History:
 
     @property
     def percent(self) -> str | None:
+        """The window's uptime as the page prints it (see ``percent``), or None."""
         return None if self.uptime is None else percent(self.uptime)
 
 
@@ -99,6 +106,7 @@ class Window:
 
     @classmethod
     def ending(cls, now: datetime, zone: ZoneInfo, days: int = WINDOW_DAYS) -> Window:
+        """The ``days`` days up to and including today in ``zone``, as of ``now`` (aware)."""
         today = now.astimezone(zone).date()
         dates = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
         bounds = [midnight(d, zone) for d in [*dates, today + timedelta(days=1)]]
@@ -106,6 +114,7 @@ class Window:
 
     @property
     def start(self) -> datetime:
+        """Midnight (UTC) starting the first day shown."""
         return self.bounds[0]
 
     def touched(self, start: datetime, end: datetime) -> range:
@@ -119,6 +128,7 @@ class Window:
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which ``day`` begins in ``zone``."""
     return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 

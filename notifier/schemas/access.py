@@ -1,3 +1,5 @@
+"""Ops API models of API keys and the audit log."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +12,8 @@ from notifier.schemas.fields import Filter
 
 
 class ApiKeyOut(Output):
+    """An ops API key as listed; the secret is shown only once, when the key is created."""
+
     id: str
     name: str
     prefix: str = Field(description="The key's first characters, to recognise it.")
@@ -20,6 +24,10 @@ class ApiKeyOut(Output):
 
 
 class AuditEntryOut(Output):
+    """One change made through the ops API: which key, which action on which record, and
+    the names of the fields it changed (never their values).
+    """
+
     id: str
     at: datetime
     api_key_id: str | None
@@ -31,6 +39,8 @@ class AuditEntryOut(Output):
 
 
 class AuditQuery(PageQuery):
+    """The query of the audit log: entries matching every filter given, newest first."""
+
     action: Filter | None = None
     target_type: Filter | None = None
     target_id: Filter | None = None

@@ -1,3 +1,5 @@
+"""What every ops API model shares: strict input, output from records, cursor pages."""
+
 from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
@@ -29,10 +31,14 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
+    """A response body, read from a record's attributes."""
+
     model_config = ConfigDict(from_attributes=True)
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first."""
+
     data: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
@@ -40,5 +46,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class PageQuery(Input):
+    """The query of a list: up to `limit` items (1 to 100, default 20) after `cursor`."""
+
     limit: Limit = 20
     cursor: Cursor | None = None

@@ -131,6 +131,7 @@ class Matching(_Patterned):
         return f"^(?:{self.regex}){_END}"
 
     def matches(self, value: str) -> bool:
+        """Whether ``value`` matches the rule whole."""
         return _compiled(self.regex).fullmatch(value) is not None
 
     def _check(self, value: str) -> str:

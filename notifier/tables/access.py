@@ -1,3 +1,5 @@
+"""Tables of ops API access: keys, the audit log, remembered Idempotency-Key responses."""
+
 from __future__ import annotations
 
 from datetime import datetime

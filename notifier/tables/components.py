@@ -1,3 +1,5 @@
+"""Tables of components, their groups, and every status change (the uptime source)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,6 +11,8 @@ from notifier.db import Base, UTCDateTime, new_id, utcnow
 
 
 class ComponentGroup(Base):
+    """A named group of components, shown together on the page (Statuspage's component group)."""
+
     __tablename__ = "component_groups"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
@@ -24,6 +28,8 @@ class ComponentGroup(Base):
 
 
 class Component(Base):
+    """A part of the service with a Statuspage status, shown on the page unless hidden."""
+
     __tablename__ = "components"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)

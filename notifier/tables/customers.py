@@ -1,3 +1,5 @@
+"""The customer table: one row per person, with every channel's address."""
+
 from __future__ import annotations
 
 import secrets
@@ -16,6 +18,7 @@ _PAGE_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def page_external_id() -> str:
+    """A new ``page_`` external id: the prefix and 20 random base-36 characters (about 103 bits)."""
     return PAGE_ID_PREFIX + "".join(secrets.choice(_PAGE_ID_ALPHABET) for _ in range(20))
 
 

@@ -1,3 +1,5 @@
+"""Tables of sending: notifications (the outbox), deliveries, dev outbox, inbox, provider events."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,5 @@
+"""Tables of incidents and maintenance, their updates and the components they affect."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -63,6 +65,8 @@ class IncidentComponent(Base):
 
 
 class IncidentUpdate(Base):
+    """One posted update of an incident or maintenance: status, Markdown body, whether to notify."""
+
     __tablename__ = "incident_updates"
     __table_args__ = (Index("ix_incident_updates_incident_created", "incident_id", "created_at"),)
 

@@ -1,3 +1,5 @@
+"""Tables of delivery problems, the customers they affect, and their updates."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,6 +38,8 @@ class DeliveryProblem(Base):
 
 
 class DeliveryProblemCustomer(Base):
+    """A customer affected by a delivery problem (the link table)."""
+
     __tablename__ = "delivery_problem_customers"
 
     problem_id: Mapped[str] = mapped_column(
@@ -47,6 +51,8 @@ class DeliveryProblemCustomer(Base):
 
 
 class DeliveryProblemUpdate(Base):
+    """One posted update of a delivery problem: status, Markdown body, ETA, whether to notify."""
+
     __tablename__ = "delivery_problem_updates"
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)

@@ -1,3 +1,5 @@
+"""Tables of what customers follow and agreed to: subscriptions, consent, suppressions, sign-ups."""
+
 from __future__ import annotations
 
 from datetime import datetime

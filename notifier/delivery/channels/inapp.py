@@ -20,6 +20,8 @@ INBOX_CHANNEL = "forewarn:inbox"
 
 
 class InAppChannel:
+    """The in-app channel: each message goes into its user's inbox and out to SSE clients."""
+
     name = "inapp"
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis: Redis) -> None:
@@ -29,6 +31,12 @@ class InAppChannel:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
+        """Store one inbox message per recipient (``address`` is the in-app user id) in one
+        transaction, then publish each on ``INBOX_CHANNEL`` for the web processes' streams.
+
+        -> one ``Sent(delivered=True)`` per recipient, in order; a delivery already stored
+        keeps its first message. Database and Redis errors propagate (the batch is retried).
+        """
         # One write is the whole call: its outcomes are recorded from the returned list.
         now = utcnow()
         rows: list[dict[str, Any]] = []

@@ -14,6 +14,8 @@ from notifier.tables import OutboxMessage
 
 
 class OutboxChannel:
+    """The dev outbox in place of a provider (``name``: "email" or "sms") that is not configured."""
+
     def __init__(self, name: str, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.name = name
         self._sessions = sessions
@@ -21,6 +23,11 @@ class OutboxChannel:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
+        """Store each recipient's personalised message in one transaction.
+
+        -> one ``Sent`` per recipient, in order, with provider id ``outbox-<row id>`` and,
+        for SMS, the segments a provider would bill. Database errors propagate.
+        """
         # One write is the whole call: its outcomes are recorded from the returned list.
         now = utcnow()
         personal = [personalise(content, r) for r in recipients]
