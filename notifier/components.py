@@ -13,7 +13,6 @@ from notifier.schemas.components import (
     ComponentCreate,
     ComponentPatch,
     GroupCreate,
-    GroupOut,
     GroupPatch,
 )
 from notifier.statuses import ComponentStatus, IncidentKind, IncidentStatus, worst
@@ -254,15 +253,3 @@ async def _group_for_field(session: AsyncSession, group_id: str, field: str) -> 
     if group is None:
         raise UnknownReference(field, f"no component group with id {group_id!r}")
     return group
-
-
-def group_out(group: ComponentGroup) -> GroupOut:
-    return GroupOut(
-        id=group.id,
-        name=group.name,
-        description=group.description,
-        position=group.position,
-        components=[c.id for c in group.components],
-        created_at=group.created_at,
-        updated_at=group.updated_at,
-    )

@@ -14,14 +14,11 @@ from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.incidents import (
     AffectedComponent,
-    AffectedComponentOut,
     IncidentCreate,
-    IncidentOut,
     IncidentPatch,
     IncidentQuery,
     IncidentResolve,
     IncidentUpdateCreate,
-    UpdateOut,
 )
 from notifier.statuses import IncidentKind, IncidentStatus
 from notifier.tables import Incident, IncidentComponent, IncidentUpdate
@@ -232,28 +229,3 @@ async def _apply_components(
             }
         )
     return changes
-
-
-def affected_out(incident: Incident) -> list[AffectedComponentOut]:
-    return [
-        AffectedComponentOut(component_id=a.component_id, name=a.component.name, status=a.status)
-        for a in sorted(incident.affected, key=lambda a: (a.component.position, a.component.name))
-    ]
-
-
-def incident_out(incident: Incident) -> IncidentOut:
-    return IncidentOut(
-        id=incident.id,
-        title=incident.title,
-        status=incident.status,
-        impact=incident.impact,
-        public=incident.public,
-        started_at=incident.started_at,
-        monitoring_at=incident.monitoring_at,
-        resolved_at=incident.resolved_at,
-        next_update_by=incident.next_update_by,
-        created_at=incident.created_at,
-        updated_at=incident.updated_at,
-        components=affected_out(incident),
-        updates=[UpdateOut.model_validate(u) for u in incident.updates],
-    )

@@ -12,13 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import components, notifications
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound
-from notifier.incidents import affected_out
 from notifier.pagination import paginate
-from notifier.schemas.incidents import UpdateOut
 from notifier.schemas.maintenance import (
     MaintenanceCancel,
     MaintenanceCreate,
-    MaintenanceOut,
     MaintenancePatch,
     MaintenanceQuery,
 )
@@ -238,23 +235,3 @@ def _add_update(
             audience={"components": sorted(a.component_id for a in maintenance.affected)},
             now=now,
         )
-
-
-def maintenance_out(maintenance: Incident) -> MaintenanceOut:
-    assert maintenance.scheduled_for is not None
-    assert maintenance.scheduled_until is not None
-    return MaintenanceOut(
-        id=maintenance.id,
-        title=maintenance.title,
-        status=maintenance.status,
-        public=maintenance.public,
-        scheduled_for=maintenance.scheduled_for,
-        scheduled_until=maintenance.scheduled_until,
-        auto_transition=maintenance.auto_transition,
-        started_at=maintenance.started_at,
-        resolved_at=maintenance.resolved_at,
-        created_at=maintenance.created_at,
-        updated_at=maintenance.updated_at,
-        components=affected_out(maintenance),
-        updates=[UpdateOut.model_validate(u) for u in maintenance.updates],
-    )

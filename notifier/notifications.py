@@ -31,6 +31,11 @@ def add(
     audience: dict[str, Any],
     now: datetime,
 ) -> Notification:
+    """Add a pending notification row to ``session`` (the outbox), not yet flushed.
+
+    ``audience`` is the rule ``notifier.delivery.audience`` reads (JSON); the id is
+    remembered on the session for ``created_in``.
+    """
     notification = Notification(
         id=new_id(),
         kind=kind,
@@ -53,26 +58,37 @@ def created_in(session: AsyncSession) -> list[str]:
 
 
 async def get(session: AsyncSession, notification_id: str) -> Notification:
+    """The notification with this id; ``NotFound`` when there is none."""
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise NotFound("notification", notification_id)
     return notification
 
 
-async def counts(session: AsyncSession, notification_id: str) -> dict[str, dict[str, int]]:
-    """Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}."""
+# Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}.
+Counts = dict[str, dict[str, int]]
+
+
+async def counts(session: AsyncSession, notification_ids: Sequence[str]) -> dict[str, Counts]:
+    """Each notification's deliveries by channel and status, in one query for them all.
+
+    Maps every id given to its ``Counts`` (empty while none of its deliveries exists).
+    """
+    out: dict[str, Counts] = {n: {} for n in notification_ids}
+    if not out:
+        return out
     rows = await session.execute(
-        select(Delivery.channel, Delivery.status, func.count())
-        .where(Delivery.notification_id == notification_id)
-        .group_by(Delivery.channel, Delivery.status)
+        select(Delivery.notification_id, Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.notification_id.in_(list(out)))
+        .group_by(Delivery.notification_id, Delivery.channel, Delivery.status)
     )
-    out: dict[str, dict[str, int]] = {}
-    for channel, status, count in rows:
-        out.setdefault(channel, {})[status] = count
+    for notification_id, channel, status, count in rows:
+        out[notification_id].setdefault(channel, {})[status] = count
     return out
 
 
 async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notification]:
+    """Every notification of an incident, maintenance or delivery problem, newest first."""
     stmt = (
         select(Notification)
         .where(Notification.subject_id == subject_id)

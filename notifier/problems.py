@@ -14,11 +14,9 @@ from notifier.errors import Conflict, NotFound, UnknownReference
 from notifier.pagination import paginate
 from notifier.schemas.problems import (
     ProblemCreate,
-    ProblemOut,
     ProblemQuery,
     ProblemResolve,
     ProblemUpdateCreate,
-    ProblemUpdateOut,
 )
 from notifier.statuses import ProblemStatus
 from notifier.tables import Customer, DeliveryProblem, DeliveryProblemUpdate
@@ -151,19 +149,3 @@ async def _customers_for_field(session: AsyncSession, external_ids: list[str]) -
             )
     # In the order the relationship loads them, so that create and get answer alike.
     return sorted(found.values(), key=lambda c: c.external_id or "")
-
-
-def problem_out(problem: DeliveryProblem) -> ProblemOut:
-    return ProblemOut(
-        id=problem.id,
-        reference=problem.reference,
-        kind=problem.kind,
-        status=problem.status,
-        title=problem.title,
-        eta=problem.eta,
-        customers=[c.external_id or "(erased)" for c in problem.customers],
-        created_at=problem.created_at,
-        updated_at=problem.updated_at,
-        resolved_at=problem.resolved_at,
-        updates=[ProblemUpdateOut.model_validate(u) for u in problem.updates],
-    )

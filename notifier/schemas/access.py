@@ -1,33 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from pydantic import Field
-
-from notifier.schemas.common import Output, PageQuery
+from notifier.schemas.common import PageQuery
 from notifier.schemas.fields import Filter
-
-
-class ApiKeyOut(Output):
-    id: str
-    name: str
-    prefix: str = Field(description="The key's first characters, to recognise it.")
-    scopes: list[str]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-class AuditEntryOut(Output):
-    id: str
-    at: datetime
-    api_key_id: str | None
-    api_key_name: str
-    action: str
-    target_type: str
-    target_id: str
-    changes: dict[str, Any]
 
 
 class AuditQuery(PageQuery):

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import MISSING, Field
 
-from notifier.schemas.common import Input, Output
+from notifier.schemas.common import Input
 from notifier.schemas.fields import Description, Name, Position, RecordId
 from notifier.statuses import ComponentStatus
 
@@ -31,19 +29,6 @@ class ComponentPatch(Input):
     only_show_if_degraded: bool | MISSING = MISSING
 
 
-class ComponentOut(Output):
-    id: str
-    name: str
-    description: str
-    group_id: str | None
-    position: int
-    status: ComponentStatus
-    visible: bool
-    only_show_if_degraded: bool
-    created_at: datetime
-    updated_at: datetime
-
-
 class GroupCreate(Input):
     name: Name
     description: Description = ""
@@ -60,13 +45,3 @@ class GroupPatch(Input):
     components: list[RecordId] | MISSING = Field(
         default=MISSING, description="Ids of the components in the group (replaces the list)."
     )
-
-
-class GroupOut(Output):
-    id: str
-    name: str
-    description: str
-    position: int
-    components: list[str]
-    created_at: datetime
-    updated_at: datetime

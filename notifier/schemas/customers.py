@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -8,7 +7,7 @@ import email_validator
 import phonenumbers
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Name, RecordId, TimeZone
 from notifier.statuses import Locale
 
@@ -92,34 +91,6 @@ class CustomerPut(Input):
         description="What page notifications they get (replaces the previous choice). "
         "Delivery problems reach their named customers whatever they follow.",
     )
-
-
-class ConsentOut(Output):
-    channel: str
-    method: str = Field(description="double_opt_in, imported or in_app_identity.")
-    legal_basis: str
-    confirmed_at: datetime | None
-    revoked_at: datetime | None
-
-
-class FollowsOut(Output):
-    page: bool
-    components: list[str]
-
-
-class CustomerOut(Output):
-    id: str
-    external_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-    inapp_user_id: str | None
-    locale: Locale
-    time_zone: str
-    consent: list[ConsentOut]
-    follows: FollowsOut
-    created_at: datetime
-    updated_at: datetime
 
 
 def _email_or_phone(schema: dict[str, Any]) -> None:

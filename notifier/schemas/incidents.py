@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import MISSING, AfterValidator, Field, WithJsonSchema
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, Instant, RecordId, Title
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
 
@@ -74,39 +73,6 @@ class IncidentUpdateCreate(Input):
 class IncidentResolve(Input):
     body: Body = "This incident has been resolved."
     notify: bool = True
-
-
-class AffectedComponentOut(Output):
-    component_id: str
-    name: str
-    status: ComponentStatus
-
-
-class UpdateOut(Output):
-    id: str
-    status: str
-    body: str
-    notify: bool
-    posted_by: str
-    next_update_by: datetime | None
-    affected_components: list[dict[str, Any]] | None
-    created_at: datetime
-
-
-class IncidentOut(Output):
-    id: str
-    title: str
-    status: IncidentStatus
-    impact: Impact
-    public: bool
-    started_at: datetime
-    monitoring_at: datetime | None
-    resolved_at: datetime | None
-    next_update_by: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    components: list[AffectedComponentOut]
-    updates: list[UpdateOut] = Field(description="Newest first.")
 
 
 class IncidentQuery(PageQuery):

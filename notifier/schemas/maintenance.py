@@ -4,9 +4,8 @@ from datetime import datetime
 
 from pydantic import MISSING, Field, ValidationInfo, field_validator
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, Instant, RecordId, Title
-from notifier.schemas.incidents import AffectedComponentOut, UpdateOut
 from notifier.statuses import MaintenanceStatus
 
 
@@ -61,22 +60,6 @@ class MaintenancePatch(Input):
 class MaintenanceCancel(Input):
     body: Body = "This maintenance has been cancelled."
     notify: bool = True
-
-
-class MaintenanceOut(Output):
-    id: str
-    title: str
-    status: MaintenanceStatus
-    public: bool
-    scheduled_for: datetime
-    scheduled_until: datetime
-    auto_transition: bool
-    started_at: datetime
-    resolved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    components: list[AffectedComponentOut]
-    updates: list[UpdateOut] = Field(description="Newest first.")
 
 
 class MaintenanceQuery(PageQuery):

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, ExternalId, Filter, Instant, Name, OptionalTitle
 from notifier.statuses import ProblemKind, ProblemStatus
 
@@ -31,30 +29,6 @@ class ProblemUpdateCreate(Input):
 class ProblemResolve(Input):
     body: Body = "This has been resolved."
     notify: bool = True
-
-
-class ProblemUpdateOut(Output):
-    id: str
-    status: ProblemStatus
-    body: str
-    eta: datetime | None
-    notify: bool
-    posted_by: str
-    created_at: datetime
-
-
-class ProblemOut(Output):
-    id: str
-    reference: str
-    kind: ProblemKind
-    status: ProblemStatus
-    title: str
-    eta: datetime | None
-    customers: list[str] = Field(description="external_id of each affected customer.")
-    created_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    updates: list[ProblemUpdateOut] = Field(description="Newest first.")
 
 
 class ProblemQuery(PageQuery):

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from notifier import audit
-from notifier.schemas.access import AuditEntryOut, AuditQuery
-from notifier.schemas.common import Page
+from notifier.schemas.access import AuditQuery
+from status_page.api.models.access import AuditEntryOut
+from status_page.api.models.common import Page
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from notifier import components
-from notifier.schemas.common import Page
 from notifier.schemas.components import (
     ComponentCreate,
-    ComponentOut,
     ComponentPatch,
     GroupCreate,
-    GroupOut,
     GroupPatch,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.components import ComponentOut, GroupOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -95,7 +94,7 @@ async def delete_component(ctx: Context, component_id: str) -> None:
 )
 async def list_groups(ctx: Context) -> Page[GroupOut]:
     groups = await components.list_groups(ctx.session)
-    return Page(data=[components.group_out(g) for g in groups], next_cursor=None)
+    return Page(data=[GroupOut.from_record(g) for g in groups], next_cursor=None)
 
 
 @api.route(
@@ -110,7 +109,7 @@ async def list_groups(ctx: Context) -> Page[GroupOut]:
     audit="group.create",
 )
 async def create_group(ctx: Context, body: GroupCreate) -> GroupOut:
-    return components.group_out(await components.create_group(ctx.session, body, now=ctx.now))
+    return GroupOut.from_record(await components.create_group(ctx.session, body, now=ctx.now))
 
 
 @api.route(
@@ -122,7 +121,7 @@ async def create_group(ctx: Context, body: GroupCreate) -> GroupOut:
     response=GroupOut,
 )
 async def get_group(ctx: Context, group_id: str) -> GroupOut:
-    return components.group_out(await components.get_group(ctx.session, group_id))
+    return GroupOut.from_record(await components.get_group(ctx.session, group_id))
 
 
 @api.route(
@@ -137,7 +136,7 @@ async def get_group(ctx: Context, group_id: str) -> GroupOut:
 )
 async def patch_group(ctx: Context, group_id: str, body: GroupPatch) -> GroupOut:
     group = await components.patch_group(ctx.session, group_id, body, now=ctx.now)
-    return components.group_out(group)
+    return GroupOut.from_record(group)
 
 
 @api.route(

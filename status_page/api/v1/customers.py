@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from notifier import customers, subscribers
-from notifier.schemas.common import Page, PageQuery
-from notifier.schemas.customers import CustomerOut, CustomerPut, CustomerSearch
+from notifier.schemas.common import PageQuery
+from notifier.schemas.customers import CustomerPut, CustomerSearch
+from status_page.api.models.common import Page
+from status_page.api.models.customers import CustomerOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -21,7 +23,7 @@ WRITE = "customers:write"
 )
 async def list_customers(ctx: Context, query: PageQuery) -> Page[CustomerOut]:
     rows, cursor = await customers.list_customers(ctx.session, query)
-    data = [await subscribers.customer_out(ctx.session, c) for c in rows]
+    data = [CustomerOut.from_record(p) for p in await subscribers.profiles(ctx.session, rows)]
     return Page(data=data, next_cursor=cursor)
 
 
@@ -38,7 +40,7 @@ async def list_customers(ctx: Context, query: PageQuery) -> Page[CustomerOut]:
 async def search_customers(ctx: Context, body: CustomerSearch) -> Page[CustomerOut]:
     # A POST so that the address travels in the body, never in a URL or an access log.
     rows, cursor = await customers.find_customers(ctx.session, body)
-    data = [await subscribers.customer_out(ctx.session, c) for c in rows]
+    data = [CustomerOut.from_record(p) for p in await subscribers.profiles(ctx.session, rows)]
     return Page(data=data, next_cursor=cursor)
 
 
@@ -58,7 +60,7 @@ async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> Cus
     # The routing checked external_id against notifier.schemas.fields.EXTERNAL_ID.
     customer, created = await customers.upsert_customer(ctx.session, external_id, body, now=ctx.now)
     ctx.status = 201 if created else 200
-    return await subscribers.customer_out(ctx.session, customer)
+    return CustomerOut.from_record(await subscribers.profile(ctx.session, customer))
 
 
 @api.route(
@@ -71,7 +73,7 @@ async def put_customer(ctx: Context, external_id: str, body: CustomerPut) -> Cus
 )
 async def get_customer(ctx: Context, external_id: str) -> CustomerOut:
     customer = await customers.get_customer(ctx.session, external_id)
-    return await subscribers.customer_out(ctx.session, customer)
+    return CustomerOut.from_record(await subscribers.profile(ctx.session, customer))
 
 
 @api.route(

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from notifier import incidents
-from notifier.schemas.common import Page
 from notifier.schemas.incidents import (
     IncidentCreate,
-    IncidentOut,
     IncidentPatch,
     IncidentQuery,
     IncidentResolve,
     IncidentUpdateCreate,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.incidents import IncidentOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -27,7 +27,7 @@ WRITE = "incidents:write"
 )
 async def list_incidents(ctx: Context, query: IncidentQuery) -> Page[IncidentOut]:
     rows, cursor = await incidents.list_incidents(ctx.session, query)
-    return Page(data=[incidents.incident_out(i) for i in rows], next_cursor=cursor)
+    return Page(data=[IncidentOut.from_record(i) for i in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -45,7 +45,7 @@ async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
     incident = await incidents.create_incident(
         ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -57,7 +57,7 @@ async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
     response=IncidentOut,
 )
 async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
-    return incidents.incident_out(await incidents.get_incident(ctx.session, incident_id))
+    return IncidentOut.from_record(await incidents.get_incident(ctx.session, incident_id))
 
 
 @api.route(
@@ -73,7 +73,7 @@ async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
 )
 async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) -> IncidentOut:
     incident = await incidents.patch_incident(ctx.session, incident_id, body, now=ctx.now)
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -92,7 +92,7 @@ async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate
     incident = await incidents.post_update(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -111,7 +111,7 @@ async def resolve(ctx: Context, incident_id: str, body: IncidentResolve) -> Inci
     incident = await incidents.resolve(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -129,4 +129,4 @@ async def reopen(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> 
     incident = await incidents.post_update(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now, reopen=True
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)

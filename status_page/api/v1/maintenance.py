@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from notifier import maintenance
-from notifier.schemas.common import Page
 from notifier.schemas.maintenance import (
     MaintenanceCancel,
     MaintenanceCreate,
-    MaintenanceOut,
     MaintenancePatch,
     MaintenanceQuery,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.incidents import MaintenanceOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -26,7 +26,7 @@ WRITE = "incidents:write"
 )
 async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[MaintenanceOut]:
     rows, cursor = await maintenance.list_maintenance(ctx.session, query)
-    return Page(data=[maintenance.maintenance_out(m) for m in rows], next_cursor=cursor)
+    return Page(data=[MaintenanceOut.from_record(m) for m in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -44,7 +44,7 @@ async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> Maintenan
     row = await maintenance.create_maintenance(
         ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -57,7 +57,7 @@ async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> Maintenan
 )
 async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
     row = await maintenance.get_maintenance(ctx.session, maintenance_id)
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -77,7 +77,7 @@ async def patch_maintenance(
     row = await maintenance.patch_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -96,4 +96,4 @@ async def cancel(ctx: Context, maintenance_id: str, body: MaintenanceCancel) -> 
     row = await maintenance.cancel_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from notifier import problems
-from notifier.schemas.common import Page
 from notifier.schemas.problems import (
     ProblemCreate,
-    ProblemOut,
     ProblemQuery,
     ProblemResolve,
     ProblemUpdateCreate,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.problems import ProblemOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -29,7 +29,7 @@ TAG = "delivery problems"
 )
 async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
     rows, cursor = await problems.list_problems(ctx.session, query)
-    return Page(data=[problems.problem_out(p) for p in rows], next_cursor=cursor)
+    return Page(data=[ProblemOut.from_record(p) for p in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -46,7 +46,7 @@ async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
 )
 async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
     problem = await problems.create_problem(ctx.session, body, posted_by=ctx.posted_by, now=ctx.now)
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)
 
 
 @api.route(
@@ -58,7 +58,7 @@ async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
     response=ProblemOut,
 )
 async def get_problem(ctx: Context, problem_id: str) -> ProblemOut:
-    return problems.problem_out(await problems.get_problem(ctx.session, problem_id))
+    return ProblemOut.from_record(await problems.get_problem(ctx.session, problem_id))
 
 
 @api.route(
@@ -77,7 +77,7 @@ async def post_update(ctx: Context, problem_id: str, body: ProblemUpdateCreate) 
     problem = await problems.post_update(
         ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)
 
 
 @api.route(
@@ -96,4 +96,4 @@ async def resolve(ctx: Context, problem_id: str, body: ProblemResolve) -> Proble
     problem = await problems.resolve(
         ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)
