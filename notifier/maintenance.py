@@ -42,6 +42,11 @@ AUTO_BODY = {
 async def create_maintenance(
     session: AsyncSession, body: MaintenanceCreate, *, posted_by: str, now: datetime
 ) -> Incident:
+    """Schedule a maintenance (an ``Incident`` of kind maintenance) with its first update.
+
+    Its components are ``under_maintenance`` while it is in progress.
+    ``UnknownReference`` (``components[i]``) for a component that does not exist.
+    """
     found = await components.components_for_field(session, body.components, "components")
     maintenance = Incident(
         kind=IncidentKind.maintenance,
@@ -76,6 +81,7 @@ async def create_maintenance(
 
 
 async def get_maintenance(session: AsyncSession, maintenance_id: str) -> Incident:
+    """The maintenance with this id (not an incident); ``NotFound`` when there is none."""
     maintenance = await session.get(Incident, maintenance_id)
     if maintenance is None or maintenance.kind != IncidentKind.maintenance:
         raise NotFound("maintenance", maintenance_id)
@@ -85,6 +91,10 @@ async def get_maintenance(session: AsyncSession, maintenance_id: str) -> Inciden
 async def list_maintenance(
     session: AsyncSession, query: MaintenanceQuery
 ) -> tuple[Sequence[Incident], str | None]:
+    """A page of maintenance, newest first, by ``query.status``; and the next page's cursor.
+
+    ``InvalidField`` (``cursor``) for a cursor this API did not hand out.
+    """
     stmt = select(Incident).where(Incident.kind == IncidentKind.maintenance)
     if query.status is not None:
         stmt = stmt.where(Incident.status == query.status)
@@ -101,6 +111,12 @@ async def patch_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
+    """Change the window or title, or move the status forward (with an update).
+
+    ``NotFound`` for an unknown id; ``Conflict`` when it has ended, when the window
+    would end before it starts, for a move backwards, or for ``cancelled`` (see
+    ``cancel_maintenance``).
+    """
     maintenance = await get_maintenance(session, maintenance_id)
     current = MaintenanceStatus(maintenance.status)
     if current in _ENDED:
@@ -141,6 +157,10 @@ async def cancel_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
+    """Cancel a maintenance that has not started, with a last update.
+
+    ``NotFound`` for an unknown id; ``Conflict`` unless it is still scheduled.
+    """
     maintenance = await get_maintenance(session, maintenance_id)
     if maintenance.status != MaintenanceStatus.scheduled:
         raise Conflict(f"only a scheduled maintenance can be cancelled; it is {maintenance.status}")

@@ -44,6 +44,7 @@ _PREFLIGHT = {  # the origin comes from ``cors``, as on every answer here
 
 
 def add_routes(app: web.Application) -> None:
+    """Add the inbox API's routes (and their CORS preflights) and the event stream."""
     app.router.add_get(API_PATH, list_messages)
     app.router.add_post(f"{API_PATH}/read-all", read_all)
     app.router.add_post(API_PATH + r"/{message_id:\d+}/read", read_one)
@@ -72,6 +73,7 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def preflight(request: web.Request) -> web.Response:
+    """The CORS preflight's answer: 204 with the methods and headers allowed."""
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
@@ -93,6 +95,10 @@ def _json(model: BaseModel) -> web.Response:
 
 
 async def list_messages(request: web.Request) -> web.Response:
+    """GET: a page of the user's messages, newest first, and the unread count.
+
+    401 without a valid user hash; 422 (problem+json) for a bad limit or cursor.
+    """
     user_id = _user(request)
     try:
         query = InboxQuery.model_validate(dict(request.query))
@@ -108,6 +114,10 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def read_one(request: web.Request) -> web.Response:
+    """POST .../{id}/read: the message marked read and the unread count.
+
+    401 without a valid user hash; 404 for a message that is not this user's.
+    """
     user_id = _user(request)
     message_id = int(request.match_info["message_id"])
     if message_id > MAX_ID:
@@ -120,6 +130,7 @@ async def read_one(request: web.Request) -> web.Response:
 
 
 async def read_all(request: web.Request) -> web.Response:
+    """POST .../read-all: how many were unread; none are now. 401 without a valid hash."""
     user_id = _user(request)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         marked = await inbox.mark_all_read(session, user_id, now=utcnow())
@@ -133,6 +144,10 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
+    """The user's new messages as Server-Sent Events, from ``Last-Event-ID`` on.
+
+    The proof comes as the ``user`` and ``hash`` query parameters; 401 without it.
+    """
     user_id = _proven(
         request,
         request.query.get("user", ""),

@@ -1,3 +1,5 @@
+"""Request bodies for components and component groups."""
+
 from __future__ import annotations
 
 from pydantic import MISSING, Field
@@ -8,6 +10,8 @@ from notifier.statuses import ComponentStatus
 
 
 class ComponentCreate(Input):
+    """A new component; its status starts its uptime history."""
+
     name: Name
     description: Description = ""
     group_id: RecordId | None = None
@@ -30,6 +34,8 @@ class ComponentPatch(Input):
 
 
 class GroupCreate(Input):
+    """A new component group, and the components it takes in."""
+
     name: Name
     description: Description = ""
     position: Position = 0

@@ -1,3 +1,5 @@
+"""Request bodies for customers: their addresses, consent and what they follow."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -24,6 +26,7 @@ def e164(value: str) -> str:
 
 
 def time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone (e.g. Asia/Tokyo); ``ValueError`` if not."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -70,11 +73,18 @@ class ConsentIn(Input):
 
 
 class FollowsIn(Input):
+    """What page notifications a customer gets: the whole page, or some components."""
+
     page: bool = Field(default=False, description="Every incident and maintenance.")
     components: list[RecordId] = Field(default=[], description="Ids of components they follow.")
 
 
 class CustomerPut(Input):
+    """A customer as a whole: a field left out takes its default (null, en, UTC).
+
+    consent and follows left out keep what the customer has.
+    """
+
     name: Name | None = None
     email: Email | None = None
     phone: Phone | None = Field(default=None, description="International form; stored as E.164.")

@@ -1,3 +1,5 @@
+"""Request bodies and queries for incidents and their updates."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -10,6 +12,8 @@ from notifier.statuses import ComponentStatus, Impact, IncidentStatus
 
 
 class AffectedComponent(Input):
+    """A component an incident affects, and the status it gives it."""
+
     component_id: RecordId
     status: ComponentStatus = ComponentStatus.major_outage
 
@@ -35,6 +39,8 @@ OpeningStatus = Annotated[
 
 
 class IncidentCreate(Input):
+    """A new incident and its first update."""
+
     title: Title
     status: OpeningStatus = IncidentStatus.investigating
     body: Body
@@ -60,6 +66,8 @@ class IncidentPatch(Input):
 
 
 class IncidentUpdateCreate(Input):
+    """An update of an incident: its new status, what to tell, affected components."""
+
     status: IncidentStatus
     body: Body
     components: list[AffectedComponent] | None = Field(
@@ -71,11 +79,15 @@ class IncidentUpdateCreate(Input):
 
 
 class IncidentResolve(Input):
+    """The last update of an incident, which resolves it."""
+
     body: Body = "This incident has been resolved."
     notify: bool = True
 
 
 class IncidentQuery(PageQuery):
+    """A page of incidents, newest first, optionally filtered."""
+
     status: IncidentStatus | None = None
     impact: Impact | None = None
     active: bool | None = Field(default=None, description="Only unresolved (true) or ended.")

@@ -1,3 +1,5 @@
+"""Request bodies and queries for scheduled maintenance."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +12,8 @@ from notifier.statuses import MaintenanceStatus
 
 
 class MaintenanceCreate(Input):
+    """A new scheduled maintenance, its window and its first update."""
+
     title: Title
     body: Body
     scheduled_for: Instant
@@ -58,9 +62,13 @@ class MaintenancePatch(Input):
 
 
 class MaintenanceCancel(Input):
+    """The last update of a maintenance cancelled before it started."""
+
     body: Body = "This maintenance has been cancelled."
     notify: bool = True
 
 
 class MaintenanceQuery(PageQuery):
+    """A page of maintenance, newest first, optionally by status."""
+
     status: MaintenanceStatus | None = None

@@ -1,3 +1,5 @@
+"""Request bodies and queries for delivery problems."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -8,6 +10,8 @@ from notifier.statuses import ProblemKind, ProblemStatus
 
 
 class ProblemCreate(Input):
+    """A new delivery problem, the customers it affects and what they are told."""
+
     reference: Name = Field(description="Order, shipment or booking number.")
     kind: ProblemKind
     title: OptionalTitle = ""
@@ -20,6 +24,8 @@ class ProblemCreate(Input):
 
 
 class ProblemUpdateCreate(Input):
+    """An update of a delivery problem: its status, what to tell, a new ETA."""
+
     status: ProblemStatus = ProblemStatus.in_progress
     body: Body
     eta: Instant | None = None
@@ -27,11 +33,15 @@ class ProblemUpdateCreate(Input):
 
 
 class ProblemResolve(Input):
+    """The last update of a delivery problem, which resolves it."""
+
     body: Body = "This has been resolved."
     notify: bool = True
 
 
 class ProblemQuery(PageQuery):
+    """A page of delivery problems, newest first, optionally filtered."""
+
     status: ProblemStatus | None = None
     kind: ProblemKind | None = None
     reference: Filter | None = None

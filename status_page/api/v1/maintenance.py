@@ -1,3 +1,5 @@
+"""Ops API: scheduled maintenance."""
+
 from __future__ import annotations
 
 from notifier import maintenance
@@ -25,6 +27,7 @@ WRITE = "incidents:write"
     response=Page[MaintenanceOut],
 )
 async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[MaintenanceOut]:
+    """A page of maintenance, newest first; 422 for a bad query or cursor."""
     rows, cursor = await maintenance.list_maintenance(ctx.session, query)
     return Page(data=[MaintenanceOut.from_record(m) for m in rows], next_cursor=cursor)
 
@@ -41,6 +44,7 @@ async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[Mainte
     audit="maintenance.create",
 )
 async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> MaintenanceOut:
+    """The new maintenance (201); 404 naming components[i] for an unknown component."""
     row = await maintenance.create_maintenance(
         ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
     )
@@ -56,6 +60,7 @@ async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> Maintenan
     response=MaintenanceOut,
 )
 async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
+    """The maintenance with its timeline; 404 for an unknown id."""
     row = await maintenance.get_maintenance(ctx.session, maintenance_id)
     return MaintenanceOut.from_record(row)
 
@@ -74,6 +79,7 @@ async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
 async def patch_maintenance(
     ctx: Context, maintenance_id: str, body: MaintenancePatch
 ) -> MaintenanceOut:
+    """The changed maintenance; 409 once it ended, for a move back or a bad window."""
     row = await maintenance.patch_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
@@ -93,6 +99,7 @@ async def patch_maintenance(
     extra_statuses=(409,),
 )
 async def cancel(ctx: Context, maintenance_id: str, body: MaintenanceCancel) -> MaintenanceOut:
+    """The cancelled maintenance; 409 unless it is still scheduled."""
     row = await maintenance.cancel_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )

@@ -1,3 +1,5 @@
+"""Ops API: notifications (with their deliveries counted) and a customer's deliveries."""
+
 from __future__ import annotations
 
 from notifier import customers, notifications
@@ -18,6 +20,7 @@ api = Api("/api/v1")
     response=NotificationOut,
 )
 async def get_notification(ctx: Context, notification_id: str) -> NotificationOut:
+    """The notification and its deliveries' counts; 404 for an unknown id."""
     notification = await notifications.get(ctx.session, notification_id)
     counts = await notifications.counts(ctx.session, [notification.id])
     return NotificationOut.from_record(notification, counts[notification.id])
@@ -32,6 +35,7 @@ async def get_notification(ctx: Context, notification_id: str) -> NotificationOu
     response=Page[NotificationOut],
 )
 async def list_for_subject(ctx: Context, subject_id: str) -> Page[NotificationOut]:
+    """Every notification of a subject, newest first, in one page (two queries)."""
     rows = await notifications.for_subject(ctx.session, subject_id)
     counts = await notifications.counts(ctx.session, [n.id for n in rows])
     data = [NotificationOut.from_record(n, counts[n.id]) for n in rows]
@@ -50,6 +54,7 @@ async def list_for_subject(ctx: Context, subject_id: str) -> Page[NotificationOu
 async def customer_deliveries(
     ctx: Context, external_id: str, query: DeliveryQuery
 ) -> Page[DeliveryOut]:
+    """A page of the customer's deliveries, newest first; 404 for an unknown customer."""
     customer = await customers.get_customer(ctx.session, external_id)
     rows, cursor = await notifications.deliveries_of(
         ctx.session, customer.id, limit=query.limit, cursor=query.cursor
