@@ -13,7 +13,6 @@ from notifier.schemas.components import (
     ComponentCreate,
     ComponentPatch,
     GroupCreate,
-    GroupOut,
     GroupPatch,
 )
 from notifier.statuses import ComponentStatus, IncidentKind, IncidentStatus, worst
@@ -27,12 +26,14 @@ from notifier.tables import (
 
 
 async def list_components(session: AsyncSession) -> Sequence[Component]:
+    """Every component, in page order (position, then name)."""
     return (
         await session.scalars(select(Component).order_by(Component.position, Component.name))
     ).all()
 
 
 async def get_component(session: AsyncSession, component_id: str) -> Component:
+    """The component with this id; ``NotFound`` when there is none."""
     component = await session.get(Component, component_id)
     if component is None:
         raise NotFound("component", component_id)
@@ -42,6 +43,10 @@ async def get_component(session: AsyncSession, component_id: str) -> Component:
 async def create_component(
     session: AsyncSession, body: ComponentCreate, *, now: datetime
 ) -> Component:
+    """Add a component and the first entry of its status history (at ``now``).
+
+    ``UnknownReference`` (naming ``group_id``) for a group that does not exist.
+    """
     if body.group_id is not None:
         await _group_for_field(session, body.group_id, "group_id")
     component = Component(
@@ -57,6 +62,10 @@ async def create_component(
 async def patch_component(
     session: AsyncSession, component_id: str, body: ComponentPatch, *, now: datetime
 ) -> Component:
+    """Change the fields ``body`` sets; a new status is recorded in the history.
+
+    ``NotFound`` for an unknown id; ``UnknownReference`` (``group_id``) for an unknown group.
+    """
     component = await get_component(session, component_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("group_id") is not None:
@@ -72,6 +81,7 @@ async def patch_component(
 
 
 async def delete_component(session: AsyncSession, component_id: str) -> None:
+    """Delete a component; ``NotFound`` when there is none."""
     await session.delete(await get_component(session, component_id))
     await session.flush()
 
@@ -181,11 +191,13 @@ async def components_for_field(
 
 
 async def list_groups(session: AsyncSession) -> Sequence[ComponentGroup]:
+    """Every component group, in page order (position, then name), components loaded."""
     stmt = select(ComponentGroup).order_by(ComponentGroup.position, ComponentGroup.name)
     return (await session.scalars(stmt)).all()
 
 
 async def get_group(session: AsyncSession, group_id: str) -> ComponentGroup:
+    """The component group with this id; ``NotFound`` when there is none."""
     group = await session.get(ComponentGroup, group_id)
     if group is None:
         raise NotFound("component group", group_id)
@@ -195,6 +207,10 @@ async def get_group(session: AsyncSession, group_id: str) -> ComponentGroup:
 async def create_group(
     session: AsyncSession, body: GroupCreate, *, now: datetime
 ) -> ComponentGroup:
+    """Add a group and move the components ``body`` names into it.
+
+    ``UnknownReference`` (naming ``components[i]``) for a component that does not exist.
+    """
     group = ComponentGroup(
         name=body.name,
         description=body.description,
@@ -211,6 +227,10 @@ async def create_group(
 async def patch_group(
     session: AsyncSession, group_id: str, body: GroupPatch, *, now: datetime
 ) -> ComponentGroup:
+    """Change the fields ``body`` sets; ``components`` replaces the members.
+
+    ``NotFound`` for an unknown id; ``UnknownReference`` (``components[i]``) as ``create_group``.
+    """
     group = await get_group(session, group_id)
     changes = body.model_dump(exclude_unset=True)
     members = changes.pop("components", None)
@@ -254,15 +274,3 @@ async def _group_for_field(session: AsyncSession, group_id: str, field: str) -> 
     if group is None:
         raise UnknownReference(field, f"no component group with id {group_id!r}")
     return group
-
-
-def group_out(group: ComponentGroup) -> GroupOut:
-    return GroupOut(
-        id=group.id,
-        name=group.name,
-        description=group.description,
-        position=group.position,
-        components=[c.id for c in group.components],
-        created_at=group.created_at,
-        updated_at=group.updated_at,
-    )

@@ -14,14 +14,11 @@ from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.incidents import (
     AffectedComponent,
-    AffectedComponentOut,
     IncidentCreate,
-    IncidentOut,
     IncidentPatch,
     IncidentQuery,
     IncidentResolve,
     IncidentUpdateCreate,
-    UpdateOut,
 )
 from notifier.statuses import IncidentKind, IncidentStatus
 from notifier.tables import Incident, IncidentComponent, IncidentUpdate
@@ -32,6 +29,12 @@ ENDED = (IncidentStatus.resolved, IncidentStatus.postmortem)
 async def create_incident(
     session: AsyncSession, body: IncidentCreate, *, posted_by: str, now: datetime
 ) -> Incident:
+    """Open an incident with its first update (and a notification when ``notify``).
+
+    A ``started_at`` in the past starts the components' outage then (uptime history).
+    ``UnknownReference`` (``components[i].component_id``) for an unknown component;
+    ``InvalidField`` for a component listed twice.
+    """
     incident = Incident(
         kind=IncidentKind.incident,
         title=body.title,
@@ -61,6 +64,7 @@ async def create_incident(
 
 
 async def get_incident(session: AsyncSession, incident_id: str) -> Incident:
+    """The incident with this id (not a maintenance); ``NotFound`` when there is none."""
     incident = await session.get(Incident, incident_id)
     if incident is None or incident.kind != IncidentKind.incident:
         raise NotFound("incident", incident_id)
@@ -70,6 +74,10 @@ async def get_incident(session: AsyncSession, incident_id: str) -> Incident:
 async def list_incidents(
     session: AsyncSession, query: IncidentQuery
 ) -> tuple[Sequence[Incident], str | None]:
+    """A page of incidents, newest first, filtered by ``query``; and the next page's cursor.
+
+    ``InvalidField`` (``cursor``) for a cursor this API did not hand out.
+    """
     stmt = select(Incident).where(Incident.kind == IncidentKind.incident)
     if query.status is not None:
         stmt = stmt.where(Incident.status == query.status)
@@ -91,6 +99,10 @@ async def list_incidents(
 async def patch_incident(
     session: AsyncSession, incident_id: str, body: IncidentPatch, *, now: datetime
 ) -> Incident:
+    """Change the title, impact, visibility or promised next update (RFC 3339 time).
+
+    ``NotFound`` for an unknown id; ``Conflict`` (``next_update_by``) on an ended incident.
+    """
     incident = await get_incident(session, incident_id)
     if isinstance(body.next_update_by, datetime) and not IncidentStatus(incident.status).active:
         raise Conflict(
@@ -112,6 +124,13 @@ async def post_update(
     now: datetime,
     reopen: bool = False,
 ) -> Incident:
+    """Post an update: new status, body, affected components; a notification when asked.
+
+    ``reopen`` allows a resolved incident to become active again (and only that).
+    ``NotFound`` for an unknown id; ``Conflict`` for a transition the lifecycle forbids
+    (e.g. an update to a resolved incident without ``reopen``); ``UnknownReference`` and
+    ``InvalidField`` for the components, as ``create_incident``.
+    """
     incident = await get_incident(session, incident_id)
     _check_transition(IncidentStatus(incident.status), body.status, reopen=reopen)
     if reopen:
@@ -128,6 +147,7 @@ async def resolve(
     posted_by: str,
     now: datetime,
 ) -> Incident:
+    """Resolve the incident with a last update; errors as ``post_update``."""
     update = IncidentUpdateCreate(
         status=IncidentStatus.resolved, body=body.body, notify=body.notify
     )
@@ -232,28 +252,3 @@ async def _apply_components(
             }
         )
     return changes
-
-
-def affected_out(incident: Incident) -> list[AffectedComponentOut]:
-    return [
-        AffectedComponentOut(component_id=a.component_id, name=a.component.name, status=a.status)
-        for a in sorted(incident.affected, key=lambda a: (a.component.position, a.component.name))
-    ]
-
-
-def incident_out(incident: Incident) -> IncidentOut:
-    return IncidentOut(
-        id=incident.id,
-        title=incident.title,
-        status=incident.status,
-        impact=incident.impact,
-        public=incident.public,
-        started_at=incident.started_at,
-        monitoring_at=incident.monitoring_at,
-        resolved_at=incident.resolved_at,
-        next_update_by=incident.next_update_by,
-        created_at=incident.created_at,
-        updated_at=incident.updated_at,
-        components=affected_out(incident),
-        updates=[UpdateOut.model_validate(u) for u in incident.updates],
-    )

@@ -12,13 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import components, notifications
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound
-from notifier.incidents import affected_out
 from notifier.pagination import paginate
-from notifier.schemas.incidents import UpdateOut
 from notifier.schemas.maintenance import (
     MaintenanceCancel,
     MaintenanceCreate,
-    MaintenanceOut,
     MaintenancePatch,
     MaintenanceQuery,
 )
@@ -45,6 +42,11 @@ AUTO_BODY = {
 async def create_maintenance(
     session: AsyncSession, body: MaintenanceCreate, *, posted_by: str, now: datetime
 ) -> Incident:
+    """Schedule a maintenance (an ``Incident`` of kind maintenance) with its first update.
+
+    Its components are ``under_maintenance`` while it is in progress.
+    ``UnknownReference`` (``components[i]``) for a component that does not exist.
+    """
     found = await components.components_for_field(session, body.components, "components")
     maintenance = Incident(
         kind=IncidentKind.maintenance,
@@ -79,6 +81,7 @@ async def create_maintenance(
 
 
 async def get_maintenance(session: AsyncSession, maintenance_id: str) -> Incident:
+    """The maintenance with this id (not an incident); ``NotFound`` when there is none."""
     maintenance = await session.get(Incident, maintenance_id)
     if maintenance is None or maintenance.kind != IncidentKind.maintenance:
         raise NotFound("maintenance", maintenance_id)
@@ -88,6 +91,10 @@ async def get_maintenance(session: AsyncSession, maintenance_id: str) -> Inciden
 async def list_maintenance(
     session: AsyncSession, query: MaintenanceQuery
 ) -> tuple[Sequence[Incident], str | None]:
+    """A page of maintenance, newest first, by ``query.status``; and the next page's cursor.
+
+    ``InvalidField`` (``cursor``) for a cursor this API did not hand out.
+    """
     stmt = select(Incident).where(Incident.kind == IncidentKind.maintenance)
     if query.status is not None:
         stmt = stmt.where(Incident.status == query.status)
@@ -104,6 +111,12 @@ async def patch_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
+    """Change the window or title, or move the status forward (with an update).
+
+    ``NotFound`` for an unknown id; ``Conflict`` when it has ended, when the window
+    would end before it starts, for a move backwards, or for ``cancelled`` (see
+    ``cancel_maintenance``).
+    """
     maintenance = await get_maintenance(session, maintenance_id)
     current = MaintenanceStatus(maintenance.status)
     if current in _ENDED:
@@ -144,6 +157,10 @@ async def cancel_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
+    """Cancel a maintenance that has not started, with a last update.
+
+    ``NotFound`` for an unknown id; ``Conflict`` unless it is still scheduled.
+    """
     maintenance = await get_maintenance(session, maintenance_id)
     if maintenance.status != MaintenanceStatus.scheduled:
         raise Conflict(f"only a scheduled maintenance can be cancelled; it is {maintenance.status}")
@@ -238,23 +255,3 @@ def _add_update(
             audience={"components": sorted(a.component_id for a in maintenance.affected)},
             now=now,
         )
-
-
-def maintenance_out(maintenance: Incident) -> MaintenanceOut:
-    assert maintenance.scheduled_for is not None
-    assert maintenance.scheduled_until is not None
-    return MaintenanceOut(
-        id=maintenance.id,
-        title=maintenance.title,
-        status=maintenance.status,
-        public=maintenance.public,
-        scheduled_for=maintenance.scheduled_for,
-        scheduled_until=maintenance.scheduled_until,
-        auto_transition=maintenance.auto_transition,
-        started_at=maintenance.started_at,
-        resolved_at=maintenance.resolved_at,
-        created_at=maintenance.created_at,
-        updated_at=maintenance.updated_at,
-        components=affected_out(maintenance),
-        updates=[UpdateOut.model_validate(u) for u in maintenance.updates],
-    )

@@ -66,16 +66,25 @@ async def get(session: AsyncSession, notification_id: str) -> Notification:
     return notification
 
 
-async def counts(session: AsyncSession, notification_id: str) -> dict[str, dict[str, int]]:
-    """Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}."""
+# Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}.
+Counts = dict[str, dict[str, int]]
+
+
+async def counts(session: AsyncSession, notification_ids: Sequence[str]) -> dict[str, Counts]:
+    """Each notification's deliveries by channel and status, in one query for them all.
+
+    Maps every id given to its ``Counts`` (empty while none of its deliveries exists).
+    """
+    out: dict[str, Counts] = {n: {} for n in notification_ids}
+    if not out:
+        return out
     rows = await session.execute(
-        select(Delivery.channel, Delivery.status, func.count())
-        .where(Delivery.notification_id == notification_id)
-        .group_by(Delivery.channel, Delivery.status)
+        select(Delivery.notification_id, Delivery.channel, Delivery.status, func.count())
+        .where(Delivery.notification_id.in_(list(out)))
+        .group_by(Delivery.notification_id, Delivery.channel, Delivery.status)
     )
-    out: dict[str, dict[str, int]] = {}
-    for channel, status, count in rows:
-        out.setdefault(channel, {})[status] = count
+    for notification_id, channel, status, count in rows:
+        out[notification_id].setdefault(channel, {})[status] = count
     return out
 
 

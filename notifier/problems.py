@@ -14,11 +14,9 @@ from notifier.errors import Conflict, NotFound, UnknownReference
 from notifier.pagination import paginate
 from notifier.schemas.problems import (
     ProblemCreate,
-    ProblemOut,
     ProblemQuery,
     ProblemResolve,
     ProblemUpdateCreate,
-    ProblemUpdateOut,
 )
 from notifier.statuses import ProblemStatus
 from notifier.tables import Customer, DeliveryProblem, DeliveryProblemUpdate
@@ -27,6 +25,11 @@ from notifier.tables import Customer, DeliveryProblem, DeliveryProblemUpdate
 async def create_problem(
     session: AsyncSession, body: ProblemCreate, *, posted_by: str, now: datetime
 ) -> DeliveryProblem:
+    """Open a delivery problem for the named customers, with its first update.
+
+    A notification (when ``notify``) reaches those customers whatever they follow.
+    ``UnknownReference`` (``customers[i]``) for an external_id no customer has.
+    """
     customers = await _customers_for_field(session, body.customers)
     problem = DeliveryProblem(
         reference=body.reference,
@@ -49,6 +52,7 @@ async def create_problem(
 
 
 async def get_problem(session: AsyncSession, problem_id: str) -> DeliveryProblem:
+    """The delivery problem with this id; ``NotFound`` when there is none."""
     problem = await session.get(DeliveryProblem, problem_id)
     if problem is None:
         raise NotFound("delivery problem", problem_id)
@@ -58,6 +62,10 @@ async def get_problem(session: AsyncSession, problem_id: str) -> DeliveryProblem
 async def list_problems(
     session: AsyncSession, query: ProblemQuery
 ) -> tuple[Sequence[DeliveryProblem], str | None]:
+    """A page of delivery problems, newest first, filtered by ``query``; and the next cursor.
+
+    ``InvalidField`` (``cursor``) for a cursor this API did not hand out.
+    """
     stmt = select(DeliveryProblem)
     if query.status is not None:
         stmt = stmt.where(DeliveryProblem.status == query.status)
@@ -83,6 +91,10 @@ async def post_update(
     posted_by: str,
     now: datetime,
 ) -> DeliveryProblem:
+    """Post an update: new status, body, new ETA (kept when None); a notification if asked.
+
+    ``NotFound`` for an unknown id; ``Conflict`` once the problem is resolved.
+    """
     problem = await get_problem(session, problem_id)
     if problem.status == ProblemStatus.resolved:
         raise Conflict("the delivery problem is resolved and can no longer change")
@@ -100,6 +112,7 @@ async def post_update(
 async def resolve(
     session: AsyncSession, problem_id: str, body: ProblemResolve, *, posted_by: str, now: datetime
 ) -> DeliveryProblem:
+    """Resolve the delivery problem with a last update; errors as ``post_update``."""
     update = ProblemUpdateCreate(status=ProblemStatus.resolved, body=body.body, notify=body.notify)
     return await post_update(session, problem_id, update, posted_by=posted_by, now=now)
 
@@ -151,19 +164,3 @@ async def _customers_for_field(session: AsyncSession, external_ids: list[str]) -
             )
     # In the order the relationship loads them, so that create and get answer alike.
     return sorted(found.values(), key=lambda c: c.external_id or "")
-
-
-def problem_out(problem: DeliveryProblem) -> ProblemOut:
-    return ProblemOut(
-        id=problem.id,
-        reference=problem.reference,
-        kind=problem.kind,
-        status=problem.status,
-        title=problem.title,
-        eta=problem.eta,
-        customers=[c.external_id or "(erased)" for c in problem.customers],
-        created_at=problem.created_at,
-        updated_at=problem.updated_at,
-        resolved_at=problem.resolved_at,
-        updates=[ProblemUpdateOut.model_validate(u) for u in problem.updates],
-    )

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components
-from notifier.schemas.customers import ConsentOut, CustomerOut, FollowsIn, FollowsOut
+from notifier.schemas.customers import FollowsIn
 from notifier.tables import Component, Consent, Customer, Subscription
 
 # The channels a customer can manage from a link (in-app belongs to the host app).
@@ -18,6 +18,10 @@ MANAGED_CHANNELS = ("email", "sms")
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:
+    """Replace what the customer follows with ``follows``.
+
+    ``UnknownReference`` (naming ``follows.components[i]``) for a component that does not exist.
+    """
     await components.components_for_field(session, follows.components, "follows.components")
     await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
     ids: list[str | None] = [None] if follows.page else []
@@ -69,6 +73,7 @@ class Preferences:
 
 
 async def preferences(session: AsyncSession, customer_id: str) -> Preferences | None:
+    """What the manage page shows; None for an unknown or erased customer."""
     customer = await session.get(Customer, customer_id)
     if customer is None or customer.erased_at is not None:
         return None
@@ -104,6 +109,10 @@ async def set_preferences(
     quiet_hours: tuple[time, time] | None,
     now: datetime,
 ) -> None:
+    """Save the manage page's form: follows, locale, IANA time zone, quiet hours (local times).
+
+    ``UnknownReference`` as ``set_follows``.
+    """
     await set_follows(session, customer, follows)
     customer.locale, customer.time_zone = locale, time_zone
     customer.quiet_hours_start, customer.quiet_hours_end = quiet_hours or (None, None)
@@ -152,31 +161,49 @@ async def revoke(session: AsyncSession, customer_id: str, channel: str, *, now: 
     return True
 
 
-async def customer_out(session: AsyncSession, customer: Customer) -> CustomerOut:
+@dataclass(frozen=True)
+class CustomerProfile:
+    """A customer with their consent per channel and what they follow (the ops API's view)."""
+
+    customer: Customer
+    consents: tuple[Consent, ...]  # one per channel, by channel name
+    follows_page: bool
+    follows: tuple[str, ...]  # ids of the components they follow, sorted
+
+
+async def profiles(session: AsyncSession, customers: Sequence[Customer]) -> list[CustomerProfile]:
+    """The customers' profiles, in the order given: two queries, however many customers.
+
+    Flushes first, so that consent and follows changed in this session are read back.
+    """
     await session.flush()
-    consents: Sequence[Consent] = (
-        await session.scalars(
-            select(Consent).where(Consent.customer_id == customer.id).order_by(Consent.channel)
+    ids = [c.id for c in customers]
+    consents: dict[str, list[Consent]] = {i: [] for i in ids}
+    follows: dict[str, list[str | None]] = {i: [] for i in ids}
+    if ids:
+        for consent in await session.scalars(
+            select(Consent).where(Consent.customer_id.in_(ids)).order_by(Consent.channel)
+        ):
+            consents[consent.customer_id].append(consent)
+        rows = await session.execute(
+            select(Subscription.customer_id, Subscription.component_id).where(
+                Subscription.customer_id.in_(ids)
+            )
         )
-    ).all()
-    follows = (
-        await session.scalars(
-            select(Subscription.component_id).where(Subscription.customer_id == customer.id)
+        for customer_id, component_id in rows:
+            follows[customer_id].append(component_id)
+    return [
+        CustomerProfile(
+            customer=c,
+            consents=tuple(consents[c.id]),
+            follows_page=None in follows[c.id],
+            follows=tuple(sorted(f for f in follows[c.id] if f is not None)),
         )
-    ).all()
-    return CustomerOut(
-        id=customer.id,
-        external_id=customer.external_id or "",
-        name=customer.name,
-        email=customer.email,
-        phone=customer.phone,
-        inapp_user_id=customer.inapp_user_id,
-        locale=customer.locale,
-        time_zone=customer.time_zone,
-        consent=[ConsentOut.model_validate(c) for c in consents],
-        follows=FollowsOut(
-            page=None in follows, components=sorted(c for c in follows if c is not None)
-        ),
-        created_at=customer.created_at,
-        updated_at=customer.updated_at,
-    )
+        for c in customers
+    ]
+
+
+async def profile(session: AsyncSession, customer: Customer) -> CustomerProfile:
+    """One customer's profile (see ``profiles``)."""
+    [one] = await profiles(session, [customer])
+    return one

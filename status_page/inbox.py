@@ -21,9 +21,10 @@ from pydantic import BaseModel, ValidationError
 from notifier import inbox
 from notifier.db import utcnow
 from notifier.errors import NotFound
-from notifier.schemas.inbox import AllMarkedRead, InboxMessageOut, InboxPage, InboxQuery, MarkedRead
+from notifier.schemas.inbox import InboxQuery
 from status_page import keys
 from status_page.api.errors import ApiError, field_errors
+from status_page.api.models.inbox import AllMarkedRead, InboxMessageOut, InboxPage, MarkedRead
 from status_page.live import Event
 
 USER_HEADER = "X-Forewarn-User"

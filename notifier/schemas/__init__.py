@@ -1,1 +1,4 @@
-"""Pydantic models of what goes into and comes out of the domain (and the ops API)."""
+"""Pydantic models of what goes into the domain: the ops API's request bodies and queries.
+
+What the API answers is in ``status_page.api.models``.
+"""

@@ -1,15 +1,13 @@
-"""What every ops API model shares: strict input, output from records, cursor pages."""
+"""What every request body and query shares: the strict base, the page query, cursors."""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifier.pagination import CURSOR, NUMERIC_CURSOR
 from notifier.schemas.fields import Limit, Matching
-
-T = TypeVar("T")
 
 _CURSOR_HELP = "Pass a next_cursor given by the previous page; empty or left out: the first page."
 _NOT_A_CURSOR = "not a cursor this API handed out"
@@ -30,23 +28,8 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Output(BaseModel):
-    """A response body, read from a record's attributes."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list, newest first."""
-
-    data: list[T]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page."
-    )
-
-
 class PageQuery(Input):
-    """The query of a list: up to `limit` items (1 to 100, default 20) after `cursor`."""
+    """A page of a list: `limit` items (1 to 100) after `cursor` (left out: the first page)."""
 
     limit: Limit = 20
     cursor: Cursor | None = None

@@ -1,15 +1,17 @@
-from __future__ import annotations
+"""Request bodies for components and component groups."""
 
-from datetime import datetime
+from __future__ import annotations
 
 from pydantic import MISSING, Field
 
-from notifier.schemas.common import Input, Output
+from notifier.schemas.common import Input
 from notifier.schemas.fields import Description, Name, Position, RecordId
 from notifier.statuses import ComponentStatus
 
 
 class ComponentCreate(Input):
+    """A new component; its status starts its uptime history."""
+
     name: Name
     description: Description = ""
     group_id: RecordId | None = None
@@ -31,20 +33,9 @@ class ComponentPatch(Input):
     only_show_if_degraded: bool | MISSING = MISSING
 
 
-class ComponentOut(Output):
-    id: str
-    name: str
-    description: str
-    group_id: str | None
-    position: int
-    status: ComponentStatus
-    visible: bool
-    only_show_if_degraded: bool
-    created_at: datetime
-    updated_at: datetime
-
-
 class GroupCreate(Input):
+    """A new component group, and the components it takes in."""
+
     name: Name
     description: Description = ""
     position: Position = 0
@@ -60,13 +51,3 @@ class GroupPatch(Input):
     components: list[RecordId] | MISSING = Field(
         default=MISSING, description="Ids of the components in the group (replaces the list)."
     )
-
-
-class GroupOut(Output):
-    id: str
-    name: str
-    description: str
-    position: int
-    components: list[str]
-    created_at: datetime
-    updated_at: datetime

@@ -1,6 +1,7 @@
+"""Request bodies for customers: their addresses, consent and what they follow."""
+
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -8,7 +9,7 @@ import email_validator
 import phonenumbers
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Name, RecordId, TimeZone
 from notifier.statuses import Locale
 
@@ -25,6 +26,7 @@ def e164(value: str) -> str:
 
 
 def time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone (e.g. Asia/Tokyo); ``ValueError`` if not."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -71,11 +73,18 @@ class ConsentIn(Input):
 
 
 class FollowsIn(Input):
+    """What page notifications a customer gets: the whole page, or some components."""
+
     page: bool = Field(default=False, description="Every incident and maintenance.")
     components: list[RecordId] = Field(default=[], description="Ids of components they follow.")
 
 
 class CustomerPut(Input):
+    """A customer as a whole: a field left out takes its default (null, en, UTC).
+
+    consent and follows left out keep what the customer has.
+    """
+
     name: Name | None = None
     email: Email | None = None
     phone: Phone | None = Field(default=None, description="International form; stored as E.164.")
@@ -92,34 +101,6 @@ class CustomerPut(Input):
         description="What page notifications they get (replaces the previous choice). "
         "Delivery problems reach their named customers whatever they follow.",
     )
-
-
-class ConsentOut(Output):
-    channel: str
-    method: str = Field(description="double_opt_in, imported or in_app_identity.")
-    legal_basis: str
-    confirmed_at: datetime | None
-    revoked_at: datetime | None
-
-
-class FollowsOut(Output):
-    page: bool
-    components: list[str]
-
-
-class CustomerOut(Output):
-    id: str
-    external_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-    inapp_user_id: str | None
-    locale: Locale
-    time_zone: str
-    consent: list[ConsentOut]
-    follows: FollowsOut
-    created_at: datetime
-    updated_at: datetime
 
 
 def _email_or_phone(schema: dict[str, Any]) -> None:

@@ -1,16 +1,19 @@
+"""Request bodies and queries for incidents and their updates."""
+
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import MISSING, AfterValidator, Field, WithJsonSchema
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, Instant, RecordId, Title
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
 
 
 class AffectedComponent(Input):
+    """A component an incident affects, and the status it gives it."""
+
     component_id: RecordId
     status: ComponentStatus = ComponentStatus.major_outage
 
@@ -36,6 +39,8 @@ OpeningStatus = Annotated[
 
 
 class IncidentCreate(Input):
+    """A new incident and its first update."""
+
     title: Title
     status: OpeningStatus = IncidentStatus.investigating
     body: Body
@@ -61,6 +66,8 @@ class IncidentPatch(Input):
 
 
 class IncidentUpdateCreate(Input):
+    """An update of an incident: its new status, what to tell, affected components."""
+
     status: IncidentStatus
     body: Body
     components: list[AffectedComponent] | None = Field(
@@ -72,44 +79,15 @@ class IncidentUpdateCreate(Input):
 
 
 class IncidentResolve(Input):
+    """The last update of an incident, which resolves it."""
+
     body: Body = "This incident has been resolved."
     notify: bool = True
 
 
-class AffectedComponentOut(Output):
-    component_id: str
-    name: str
-    status: ComponentStatus
-
-
-class UpdateOut(Output):
-    id: str
-    status: str
-    body: str
-    notify: bool
-    posted_by: str
-    next_update_by: datetime | None
-    affected_components: list[dict[str, Any]] | None
-    created_at: datetime
-
-
-class IncidentOut(Output):
-    id: str
-    title: str
-    status: IncidentStatus
-    impact: Impact
-    public: bool
-    started_at: datetime
-    monitoring_at: datetime | None
-    resolved_at: datetime | None
-    next_update_by: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    components: list[AffectedComponentOut]
-    updates: list[UpdateOut] = Field(description="Newest first.")
-
-
 class IncidentQuery(PageQuery):
+    """A page of incidents, newest first, optionally filtered."""
+
     status: IncidentStatus | None = None
     impact: Impact | None = None
     active: bool | None = Field(default=None, description="Only unresolved (true) or ended.")

@@ -1,16 +1,19 @@
+"""Request bodies and queries for scheduled maintenance."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from pydantic import MISSING, Field, ValidationInfo, field_validator
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, Instant, RecordId, Title
-from notifier.schemas.incidents import AffectedComponentOut, UpdateOut
 from notifier.statuses import MaintenanceStatus
 
 
 class MaintenanceCreate(Input):
+    """A new scheduled maintenance, its window and its first update."""
+
     title: Title
     body: Body
     scheduled_for: Instant
@@ -59,25 +62,13 @@ class MaintenancePatch(Input):
 
 
 class MaintenanceCancel(Input):
+    """The last update of a maintenance cancelled before it started."""
+
     body: Body = "This maintenance has been cancelled."
     notify: bool = True
 
 
-class MaintenanceOut(Output):
-    id: str
-    title: str
-    status: MaintenanceStatus
-    public: bool
-    scheduled_for: datetime
-    scheduled_until: datetime
-    auto_transition: bool
-    started_at: datetime
-    resolved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    components: list[AffectedComponentOut]
-    updates: list[UpdateOut] = Field(description="Newest first.")
-
-
 class MaintenanceQuery(PageQuery):
+    """A page of maintenance, newest first, optionally by status."""
+
     status: MaintenanceStatus | None = None

@@ -1,40 +1,11 @@
+"""The query of a customer's deliveries."""
+
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from pydantic import Field
-
-from notifier.schemas.common import NumericCursor, Output, PageQuery
-
-
-class NotificationOut(Output):
-    id: str
-    kind: str
-    subject_id: str = Field(description="The incident, maintenance or delivery problem.")
-    update_id: str
-    audience: dict[str, Any]
-    status: str = Field(description="pending, fanning_out or done (every delivery row exists).")
-    created_at: datetime
-    fanned_out_at: datetime | None
-    deliveries: dict[str, dict[str, int]] = Field(
-        description='Counts by channel and status, e.g. {"email": {"sent": 9, "failed": 1}}.'
-    )
-
-
-class DeliveryOut(Output):
-    id: int
-    notification_id: str
-    channel: str
-    status: str
-    attempts: int
-    provider_id: str | None
-    segments: int | None
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
+from notifier.schemas.common import NumericCursor, PageQuery
 
 
 class DeliveryQuery(PageQuery):
+    """A page of a customer's deliveries, newest first."""
+
     cursor: NumericCursor | None = None

@@ -1,15 +1,17 @@
-from __future__ import annotations
+"""Request bodies and queries for delivery problems."""
 
-from datetime import datetime
+from __future__ import annotations
 
 from pydantic import Field
 
-from notifier.schemas.common import Input, Output, PageQuery
+from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Body, ExternalId, Filter, Instant, Name, OptionalTitle
 from notifier.statuses import ProblemKind, ProblemStatus
 
 
 class ProblemCreate(Input):
+    """A new delivery problem, the customers it affects and what they are told."""
+
     reference: Name = Field(description="Order, shipment or booking number.")
     kind: ProblemKind
     title: OptionalTitle = ""
@@ -22,6 +24,8 @@ class ProblemCreate(Input):
 
 
 class ProblemUpdateCreate(Input):
+    """An update of a delivery problem: its status, what to tell, a new ETA."""
+
     status: ProblemStatus = ProblemStatus.in_progress
     body: Body
     eta: Instant | None = None
@@ -29,35 +33,15 @@ class ProblemUpdateCreate(Input):
 
 
 class ProblemResolve(Input):
+    """The last update of a delivery problem, which resolves it."""
+
     body: Body = "This has been resolved."
     notify: bool = True
 
 
-class ProblemUpdateOut(Output):
-    id: str
-    status: ProblemStatus
-    body: str
-    eta: datetime | None
-    notify: bool
-    posted_by: str
-    created_at: datetime
-
-
-class ProblemOut(Output):
-    id: str
-    reference: str
-    kind: ProblemKind
-    status: ProblemStatus
-    title: str
-    eta: datetime | None
-    customers: list[str] = Field(description="external_id of each affected customer.")
-    created_at: datetime
-    updated_at: datetime
-    resolved_at: datetime | None
-    updates: list[ProblemUpdateOut] = Field(description="Newest first.")
-
-
 class ProblemQuery(PageQuery):
+    """A page of delivery problems, newest first, optionally filtered."""
+
     status: ProblemStatus | None = None
     kind: ProblemKind | None = None
     reference: Filter | None = None

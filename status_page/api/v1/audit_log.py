@@ -1,8 +1,11 @@
+"""Ops API: the audit log of changes made through it."""
+
 from __future__ import annotations
 
 from notifier import audit
-from notifier.schemas.access import AuditEntryOut, AuditQuery
-from notifier.schemas.common import Page
+from notifier.schemas.access import AuditQuery
+from status_page.api.models.access import AuditEntryOut
+from status_page.api.models.common import Page
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -18,5 +21,6 @@ api = Api("/api/v1")
     response=Page[AuditEntryOut],
 )
 async def list_audit_log(ctx: Context, query: AuditQuery) -> Page[AuditEntryOut]:
+    """A page of audit entries, newest first; 422 for a bad query or cursor."""
     rows, cursor = await audit.list_entries(ctx.session, query)
     return Page(data=[AuditEntryOut.model_validate(e) for e in rows], next_cursor=cursor)

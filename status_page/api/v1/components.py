@@ -1,15 +1,16 @@
+"""Ops API: components and component groups."""
+
 from __future__ import annotations
 
 from notifier import components
-from notifier.schemas.common import Page
 from notifier.schemas.components import (
     ComponentCreate,
-    ComponentOut,
     ComponentPatch,
     GroupCreate,
-    GroupOut,
     GroupPatch,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.components import ComponentOut, GroupOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -25,6 +26,7 @@ WRITE = "components:write"
     response=Page[ComponentOut],
 )
 async def list_components(ctx: Context) -> Page[ComponentOut]:
+    """Every component, in page order, in one page."""
     rows = await components.list_components(ctx.session)
     return Page(data=[ComponentOut.model_validate(c) for c in rows], next_cursor=None)
 
@@ -41,6 +43,7 @@ async def list_components(ctx: Context) -> Page[ComponentOut]:
     audit="component.create",
 )
 async def create_component(ctx: Context, body: ComponentCreate) -> ComponentOut:
+    """The new component (201); 404 naming group_id for an unknown group."""
     component = await components.create_component(ctx.session, body, now=ctx.now)
     return ComponentOut.model_validate(component)
 
@@ -54,6 +57,7 @@ async def create_component(ctx: Context, body: ComponentCreate) -> ComponentOut:
     response=ComponentOut,
 )
 async def get_component(ctx: Context, component_id: str) -> ComponentOut:
+    """The component; 404 for an unknown id."""
     return ComponentOut.model_validate(await components.get_component(ctx.session, component_id))
 
 
@@ -68,6 +72,7 @@ async def get_component(ctx: Context, component_id: str) -> ComponentOut:
     audit="component.update",
 )
 async def patch_component(ctx: Context, component_id: str, body: ComponentPatch) -> ComponentOut:
+    """The changed component; 404 for an unknown id or group."""
     component = await components.patch_component(ctx.session, component_id, body, now=ctx.now)
     return ComponentOut.model_validate(component)
 
@@ -82,6 +87,7 @@ async def patch_component(ctx: Context, component_id: str, body: ComponentPatch)
     audit="component.delete",
 )
 async def delete_component(ctx: Context, component_id: str) -> None:
+    """Nothing (204); 404 for an unknown id."""
     await components.delete_component(ctx.session, component_id)
 
 
@@ -94,8 +100,9 @@ async def delete_component(ctx: Context, component_id: str) -> None:
     response=Page[GroupOut],
 )
 async def list_groups(ctx: Context) -> Page[GroupOut]:
+    """Every component group, in page order, in one page."""
     groups = await components.list_groups(ctx.session)
-    return Page(data=[components.group_out(g) for g in groups], next_cursor=None)
+    return Page(data=[GroupOut.from_record(g) for g in groups], next_cursor=None)
 
 
 @api.route(
@@ -110,7 +117,8 @@ async def list_groups(ctx: Context) -> Page[GroupOut]:
     audit="group.create",
 )
 async def create_group(ctx: Context, body: GroupCreate) -> GroupOut:
-    return components.group_out(await components.create_group(ctx.session, body, now=ctx.now))
+    """The new group (201); 404 naming components[i] for an unknown component."""
+    return GroupOut.from_record(await components.create_group(ctx.session, body, now=ctx.now))
 
 
 @api.route(
@@ -122,7 +130,8 @@ async def create_group(ctx: Context, body: GroupCreate) -> GroupOut:
     response=GroupOut,
 )
 async def get_group(ctx: Context, group_id: str) -> GroupOut:
-    return components.group_out(await components.get_group(ctx.session, group_id))
+    """The group; 404 for an unknown id."""
+    return GroupOut.from_record(await components.get_group(ctx.session, group_id))
 
 
 @api.route(
@@ -136,8 +145,9 @@ async def get_group(ctx: Context, group_id: str) -> GroupOut:
     audit="group.update",
 )
 async def patch_group(ctx: Context, group_id: str, body: GroupPatch) -> GroupOut:
+    """The changed group; 404 for an unknown id or component."""
     group = await components.patch_group(ctx.session, group_id, body, now=ctx.now)
-    return components.group_out(group)
+    return GroupOut.from_record(group)
 
 
 @api.route(
@@ -150,4 +160,5 @@ async def patch_group(ctx: Context, group_id: str, body: GroupPatch) -> GroupOut
     audit="group.delete",
 )
 async def delete_group(ctx: Context, group_id: str) -> None:
+    """Nothing (204); the group's components stay, ungrouped. 404 for an unknown id."""
     await components.delete_group(ctx.session, group_id)

@@ -1,15 +1,17 @@
+"""Ops API: incidents and their updates."""
+
 from __future__ import annotations
 
 from notifier import incidents
-from notifier.schemas.common import Page
 from notifier.schemas.incidents import (
     IncidentCreate,
-    IncidentOut,
     IncidentPatch,
     IncidentQuery,
     IncidentResolve,
     IncidentUpdateCreate,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.incidents import IncidentOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -26,8 +28,9 @@ WRITE = "incidents:write"
     response=Page[IncidentOut],
 )
 async def list_incidents(ctx: Context, query: IncidentQuery) -> Page[IncidentOut]:
+    """A page of incidents, newest first; 422 for a bad query or cursor."""
     rows, cursor = await incidents.list_incidents(ctx.session, query)
-    return Page(data=[incidents.incident_out(i) for i in rows], next_cursor=cursor)
+    return Page(data=[IncidentOut.from_record(i) for i in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -42,10 +45,11 @@ async def list_incidents(ctx: Context, query: IncidentQuery) -> Page[IncidentOut
     audit="incident.create",
 )
 async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
+    """The new incident (201); 404 or 422 naming the component at fault."""
     incident = await incidents.create_incident(
         ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -57,7 +61,8 @@ async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
     response=IncidentOut,
 )
 async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
-    return incidents.incident_out(await incidents.get_incident(ctx.session, incident_id))
+    """The incident with its timeline; 404 for an unknown id."""
+    return IncidentOut.from_record(await incidents.get_incident(ctx.session, incident_id))
 
 
 @api.route(
@@ -72,8 +77,9 @@ async def get_incident(ctx: Context, incident_id: str) -> IncidentOut:
     extra_statuses=(409,),
 )
 async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) -> IncidentOut:
+    """The changed incident; 404 for an unknown id, 409 for next_update_by on an ended one."""
     incident = await incidents.patch_incident(ctx.session, incident_id, body, now=ctx.now)
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -89,10 +95,11 @@ async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) ->
     extra_statuses=(409,),
 )
 async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
+    """The incident with the new update (201); 409 for a transition it cannot make."""
     incident = await incidents.post_update(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -108,10 +115,11 @@ async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate
     extra_statuses=(409,),
 )
 async def resolve(ctx: Context, incident_id: str, body: IncidentResolve) -> IncidentOut:
+    """The resolved incident; 409 when it has ended already."""
     incident = await incidents.resolve(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)
 
 
 @api.route(
@@ -126,7 +134,8 @@ async def resolve(ctx: Context, incident_id: str, body: IncidentResolve) -> Inci
     extra_statuses=(409,),
 )
 async def reopen(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
+    """The reopened incident; 409 unless it had ended and the new status is active."""
     incident = await incidents.post_update(
         ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now, reopen=True
     )
-    return incidents.incident_out(incident)
+    return IncidentOut.from_record(incident)

@@ -1,14 +1,16 @@
+"""Ops API: scheduled maintenance."""
+
 from __future__ import annotations
 
 from notifier import maintenance
-from notifier.schemas.common import Page
 from notifier.schemas.maintenance import (
     MaintenanceCancel,
     MaintenanceCreate,
-    MaintenanceOut,
     MaintenancePatch,
     MaintenanceQuery,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.incidents import MaintenanceOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -25,8 +27,9 @@ WRITE = "incidents:write"
     response=Page[MaintenanceOut],
 )
 async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[MaintenanceOut]:
+    """A page of maintenance, newest first; 422 for a bad query or cursor."""
     rows, cursor = await maintenance.list_maintenance(ctx.session, query)
-    return Page(data=[maintenance.maintenance_out(m) for m in rows], next_cursor=cursor)
+    return Page(data=[MaintenanceOut.from_record(m) for m in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -41,10 +44,11 @@ async def list_maintenance(ctx: Context, query: MaintenanceQuery) -> Page[Mainte
     audit="maintenance.create",
 )
 async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> MaintenanceOut:
+    """The new maintenance (201); 404 naming components[i] for an unknown component."""
     row = await maintenance.create_maintenance(
         ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -56,8 +60,9 @@ async def create_maintenance(ctx: Context, body: MaintenanceCreate) -> Maintenan
     response=MaintenanceOut,
 )
 async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
+    """The maintenance with its timeline; 404 for an unknown id."""
     row = await maintenance.get_maintenance(ctx.session, maintenance_id)
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -74,10 +79,11 @@ async def get_maintenance(ctx: Context, maintenance_id: str) -> MaintenanceOut:
 async def patch_maintenance(
     ctx: Context, maintenance_id: str, body: MaintenancePatch
 ) -> MaintenanceOut:
+    """The changed maintenance; 409 once it ended, for a move back or a bad window."""
     row = await maintenance.patch_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)
 
 
 @api.route(
@@ -93,7 +99,8 @@ async def patch_maintenance(
     extra_statuses=(409,),
 )
 async def cancel(ctx: Context, maintenance_id: str, body: MaintenanceCancel) -> MaintenanceOut:
+    """The cancelled maintenance; 409 unless it is still scheduled."""
     row = await maintenance.cancel_maintenance(
         ctx.session, maintenance_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return maintenance.maintenance_out(row)
+    return MaintenanceOut.from_record(row)

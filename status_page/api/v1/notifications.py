@@ -1,26 +1,14 @@
+"""Ops API: notifications (with their deliveries counted) and a customer's deliveries."""
+
 from __future__ import annotations
 
 from notifier import customers, notifications
-from notifier.schemas.common import Page
-from notifier.schemas.notifications import DeliveryOut, DeliveryQuery, NotificationOut
-from notifier.tables import Notification
+from notifier.schemas.notifications import DeliveryQuery
+from status_page.api.models.common import Page
+from status_page.api.models.notifications import DeliveryOut, NotificationOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
-
-
-async def _out(ctx: Context, notification: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=notification.id,
-        kind=notification.kind,
-        subject_id=notification.subject_id,
-        update_id=notification.update_id,
-        audience=notification.audience,
-        status=notification.status,
-        created_at=notification.created_at,
-        fanned_out_at=notification.fanned_out_at,
-        deliveries=await notifications.counts(ctx.session, notification.id),
-    )
 
 
 @api.route(
@@ -32,7 +20,10 @@ async def _out(ctx: Context, notification: Notification) -> NotificationOut:
     response=NotificationOut,
 )
 async def get_notification(ctx: Context, notification_id: str) -> NotificationOut:
-    return await _out(ctx, await notifications.get(ctx.session, notification_id))
+    """The notification and its deliveries' counts; 404 for an unknown id."""
+    notification = await notifications.get(ctx.session, notification_id)
+    counts = await notifications.counts(ctx.session, [notification.id])
+    return NotificationOut.from_record(notification, counts[notification.id])
 
 
 @api.route(
@@ -44,8 +35,11 @@ async def get_notification(ctx: Context, notification_id: str) -> NotificationOu
     response=Page[NotificationOut],
 )
 async def list_for_subject(ctx: Context, subject_id: str) -> Page[NotificationOut]:
+    """Every notification of a subject, newest first, in one page (two queries)."""
     rows = await notifications.for_subject(ctx.session, subject_id)
-    return Page(data=[await _out(ctx, n) for n in rows], next_cursor=None)
+    counts = await notifications.counts(ctx.session, [n.id for n in rows])
+    data = [NotificationOut.from_record(n, counts[n.id]) for n in rows]
+    return Page(data=data, next_cursor=None)
 
 
 @api.route(
@@ -60,6 +54,7 @@ async def list_for_subject(ctx: Context, subject_id: str) -> Page[NotificationOu
 async def customer_deliveries(
     ctx: Context, external_id: str, query: DeliveryQuery
 ) -> Page[DeliveryOut]:
+    """A page of the customer's deliveries, newest first; 404 for an unknown customer."""
     customer = await customers.get_customer(ctx.session, external_id)
     rows, cursor = await notifications.deliveries_of(
         ctx.session, customer.id, limit=query.limit, cursor=query.cursor

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from notifier import problems
-from notifier.schemas.common import Page
 from notifier.schemas.problems import (
     ProblemCreate,
-    ProblemOut,
     ProblemQuery,
     ProblemResolve,
     ProblemUpdateCreate,
 )
+from status_page.api.models.common import Page
+from status_page.api.models.problems import ProblemOut
 from status_page.api.routing import Api, Context
 
 api = Api("/api/v1")
@@ -28,8 +28,9 @@ TAG = "delivery problems"
     response=Page[ProblemOut],
 )
 async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
+    """A page of delivery problems, newest first; 422 for a bad query or cursor."""
     rows, cursor = await problems.list_problems(ctx.session, query)
-    return Page(data=[problems.problem_out(p) for p in rows], next_cursor=cursor)
+    return Page(data=[ProblemOut.from_record(p) for p in rows], next_cursor=cursor)
 
 
 @api.route(
@@ -45,8 +46,9 @@ async def list_problems(ctx: Context, query: ProblemQuery) -> Page[ProblemOut]:
     audit_redact=("customers",),
 )
 async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
+    """The new delivery problem (201); 404 naming customers[i] for an unknown customer."""
     problem = await problems.create_problem(ctx.session, body, posted_by=ctx.posted_by, now=ctx.now)
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)
 
 
 @api.route(
@@ -58,7 +60,8 @@ async def create_problem(ctx: Context, body: ProblemCreate) -> ProblemOut:
     response=ProblemOut,
 )
 async def get_problem(ctx: Context, problem_id: str) -> ProblemOut:
-    return problems.problem_out(await problems.get_problem(ctx.session, problem_id))
+    """The delivery problem; 404 for an unknown id."""
+    return ProblemOut.from_record(await problems.get_problem(ctx.session, problem_id))
 
 
 @api.route(
@@ -74,10 +77,11 @@ async def get_problem(ctx: Context, problem_id: str) -> ProblemOut:
     extra_statuses=(409,),
 )
 async def post_update(ctx: Context, problem_id: str, body: ProblemUpdateCreate) -> ProblemOut:
+    """The delivery problem with the new update (201); 409 once it is resolved."""
     problem = await problems.post_update(
         ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)
 
 
 @api.route(
@@ -93,7 +97,8 @@ async def post_update(ctx: Context, problem_id: str, body: ProblemUpdateCreate) 
     extra_statuses=(409,),
 )
 async def resolve(ctx: Context, problem_id: str, body: ProblemResolve) -> ProblemOut:
+    """The resolved delivery problem; 409 when it is resolved already."""
     problem = await problems.resolve(
         ctx.session, problem_id, body, posted_by=ctx.posted_by, now=ctx.now
     )
-    return problems.problem_out(problem)
+    return ProblemOut.from_record(problem)

@@ -1,0 +1,59 @@
+"""Notifications (with their deliveries counted) and deliveries, as the ops API answers them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from notifier.notifications import Counts
+from notifier.tables import Notification
+from status_page.api.models.common import Output
+
+
+class NotificationOut(Output):
+    """One event to tell, and where its deliveries stand. Times are RFC 3339, in UTC."""
+
+    id: str
+    kind: str
+    subject_id: str = Field(description="The incident, maintenance or delivery problem.")
+    update_id: str
+    audience: dict[str, Any]
+    status: str = Field(description="pending, fanning_out or done (every delivery row exists).")
+    created_at: datetime
+    fanned_out_at: datetime | None
+    deliveries: dict[str, dict[str, int]] = Field(
+        description='Counts by channel and status, e.g. {"email": {"sent": 9, "failed": 1}}.'
+    )
+
+    @classmethod
+    def from_record(cls, notification: Notification, deliveries: Counts) -> NotificationOut:
+        """From a ``Notification`` row and its deliveries' counts (``notifications.counts``)."""
+        return cls(
+            id=notification.id,
+            kind=notification.kind,
+            subject_id=notification.subject_id,
+            update_id=notification.update_id,
+            audience=notification.audience,
+            status=notification.status,
+            created_at=notification.created_at,
+            fanned_out_at=notification.fanned_out_at,
+            deliveries=deliveries,
+        )
+
+
+class DeliveryOut(Output):
+    """One message to one customer on one channel. Times are RFC 3339, in UTC."""
+
+    id: int
+    notification_id: str
+    channel: str
+    status: str
+    attempts: int
+    provider_id: str | None
+    segments: int | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
