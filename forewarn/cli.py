@@ -25,10 +25,9 @@ from forewarn import database, demo, serving
 from notifier import api_keys, links, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.channels import outbox as dev_outbox
-from notifier.delivery.jobs import EmbeddedRedis, redis_settings
+from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
 from workers import create_worker
-from workers.jobs import enqueue_fan_outs
 
 log = logging.getLogger("forewarn")
 

@@ -21,8 +21,8 @@ from notifier.db import utcnow
 from notifier.schemas.customers import FollowsIn
 from notifier.subscribers import MANAGED_CHANNELS, Preferences
 from notifier.tables import Component
-from status_page import forms, keys
-from status_page.subscribe import COMMON_ZONES, enqueue_message, visible_components
+from status_page import enqueue, forms, keys
+from status_page.subscribe import COMMON_ZONES, visible_components
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ async def save(request: web.Request) -> web.Response:
         prefs = await subscribers.preferences(session, customer_id)
         assert prefs is not None
     for signup_id in rows:
-        await enqueue_message(request.app, signup_id)
+        await enqueue.enqueue_signup_message(request.app, signup_id)
     log.info("a subscriber changed their settings")
     return _render(request, prefs, listed, notice="confirm_sent" if to_confirm else "saved")
 

@@ -13,12 +13,11 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from redis.exceptions import RedisError
 
 from notifier import components, links, signup
 from notifier.db import new_id, utcnow
 from notifier.tables import Component, Customer
-from status_page import forms, i18n, keys
+from status_page import enqueue, forms, i18n, keys
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +63,6 @@ async def visible_components(request: web.Request) -> list[Component]:
 
 def manage_url(request: web.Request, customer: Customer, channel: str) -> str:
     return "/manage/" + links.manage_token(_secret(request), customer.id, channel)
-
-
-async def enqueue_message(app: web.Application, signup_id: str) -> None:
-    try:
-        await app[keys.QUEUE].enqueue_job(
-            "send_signup_message", signup_id, _job_id=f"signup:{signup_id}"
-        )
-    except (RedisError, OSError) as exc:
-        # The row is committed: the worker's sign-up sweep sends it within a minute or two.
-        log.warning("could not enqueue sign-up %s: %s", signup_id, exc)
 
 
 def _form_page(
@@ -155,7 +144,7 @@ async def subscribe(request: web.Request) -> web.Response:
         row = await signup.request(
             session, channel, address, choice, settings=settings.subscribe, now=utcnow()
         )
-    await enqueue_message(request.app, row.id)
+    await enqueue.enqueue_signup_message(request.app, row.id)
     return _sent(request, channel, row.id)
 
 
