@@ -30,6 +30,9 @@ log = logging.getLogger("forewarn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``forewarn`` command: runs ``argv`` (default: ``sys.argv``); returns the exit
+    status (0; 1: a domain, database or listening error, one line; 2: bad settings or
+    options; 130: interrupted)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -179,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn migrate``: upgrade the database to the latest Alembic revision."""
     await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     try:
@@ -190,6 +194,7 @@ async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn inapp-secret``: the secret applications sign in-app user ids with."""
     # Derived from the secret key (development: the one kept in the data folder).
     secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
     print(links.inapp_secret(secret))
@@ -197,6 +202,7 @@ async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int
 
 
 async def run_web(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn web``: the web process(es) until stopped; 2 for bad ``--processes``."""
     if args.processes < 1 or (args.processes > 1 and args.port == 0):
         print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
         return 2
@@ -272,6 +278,7 @@ async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: fl
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn worker``: the arq worker until stopped (the database must be migrated)."""
     await database.check(settings.database_url)
     with _redis(settings) as url:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
@@ -282,6 +289,7 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn run``: migrate, then web and worker in one process until stopped."""
     # Listening first: a port in use stops us before the demo seeds anything.
     sock = serving.listen(args.host, args.port)
     base = serving.served_url(sock, args.host)

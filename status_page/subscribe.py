@@ -41,6 +41,7 @@ COMMON_ZONES = (
 
 
 def add_routes(app: web.Application) -> None:
+    """The sign-up routes: the form, its POST, SMS code check, confirm link."""
     app.router.add_get("/subscribe", form_page)
     app.router.add_post("/subscribe", subscribe)
     app.router.add_post("/subscribe/verify", verify)
@@ -57,11 +58,13 @@ def _expiry_seconds(request: web.Request) -> int:
 
 
 async def visible_components(request: web.Request) -> list[Component]:
+    """The components a subscriber may follow (visible ones), in page order."""
     async with request.app[keys.SESSIONS]() as session:
         return [c for c in await components.list_components(session) if c.visible]
 
 
 def manage_url(request: web.Request, customer: Customer, channel: str) -> str:
+    """The path of ``customer``'s manage page for ``channel`` (a signed token in it)."""
     return "/manage/" + links.manage_token(_secret(request), customer.id, channel)
 
 
@@ -85,6 +88,7 @@ def _form_page(
 
 
 async def form_page(request: web.Request) -> web.Response:
+    """GET /subscribe: the sign-up form."""
     values = {
         "channel": "email",
         "email": "",
@@ -113,6 +117,7 @@ def _sent(request: web.Request, channel: str, signup_id: str) -> web.Response:
 
 
 async def subscribe(request: web.Request) -> web.Response:
+    """POST /subscribe: record a sign-up and enqueue its message after the commit."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -198,6 +203,7 @@ def _confirm_id(request: web.Request) -> str | None:
 
 
 async def confirm_page(request: web.Request) -> web.Response:
+    """GET /subscribe/confirm/{token}: a button to confirm (a GET changes nothing)."""
     # GET changes nothing (mail scanners open links): the button POSTs.
     signup_id = _confirm_id(request)
     if signup_id is not None:
@@ -208,6 +214,7 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def confirm(request: web.Request) -> web.Response:
+    """POST /subscribe/confirm/{token}: confirm the sign-up."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
