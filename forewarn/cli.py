@@ -9,8 +9,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,22 @@ from typing import Any
 from arq import create_pool
 from arq.worker import Worker
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings, SettingsError, load_settings
-from forewarn import database, demo, serving
+from forewarn import admin, database, demo, serving
 from notifier import api_keys, links, migrate, notifications
 from notifier.db import create_engine, sessionmaker, utcnow
-from notifier.delivery.channels import outbox as dev_outbox
-from notifier.delivery.jobs import EmbeddedRedis, redis_settings
+from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
 from workers import create_worker
-from workers.jobs import enqueue_fan_outs
 
 log = logging.getLogger("forewarn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``forewarn`` command: runs ``argv`` (default: ``sys.argv``); returns the exit
+    status (0; 1: a domain, database or listening error, one line; 2: bad settings or
+    options; 130: interrupted)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -133,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument(
         "--channel", choices=["email", "sms"], help="only this channel (default: both)"
     )
-    outbox.set_defaults(command=show_outbox)
+    outbox.set_defaults(command=admin.show_outbox)
 
     command(
         "inapp-secret", "print the secret your application signs in-app user ids with"
@@ -152,19 +151,38 @@ def _parser() -> argparse.ArgumentParser:
         choices=sorted(api_keys.SCOPES),
         help="what the key may do; repeat for several scopes",
     )
-    create.set_defaults(command=key_create)
+    create.set_defaults(command=admin.key_create)
     key_commands.add_parser(
         "list", help="list keys (never the secrets)", description="list keys"
-    ).set_defaults(command=key_list)
+    ).set_defaults(command=admin.key_list)
     revoke = key_commands.add_parser(
         "revoke", help="revoke a key by id or prefix", description="revoke a key"
     )
     revoke.add_argument("key", help="the key's id or its prefix, as `api-key list` shows them")
-    revoke.set_defaults(command=key_revoke)
+    revoke.set_defaults(command=admin.key_revoke)
+
+    deliveries = command(
+        "deliveries", "deliveries parked because a provider refused our credentials"
+    )
+    delivery_commands = deliveries.add_subparsers(required=True, metavar="ACTION", title="actions")
+    delivery_commands.add_parser(
+        "parked", help="count parked deliveries by channel", description="count them"
+    ).set_defaults(command=admin.deliveries_parked)
+    resume = delivery_commands.add_parser(
+        "resume",
+        help="send parked deliveries once the credentials are fixed",
+        description="hand parked deliveries back to the worker; those past the delivery "
+        "deadline fail rather than go out late",
+    )
+    resume.add_argument(
+        "--channel", choices=["email", "sms"], help="only this channel (default: every one)"
+    )
+    resume.set_defaults(command=admin.deliveries_resume)
     return parser
 
 
 async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn migrate``: upgrade the database to the latest Alembic revision."""
     await database.check(settings.database_url, migrated=False)
     engine = create_engine(settings.database_url)
     try:
@@ -175,56 +193,16 @@ async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def show_outbox(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings) as session:
-        messages = await dev_outbox.latest(session, limit=args.limit, channel=args.channel)
-        for m in messages:
-            when = m.created_at.isoformat(timespec="seconds")
-            print(f"--- #{m.id} {m.channel} to {m.to} at {when}")
-            if m.subject:
-                print(f"Subject: {m.subject}")
-            print(m.body, end="\n\n")
-    if not messages:
-        print("the dev outbox is empty")
-    return 0
-
-
 async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn inapp-secret``: the secret applications sign in-app user ids with."""
     # Derived from the secret key (development: the one kept in the data folder).
     secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
     print(links.inapp_secret(secret))
     return 0
 
 
-async def key_create(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings) as session:
-        key, secret = await api_keys.create_key(session, args.name, args.scope, now=utcnow())
-        print(f"created API key {key.id} ({key.prefix}...) with scopes {', '.join(key.scopes)}")
-        print("store it now; it is not shown again:")
-    print(secret)
-    return 0
-
-
-async def key_list(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings) as session:
-        for key in await api_keys.list_keys(session):
-            state = "revoked" if key.revoked_at else "active"
-            used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
-            print(
-                f"{key.id}  {key.prefix}...  {state:7}  {key.name}  "
-                f"[{' '.join(key.scopes)}]  last used {used}"
-            )
-    return 0
-
-
-async def key_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    async with _session(settings) as session:
-        key = await api_keys.revoke_key(session, args.key, now=utcnow())
-        print(f"revoked API key {key.id} ({key.name})")
-    return 0
-
-
 async def run_web(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn web``: the web process(es) until stopped; 2 for bad ``--processes``."""
     if args.processes < 1 or (args.processes > 1 and args.port == 0):
         print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
         return 2
@@ -300,6 +278,7 @@ async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: fl
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn worker``: the arq worker until stopped (the database must be migrated)."""
     await database.check(settings.database_url)
     with _redis(settings) as url:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
@@ -310,6 +289,7 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn run``: migrate, then web and worker in one process until stopped."""
     # Listening first: a port in use stops us before the demo seeds anything.
     sock = serving.listen(args.host, args.port)
     base = serving.served_url(sock, args.host)
@@ -416,15 +396,3 @@ class _redis:
     def __exit__(self, *exc: object) -> None:
         if self._embedded is not None:
             self._embedded.close(force=self._sole_user)
-
-
-@asynccontextmanager
-async def _session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    """A transaction on the existing, migrated database (never an empty new SQLite file)."""
-    await database.check(settings.database_url)
-    engine = create_engine(settings.database_url)
-    try:
-        async with sessionmaker(engine)() as session, session.begin():
-            yield session
-    finally:
-        await engine.dispose()

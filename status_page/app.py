@@ -12,6 +12,7 @@ from notifier.db import create_engine, sessionmaker
 from status_page import (
     cache,
     dev_outbox,
+    enqueue,
     feeds,
     forms,
     html,
@@ -21,7 +22,6 @@ from status_page import (
     manage,
     public,
     public_api,
-    queue,
     subscribe,
     unsubscribe,
     webhooks,
@@ -47,7 +47,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.TEMPLATES] = html.Templates(settings)
     app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(queue.pool)
+    app.cleanup_ctx.append(enqueue.pool)
     app.cleanup_ctx.append(cache.cache)
     app.cleanup_ctx.append(live.fan_in)
     app.on_shutdown.append(live.end_streams)

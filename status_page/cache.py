@@ -310,7 +310,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:
-    """After ``queue.pool``: reads the token through the same Redis connection pool."""
+    """After ``enqueue.pool``: reads the token through the same Redis connection pool."""
     app[keys.PAGE_CACHE] = PageCache(app[keys.QUEUE])
     yield
     await app[keys.PAGE_CACHE].close()

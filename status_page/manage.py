@@ -21,13 +21,14 @@ from notifier.db import utcnow
 from notifier.schemas.customers import FollowsIn
 from notifier.subscribers import MANAGED_CHANNELS, Preferences
 from notifier.tables import Component
-from status_page import forms, keys
-from status_page.subscribe import COMMON_ZONES, enqueue_message, visible_components
+from status_page import enqueue, forms, keys
+from status_page.subscribe import COMMON_ZONES, visible_components
 
 log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application) -> None:
+    """The manage-page routes: show, save, unfollow a component, unsubscribe from all."""
     app.router.add_get("/manage/{token}", page)
     app.router.add_post("/manage/{token}", save)
     app.router.add_post("/manage/{token}/unfollow", unfollow)
@@ -106,6 +107,7 @@ def _render(
 
 
 async def page(request: web.Request) -> web.Response:
+    """GET /manage/{token}: a subscriber's preferences, from a signed link."""
     target = _target(request)
     prefs = target and await _load(request, target[0])
     if not prefs:
@@ -114,6 +116,8 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def save(request: web.Request) -> web.Response:
+    """POST /manage/{token}: save channels, components and quiet hours; a new channel
+    is confirmed first (its message is enqueued after the commit)."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -189,7 +193,7 @@ async def save(request: web.Request) -> web.Response:
         prefs = await subscribers.preferences(session, customer_id)
         assert prefs is not None
     for signup_id in rows:
-        await enqueue_message(request.app, signup_id)
+        await enqueue.enqueue_signup_message(request.app, signup_id)
     log.info("a subscriber changed their settings")
     return _render(request, prefs, listed, notice="confirm_sent" if to_confirm else "saved")
 
@@ -222,6 +226,7 @@ async def unfollow(request: web.Request) -> web.Response:
 
 
 async def unsubscribe_all(request: web.Request) -> web.Response:
+    """POST /manage/{token}/unsubscribe: unsubscribe the link's customer from everything."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)

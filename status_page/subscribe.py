@@ -13,12 +13,11 @@ from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from redis.exceptions import RedisError
 
 from notifier import components, links, signup
 from notifier.db import new_id, utcnow
 from notifier.tables import Component, Customer
-from status_page import forms, i18n, keys
+from status_page import enqueue, forms, i18n, keys
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +41,7 @@ COMMON_ZONES = (
 
 
 def add_routes(app: web.Application) -> None:
+    """The sign-up routes: the form, its POST, SMS code check, confirm link."""
     app.router.add_get("/subscribe", form_page)
     app.router.add_post("/subscribe", subscribe)
     app.router.add_post("/subscribe/verify", verify)
@@ -58,22 +58,14 @@ def _expiry_seconds(request: web.Request) -> int:
 
 
 async def visible_components(request: web.Request) -> list[Component]:
+    """The components a subscriber may follow (visible ones), in page order."""
     async with request.app[keys.SESSIONS]() as session:
         return [c for c in await components.list_components(session) if c.visible]
 
 
 def manage_url(request: web.Request, customer: Customer, channel: str) -> str:
+    """The path of ``customer``'s manage page for ``channel`` (a signed token in it)."""
     return "/manage/" + links.manage_token(_secret(request), customer.id, channel)
-
-
-async def enqueue_message(app: web.Application, signup_id: str) -> None:
-    try:
-        await app[keys.QUEUE].enqueue_job(
-            "send_signup_message", signup_id, _job_id=f"signup:{signup_id}"
-        )
-    except (RedisError, OSError) as exc:
-        # The row is committed: the worker's sign-up sweep sends it within a minute or two.
-        log.warning("could not enqueue sign-up %s: %s", signup_id, exc)
 
 
 def _form_page(
@@ -96,6 +88,7 @@ def _form_page(
 
 
 async def form_page(request: web.Request) -> web.Response:
+    """GET /subscribe: the sign-up form."""
     values = {
         "channel": "email",
         "email": "",
@@ -124,6 +117,7 @@ def _sent(request: web.Request, channel: str, signup_id: str) -> web.Response:
 
 
 async def subscribe(request: web.Request) -> web.Response:
+    """POST /subscribe: record a sign-up and enqueue its message after the commit."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -155,7 +149,7 @@ async def subscribe(request: web.Request) -> web.Response:
         row = await signup.request(
             session, channel, address, choice, settings=settings.subscribe, now=utcnow()
         )
-    await enqueue_message(request.app, row.id)
+    await enqueue.enqueue_signup_message(request.app, row.id)
     return _sent(request, channel, row.id)
 
 
@@ -209,6 +203,7 @@ def _confirm_id(request: web.Request) -> str | None:
 
 
 async def confirm_page(request: web.Request) -> web.Response:
+    """GET /subscribe/confirm/{token}: a button to confirm (a GET changes nothing)."""
     # GET changes nothing (mail scanners open links): the button POSTs.
     signup_id = _confirm_id(request)
     if signup_id is not None:
@@ -219,6 +214,7 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def confirm(request: web.Request) -> web.Response:
+    """POST /subscribe/confirm/{token}: confirm the sign-up."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)

@@ -1,15 +1,13 @@
-"""Job functions; each is a thin call into ``notifier``."""
+"""Job functions; each is a thin call into ``notifier``. Their names, ids and
+enqueueing belong to ``notifier.delivery.jobs``; ``workers.settings`` registers them."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from arq import Retry
-from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
@@ -17,6 +15,7 @@ from notifier import idempotency, maintenance, notifications, signup
 from notifier.db import utcnow
 from notifier.delivery import fanout, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
+from notifier.delivery.jobs import enqueue_batches, enqueue_fan_outs, enqueue_signup_messages
 from notifier.delivery.outcomes import backoff
 from notifier.delivery.sending import Sender
 from notifier.page import generation as page_generation
@@ -30,21 +29,6 @@ SIGNUP_GRACE = timedelta(seconds=60)
 def _sessions(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
     return sessions
-
-
-async def enqueue_fan_outs(pool: ArqRedis, ids: Iterable[str]) -> None:
-    for notification_id in ids:
-        await pool.enqueue_job("fan_out", notification_id, _job_id=f"fan_out:{notification_id}")
-
-
-async def enqueue_batches(pool: ArqRedis, batches: Iterable[fanout.Batch]) -> None:
-    # Together: a page's batches wait on Redis once, not once each, in a busy worker.
-    await asyncio.gather(
-        *(
-            pool.enqueue_job("send_batch", b.channel, b.delivery_ids, _job_id=b.job_id)
-            for b in batches
-        )
-    )
 
 
 async def fan_out(ctx: Ctx, notification_id: str) -> None:
@@ -70,6 +54,8 @@ async def fan_out(ctx: Ctx, notification_id: str) -> None:
 
 
 async def send_batch(ctx: Ctx, channel: str, delivery_ids: list[int]) -> None:
+    """Send what is due among ``delivery_ids`` on ``channel``; raises arq's ``Retry``
+    (deferred by seconds) while some are due again later."""
     sender: Sender = ctx["sender"]
     delay = await sender.send(channel, delivery_ids)
     if delay is not None:
@@ -104,16 +90,12 @@ async def maintenance_tick(ctx: Ctx) -> tuple[int, int]:
 
 
 async def prune_idempotency(ctx: Ctx) -> int:
+    """Forget ``Idempotency-Key``s older than the configured hours; returns how many."""
     settings: Settings = ctx["settings"]
     async with _sessions(ctx)() as session, session.begin():
         return await idempotency.prune(
             session, older_than=timedelta(hours=settings.idempotency_ttl_hours), now=utcnow()
         )
-
-
-async def enqueue_signup_messages(pool: ArqRedis, ids: Iterable[str]) -> None:
-    for signup_id in ids:
-        await pool.enqueue_job("send_signup_message", signup_id, _job_id=f"signup:{signup_id}")
 
 
 async def send_signup_message(ctx: Ctx, signup_id: str) -> None:

@@ -13,6 +13,7 @@ from arq.worker import Worker
 
 from config import Settings
 from notifier.db import create_engine, sessionmaker
+from notifier.delivery import jobs as names
 from notifier.delivery.channels import registry
 from notifier.delivery.jobs import redis_settings
 from notifier.delivery.sending import Sender
@@ -26,17 +27,25 @@ CRON_JOBS = [
     cron(jobs.prune_idempotency, minute=17, second=0, unique=True, timeout=300),
     cron(jobs.expire_signups, second=40, unique=True, timeout=60),
 ]
+# Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
+# function is called here: a job enqueued by that name finds it.
 FUNCTIONS = [
     # keep_result=0: a job id only dedupes while queued or running, so the sweeper can
     # enqueue the same work again once it is done. A killed worker's job needs no new id:
     # arq runs it again once its in-progress key lapses (``workers.heartbeat``).
-    func(jobs.fan_out, keep_result=0, max_tries=20, timeout=600),
-    func(jobs.send_batch, keep_result=0, max_tries=1000, timeout=300),
-    jobs.sweep,
-    jobs.maintenance_tick,
-    jobs.prune_idempotency,
-    func(jobs.send_signup_message, keep_result=0, max_tries=8, timeout=60),
-    jobs.expire_signups,
+    func(jobs.fan_out, name=names.FAN_OUT, keep_result=0, max_tries=20, timeout=600),
+    func(jobs.send_batch, name=names.SEND_BATCH, keep_result=0, max_tries=1000, timeout=300),
+    func(jobs.sweep, name=names.SWEEP),
+    func(jobs.maintenance_tick, name=names.MAINTENANCE_TICK),
+    func(jobs.prune_idempotency, name=names.PRUNE_IDEMPOTENCY),
+    func(
+        jobs.send_signup_message,
+        name=names.SEND_SIGNUP_MESSAGE,
+        keep_result=0,
+        max_tries=8,
+        timeout=60,
+    ),
+    func(jobs.expire_signups, name=names.EXPIRE_SIGNUPS),
 ]
 
 
@@ -79,7 +88,7 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
     options.setdefault("poll_delay", 0.05)  # a new incident's first message waits no longer
     options.setdefault("max_jobs", 20)
     worker = Worker(
-        functions=FUNCTIONS,  # type: ignore[arg-type]
+        functions=FUNCTIONS,
         redis_settings=redis_settings(redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

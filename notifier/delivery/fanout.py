@@ -23,12 +23,11 @@ FIRST = {channel: i for i, channel in enumerate(ORDER)}
 
 @dataclass(frozen=True)
 class Batch:
+    """Deliveries of one channel sent by one ``send_batch`` job: ids ascending (its job
+    id is ``notifier.delivery.jobs.send_batch_id``)."""
+
     channel: str
     delivery_ids: list[int]
-
-    @property
-    def job_id(self) -> str:
-        return f"send:{self.channel}:{self.delivery_ids[0]}:{self.delivery_ids[-1]}"
 
 
 def insert_ignoring_duplicates(session: AsyncSession, mapped: Any) -> Insert:

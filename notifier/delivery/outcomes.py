@@ -184,7 +184,10 @@ class Recorder:
 def change(
     row: Claimed, outcome: Outcome, now: datetime, settings: DeliverySettings
 ) -> dict[str, Any]:
-    """The row's new state; every key always present (see ``_apply``)."""
+    """The row's new state after ``outcome``; every key always present (see ``_apply``).
+    Status: ``sent``/``delivered``; ``suppressed``/``failed`` if permanent; ``parked``
+    if our credentials were refused (``alert_ops``); else ``pending`` with a backoff
+    (seconds, ``backoff``), or ``failed`` past ``max_attempts`` or the deadline."""
     new: dict[str, Any] = {
         "id": row.id,
         "status": "sent",
@@ -204,6 +207,10 @@ def change(
             delivered_at=now if outcome.delivered else None,
         )
         log.debug("delivery %d sent by %s", row.id, row.channel)
+        return new
+    if outcome.alert_ops:
+        # Our credentials, not this message: it waits for ops (``parking``), unretried.
+        new.update(status="parked", last_error=outcome.reason)
         return new
     if outcome.permanent:
         status = "suppressed" if outcome.reason.startswith("suppressed") else "failed"

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links
 from notifier.db import among, utcnow
-from notifier.delivery import messages
+from notifier.delivery import messages, parking
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
@@ -32,6 +32,10 @@ TEXTS_FIRST_SECONDS = 5.0
 
 
 class Sender:
+    """A worker's sender of delivery batches, one per worker: ``send`` claims, renders,
+    sends through ``channels`` (channel name -> ``Channel``) and records each outcome.
+    A provider's refusal of our credentials parks the rest of the batch (``parking``)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -49,7 +53,9 @@ class Sender:
         self._texts_done.set()
 
     async def send(self, channel_name: str, ids: Sequence[int]) -> float | None:
-        """Send what is due among ``ids``; returns seconds until some are due again."""
+        """Send what is due among ``ids`` (delivery ids on ``channel_name``); returns
+        seconds until some are due again, or None. Raises what recording raises
+        (database errors); unsent claims are then handed back."""
         if channel_name == "sms":
             async with self._sending_texts():
                 return await self._send(channel_name, ids)
@@ -90,6 +96,9 @@ class Sender:
             async with self._holding(batch):
                 await batch.record(decided)
                 for content, recipients in work:
+                    if batch.refused is not None:  # the rest waits with it (``parking``)
+                        await batch.report([(r, batch.refused) for r in recipients])
+                        continue
                     results = await channel.send(content, recipients, batch.report)
                     # What the channel did not report as it went is recorded now.
                     await batch.report(list(zip(recipients, results, strict=True)))
@@ -97,6 +106,8 @@ class Sender:
                 "batch of %d: %d sent, %d not", batch.size, batch.sent, batch.size - batch.sent
             )
             retry_at = batch.retry_at
+            if batch.refused is not None:
+                parking.alert(channel_name, batch.parked, batch.refused.reason)
         retry_in = None if retry_at is None else max(0.0, (retry_at - utcnow()).total_seconds())
         if len(claimed) == len(ids):
             return retry_in
@@ -327,13 +338,17 @@ class _Batch:
         self.held = set(self._rows)
         self.size = len(rows)
         self.sent = 0
+        self.parked = 0
         self.retry_at: datetime | None = None
+        # The provider's refusal of our credentials, once one came (``alert_ops``).
+        self.refused: DeliveryError | None = None
 
     async def report(self, outcomes: Sequence[tuple[Recipient, Outcome]]) -> None:
         """Record these outcomes now (the channel's ``report``)."""
         await self._write([(r.delivery_id, outcome, r.address) for r, outcome in outcomes])
 
     async def record(self, outcomes: Sequence[tuple[int, Outcome]]) -> None:
+        """Record outcomes decided without a provider: (delivery id, outcome) pairs."""
         await self._write([(delivery_id, outcome, "") for delivery_id, outcome in outcomes])
 
     async def _write(self, outcomes: list[tuple[int, Outcome, str]]) -> None:
@@ -341,8 +356,12 @@ class _Batch:
         if not mine:
             return
         self.held.difference_update(row.id for row, _o, _to in mine)
+        for _row, outcome, _to in mine:
+            if isinstance(outcome, DeliveryError) and outcome.alert_ops and self.refused is None:
+                self.refused = outcome
         for new in await self._recorder.record(mine):
             self.sent += new["status"] in ("sent", "delivered")
+            self.parked += new["status"] == "parked"
             due = new["next_attempt_at"]
             if due is not None and (self.retry_at is None or due < self.retry_at):
                 self.retry_at = due

@@ -78,7 +78,8 @@ class Delivery(Base):
     notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
-    # pending -> sending -> sent -> delivered | failed | bounced | suppressed
+    # pending -> sending -> sent -> delivered | failed | bounced | suppressed; or
+    # sending -> parked (a provider refused our credentials) -> pending when ops resume
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,7 +22,7 @@ from notifier.db import utcnow
 from notifier.page import generation as page_generation
 from notifier.schemas.fields import EXTERNAL_ID, Matching
 from notifier.tables import ApiKey
-from status_page import keys, queue
+from status_page import enqueue, keys
 from status_page.api.errors import ApiError, FieldError, Location, field_errors, json_body
 
 Handler = Callable[..., Awaitable[BaseModel | None]]
@@ -188,7 +188,7 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         # then the worker. If Redis is away, the sweeper will tell the worker.
         if op.method != "GET" and op.tag not in OFF_PAGE_TAGS:
             await page_generation.bump(request.app[keys.QUEUE])
-        await queue.enqueue_fan_outs(request.app, notifications.created_in(session))
+        await enqueue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
             return web.Response(status=status)
         return web.Response(status=status, text=text, content_type="application/json")

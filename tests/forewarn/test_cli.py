@@ -21,11 +21,13 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config import Settings
 from forewarn.cli import main
 from notifier.db import Base, create_engine
-from notifier.tables import ApiKey
+from notifier.tables import ApiKey, Delivery, Notification
 from tests.conftest import Client
 from tests.databases import empty_database
+from tests.notifier.delivery.test_sending import add_audience
 
 _SCRIPT = Path(sys.executable).with_name("forewarn")
 FOREWARN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "forewarn"]
@@ -515,6 +517,9 @@ COMMANDS = [
     ["api-key", "list"],
     ["api-key", "revoke"],
     ["inapp-secret"],
+    ["deliveries"],
+    ["deliveries", "parked"],
+    ["deliveries", "resume"],
 ]
 
 
@@ -543,7 +548,7 @@ def test_help_lists_every_command_in_plain_text(capsys: pytest.CaptureFixture[st
     text = help_text(capsys)
 
     listed = re.findall(r"^    ([a-z-]+) ", text, flags=re.MULTILINE)
-    assert listed == ["run", "web", "worker", "migrate", "outbox", "api-key"]
+    assert listed == ["run", "web", "worker", "migrate", "outbox", "api-key", "deliveries"]
     assert "`" not in text
     assert "--version" in text
 
@@ -595,3 +600,34 @@ async def test_an_unreachable_database_is_one_line(forewarn: Forewarn) -> None:
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["forewarn: cannot open the database: Connection refused"]
+
+
+async def test_deliveries_resume_hands_parked_texts_back_by_channel(
+    forewarn: Forewarn,
+    env: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    customers = await add_audience(settings, 2, email=False, phone=True)
+    async with sessions() as session, session.begin():
+        notification = Notification(
+            kind="incident_update", subject_id="i1", update_id="u1", audience={}
+        )
+        session.add(notification)
+        await session.flush()
+        session.add_all(
+            Delivery(notification_id=notification.id, customer_id=c, channel="sms", status=s)
+            for c, s in zip(customers, ["parked", "parked"], strict=True)
+        )
+
+    parked = await forewarn.run("deliveries", "parked", env=env)
+    other = await forewarn.run("deliveries", "resume", "--channel", "email", env=env)
+    resumed = await forewarn.run("deliveries", "resume", "--channel", "sms", env=env)
+
+    assert parked.stdout.splitlines() == ["sms: 2 parked"]
+    assert other.stdout.splitlines() == ["no deliveries are parked"]
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[0] == "sms: 2 resumed"
+    async with sessions() as session:
+        statuses = (await session.scalars(select(Delivery.status))).all()
+    assert statuses == ["pending", "pending"]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier.db import utcnow
-from notifier.delivery import fanout
+from notifier.delivery import fanout, jobs
 from notifier.delivery.jobs import redis_settings
 from notifier.tables import Notification, OutboxMessage
 from tests.conftest import Client
@@ -57,7 +57,7 @@ async def test_a_fan_out_run_again_queues_the_batches_its_lost_run_never_queued(
     # arq runs the job again, counting the try; no sweep runs here.
     pool = await arq.create_pool(redis_settings(settings.redis_url))
     await pool.enqueue_job(
-        "fan_out", notification_id, _job_id=f"fan_out:{notification_id}", _job_try=2
+        jobs.FAN_OUT, notification_id, _job_id=jobs.fan_out_id(notification_id), _job_try=2
     )
     await pool.aclose()
     worker = create_worker(small, small.redis_url, burst=True, poll_delay=0.01, cron_jobs=[])

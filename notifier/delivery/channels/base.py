@@ -15,6 +15,8 @@ TOKENS = ("greeting", "unsubscribe_url", "manage_url")
 
 
 def token(name: str, *, html_part: bool = False) -> str:
+    """The placeholder of value ``name`` in content: ``%%name%%`` (``%%name_html%%`` for
+    its HTML-escaped form)."""
     return f"%%{name}_html%%" if html_part else f"%%{name}%%"
 
 
@@ -37,6 +39,8 @@ class Content:
 
 @dataclass(frozen=True)
 class Recipient:
+    """One delivery's addressee: its row id, address and per-recipient token values."""
+
     delivery_id: int
     address: str  # email address, E.164 number, or in-app user id
     values: dict[str, str] = field(default_factory=dict)
@@ -61,6 +65,8 @@ def personalise(content: Content, recipient: Recipient) -> Content:
 
 @dataclass(frozen=True)
 class Sent:
+    """A provider accepted the message: its id there, and SMS segments billed."""
+
     provider_id: str
     segments: int | None = None
     # In-app messages are in the inbox the moment they are stored.
@@ -68,7 +74,9 @@ class Sent:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``permanent``: retrying cannot help (bad address, opted out)."""
+    """A send failed. ``permanent``: retrying cannot help (bad address, opted out);
+    ``retry_after``: seconds the provider asked us to wait; ``suppress``: a reason to
+    suppress the address for; ``alert_ops``: our credentials were refused."""
 
     def __init__(
         self,
@@ -85,7 +93,8 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         # A suppression reason ("stop", "invalid", "bounce") to record for the address.
         self.suppress = suppress
-        # Our own configuration is wrong (401/403): stop the batch, tell ops.
+        # Our own credentials are wrong (401/403): the sender stops the batch and parks
+        # it, and ops are told (``notifier.delivery.parking``); never retried on its own.
         self.alert_ops = alert_ops
 
 
@@ -95,6 +104,9 @@ Report = Callable[[Sequence[tuple[Recipient, Outcome]]], Awaitable[None]]
 
 
 class Channel(Protocol):
+    """One provider behind one interface; ``name`` is the delivery channel it serves
+    (``sms``, ``email``, ``inapp``)."""
+
     name: str
 
     async def send(

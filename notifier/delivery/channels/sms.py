@@ -40,6 +40,11 @@ _AUTH = {20003, 20005}
 
 
 class TwilioSms:
+    """The ``sms`` channel: one Twilio Messages API call per recipient, at most
+    ``concurrency`` at once and ``limit`` a second across workers; each call at most
+    ``timeout`` seconds. Once Twilio refuses our credentials, no further call is made
+    in that batch (its other recipients get the same ``alert_ops`` outcome)."""
+
     name = "sms"
 
     def __init__(
@@ -64,21 +69,33 @@ class TwilioSms:
         self._concurrency = asyncio.Semaphore(concurrency)
 
     async def close(self) -> None:
+        """Close the HTTP client's session."""
         await self._http.close()
 
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
+        """See ``Channel.send``: one outcome per recipient, in order; raises what
+        ``report`` raises (calls not yet made are then cancelled)."""
         # A task group, not gather: if recording an outcome fails, the calls not yet made
         # are cancelled rather than left running with nobody to record them.
+        refused: list[DeliveryError] = []  # our credentials, once Twilio refused them
         try:
             async with asyncio.TaskGroup() as group:
-                calls = [group.create_task(self._one(content, r, report)) for r in recipients]
+                calls = [
+                    group.create_task(self._one(content, r, report, refused)) for r in recipients
+                ]
         except ExceptionGroup as failed:  # the first says what went wrong
             raise failed.exceptions[0] from None
         return [call.result() for call in calls]
 
-    async def _one(self, content: Content, recipient: Recipient, report: Report | None) -> Outcome:
+    async def _one(
+        self,
+        content: Content,
+        recipient: Recipient,
+        report: Report | None,
+        refused: list[DeliveryError],
+    ) -> Outcome:
         text = personalise(content, recipient).text
         sender: dict[str, Any] = (
             {"messaging_service_sid": self._settings.messaging_service_sid}
@@ -86,8 +103,16 @@ class TwilioSms:
             else {"from_": self._settings.from_number}
         )
         async with self._concurrency:
-            await self._limit.acquire()
-            outcome = await self._call(recipient.address, text, sender)
+            if not refused:
+                await self._limit.acquire()
+            if refused:
+                # No call can succeed with credentials Twilio refused: the rest of the
+                # batch is parked with the first refusal, unsent (``parking``).
+                outcome: Outcome = refused[0]
+            else:
+                outcome = await self._call(recipient.address, text, sender)
+                if isinstance(outcome, DeliveryError) and outcome.alert_ops:
+                    refused.append(outcome)
             # Recorded before the slot is free: unrecorded calls never outnumber the slots.
             await tell(report, [(recipient, outcome)])
         return outcome

@@ -355,8 +355,9 @@ async def test_rejected_credentials_alert_ops_and_burn_nobody(
     async with sessions() as session:
         rows = (await session.scalars(select(Delivery))).all()
     assert [r.message_id for r in sendgrid.requests] == [""]
+    # Parked for ops, not retried (``notifier.delivery.parking``).
     assert {(d.status, d.last_error) for d in rows} == {
-        ("pending", "SendGrid refused our credentials (401)")
+        ("parked", "SendGrid refused our credentials (401)")
     }
     assert "SendGrid refused our API key" in caplog.text
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier.db import utcnow
-from notifier.delivery import sweeper
+from notifier.delivery import jobs, sweeper
 from notifier.delivery.jobs import redis_settings
 from status_page import create_app
 from tests.conftest import Client
@@ -28,7 +28,6 @@ from tests.notifier.delivery.test_sending import (
     run_worker,
     run_worker_until,
 )
-from workers import jobs
 
 Headers = dict[str, str]
 Sessions = async_sessionmaker[AsyncSession]
@@ -77,7 +76,7 @@ async def test_a_claim_within_its_lease_is_left_to_the_worker_sending_it(
             assert [r.status for r in await rows(sessions)] == ["sending"]
             # Whatever runs that batch again meanwhile finds nothing to send.
             ids = [r.id for r in await rows(sessions)]
-            again = await pool.enqueue_job("send_batch", "sms", ids, _job_id="send-again")
+            again = await pool.enqueue_job(jobs.SEND_BATCH, "sms", ids, _job_id="send-again")
             stage = "sent again"
         elif stage == "sent again" and again is not None:
             # It had its turn: it finished (its result is not kept), put itself off until

@@ -6,7 +6,6 @@ STOP; 21614: not a mobile number; 21408: our account may not send to that region
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -154,7 +153,7 @@ async def test_a_timeout_is_retried_not_given_up(
     assert [(r.status, r.attempts) for r in await rows(sessions)] == [("sent", 2)]
 
 
-async def test_rejected_credentials_burn_nobody_and_wait_minutes(
+async def test_rejected_credentials_burn_nobody_and_park_the_text(
     api: Client,
     admin: Headers,
     provider_settings: Settings,
@@ -172,9 +171,11 @@ async def test_rejected_credentials_burn_nobody_and_wait_minutes(
     await run_worker_until(provider_settings, refused)
 
     [row] = await rows(sessions)
-    assert row.status == "pending"
-    assert row.next_attempt_at is not None
-    assert row.next_attempt_at >= before + timedelta(minutes=5)
+    # Parked for ops until they resume it, not retried (``notifier.delivery.parking``).
+    assert row.status == "parked"
+    assert row.next_attempt_at is None
+    assert row.claimed_at is not None
+    assert row.claimed_at >= before
     assert await suppressions(sessions) == []
 
 
