@@ -14,6 +14,7 @@ from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
 from notifier.schemas.customers import CustomerPut, CustomerSearch
+from notifier.statuses import ChannelName, ConsentMethod
 from notifier.tables import Consent, Customer, Subscription
 
 
@@ -45,13 +46,15 @@ async def upsert_customer(
                 session,
                 customer,
                 channel,
-                method="imported",
+                method=ConsentMethod.imported,
                 legal_basis=body.consent.legal_basis,
                 now=now,
             )
     if body.inapp_user_id:
         # The host application vouches for its signed-in user: that is the consent.
-        await subscribers.grant(session, customer, "inapp", method="in_app_identity", now=now)
+        await subscribers.grant(
+            session, customer, ChannelName.inapp, method=ConsentMethod.in_app_identity, now=now
+        )
     if body.follows is not None:
         await subscribers.set_follows(session, customer, body.follows)
     await session.flush()

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import NotFound
 from notifier.pagination import paginate
+from notifier.statuses import NotificationStatus
 from notifier.tables import Delivery, Notification
 
 _CREATED = "forewarn.notifications"
@@ -28,16 +29,20 @@ def add(
     kind: str,
     subject_id: str,
     update_id: str,
-    audience: dict[str, Any],
+    audience: AudienceRule,
     now: datetime,
 ) -> Notification:
+    """Add the notification ``kind`` (``incident_update``, ``maintenance_update``,
+    ``problem_update``) about ``subject_id``'s update ``update_id`` to the session, as
+    the outbox row of its fan-out: ``pending``, to be enqueued once the session
+    commits (``created_in``)."""
     notification = Notification(
         id=new_id(),
         kind=kind,
         subject_id=subject_id,
         update_id=update_id,
         audience=audience,
-        status="pending",
+        status=NotificationStatus.pending,
         cursor="",
         created_at=now,
     )
@@ -53,6 +58,7 @@ def created_in(session: AsyncSession) -> list[str]:
 
 
 async def get(session: AsyncSession, notification_id: str) -> Notification:
+    """The notification ``notification_id``; ``NotFound`` if there is none."""
     notification = await session.get(Notification, notification_id)
     if notification is None:
         raise NotFound("notification", notification_id)
@@ -60,19 +66,21 @@ async def get(session: AsyncSession, notification_id: str) -> Notification:
 
 
 async def counts(session: AsyncSession, notification_id: str) -> dict[str, dict[str, int]]:
-    """Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}."""
+    """Deliveries by channel and status: {"email": {"sent": 10, "failed": 1}, ...}
+    (``ChannelName`` -> ``DeliveryStatus`` -> count; only the pairs that occur)."""
     rows = await session.execute(
-        select(Delivery.channel, Delivery.status, func.count())
+        select(Delivery.channel, Delivery.status, func.count().label("deliveries"))
         .where(Delivery.notification_id == notification_id)
         .group_by(Delivery.channel, Delivery.status)
     )
     out: dict[str, dict[str, int]] = {}
-    for channel, status, count in rows:
-        out.setdefault(channel, {})[status] = count
+    for row in rows:
+        out.setdefault(row.channel, {})[row.status] = row.deliveries
     return out
 
 
 async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notification]:
+    """The notifications about one incident, maintenance or problem, newest first."""
     stmt = (
         select(Notification)
         .where(Notification.subject_id == subject_id)
@@ -84,7 +92,8 @@ async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notifi
 async def deliveries_of(
     session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Delivery], str | None]:
-    """One customer's timeline: their deliveries, newest first."""
+    """One customer's timeline: a page of at most ``limit`` of their deliveries, newest
+    first, and the cursor of the next page (None at the end)."""
     stmt = select(Delivery).where(Delivery.customer_id == customer_id)
     return await paginate(
         session, stmt, Delivery.created_at, Delivery.id, limit=limit, cursor=cursor

@@ -41,18 +41,25 @@ from notifier.delivery.channels.base import (
 )
 from notifier.delivery.rendering import render
 from notifier.schemas.customers import e164, time_zone
-from notifier.statuses import Locale
+from notifier.statuses import (
+    ChannelName,
+    ConsentMethod,
+    Locale,
+    SignupKind,
+    SuppressionReason,
+)
 from notifier.tables import Consent, Customer, Signup, Suppression
+from notifier.tables.customers import address_column, set_address
 
 log = logging.getLogger(__name__)
 
-CONFIRM, ALREADY = "confirm", "already"
-CHANNELS = ("email", "sms")
+CONFIRM, ALREADY = SignupKind.confirm, SignupKind.already
+CHANNELS = (ChannelName.email, ChannelName.sms)
 CODE_DIGITS = 6
 MAX_CODE_ATTEMPTS = 5
 # Suppressions a confirmation message would only make worse; "unsubscribe" and "stop"
 # are no reason to refuse someone who asks to come back.
-BLOCKING = ("bounce", "spam_report", "invalid")
+BLOCKING = (SuppressionReason.bounce, SuppressionReason.spam_report, SuppressionReason.invalid)
 _MOBILE = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -92,6 +99,8 @@ Form = Mapping[str, str]
 
 
 def parse_email(raw: str) -> str:
+    """The email address in ``raw``, lower case; ``Invalid`` (field ``email``) if it is
+    not one (pydantic's ``validate_email``: RFC 5322 addr-spec, as the ops API)."""
     try:
         _name, email = validate_email(raw.strip())
     except PydanticCustomError:
@@ -101,6 +110,8 @@ def parse_email(raw: str) -> str:
 
 
 def parse_mobile(raw: str, countries: Sequence[str]) -> str:
+    """The mobile number in ``raw`` as E.164; ``Invalid`` (field ``phone``) unless it is
+    a mobile number (libphonenumber's type) of one of ``countries`` (ISO 3166 codes)."""
     if not countries:
         raise Invalid({"phone": Problem("Text message alerts are not offered; use email.")})
     try:
@@ -159,11 +170,11 @@ def parse_choice(form: Form, components: Collection[str], chosen: Sequence[str])
 
 def parse_address(form: Form, countries: Sequence[str]) -> tuple[str, str]:
     """The channel and its normalised address (lower-case email, E.164 number)."""
-    channel = form.get("channel", "email")
-    if channel == "sms":
-        return channel, parse_mobile(form.get("phone", ""), countries)
-    if channel == "email":
-        return channel, parse_email(form.get("email", ""))
+    channel = form.get("channel", ChannelName.email)
+    if channel == ChannelName.sms:
+        return ChannelName.sms, parse_mobile(form.get("phone", ""), countries)
+    if channel == ChannelName.email:
+        return ChannelName.email, parse_email(form.get("email", ""))
     raise Invalid({"channel": Problem("Choose email or text message.")})
 
 
@@ -185,7 +196,7 @@ def parse_quiet_hours(form: Form) -> tuple[clock, clock] | None:
 
 def mask(channel: str, address: str) -> str:
     """Enough of an address to recognise it, on a page that anyone with the link sees."""
-    if channel == "email":
+    if channel == ChannelName.email:
         local, _, domain = address.partition("@")
         return f"{local[:2]}…@{domain}"
     return f"{address[:3]}…{address[-4:]}"
@@ -242,7 +253,7 @@ async def _subscribed_customer(session: AsyncSession, channel: str, address: str
 
 
 def _address_is(channel: str, address: str) -> Any:
-    return (Customer.email if channel == "email" else Customer.phone) == address
+    return address_column(channel) == address
 
 
 async def pending(session: AsyncSession, signup_id: str, *, now: datetime) -> Signup | None:
@@ -267,7 +278,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         )
     if customer is None:
         customer = Customer(created_at=now)
-        setattr(customer, "email" if row.channel == "email" else "phone", row.address)
+        set_address(customer, row.channel, row.address)
         session.add(customer)
     customer.locale, customer.time_zone, customer.updated_at = row.locale, row.time_zone, now
     await session.flush()
@@ -275,7 +286,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         session,
         customer,
         row.channel,
-        method="double_opt_in",
+        method=ConsentMethod.double_opt_in,
         legal_basis="confirmed a sign-up on the status page",
         now=now,
     )
@@ -285,7 +296,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         delete(Suppression).where(
             Suppression.channel == row.channel,
             Suppression.address == row.address,
-            Suppression.reason == "unsubscribe",
+            Suppression.reason == SuppressionReason.unsubscribe,
         )
     )
     # Every other pending sign-up of the address is settled by this one.
@@ -305,6 +316,8 @@ def code_for(secret: str, signup_id: str) -> str:
 
 @dataclass(frozen=True)
 class Verified:
+    """What a typed SMS code did."""
+
     customer: Customer | None  # set when confirmed
     retry: bool  # a wrong code that may be typed again
 
@@ -312,6 +325,8 @@ class Verified:
 async def verify_code(
     session: AsyncSession, signup_id: str, code: str, *, secret: str, now: datetime
 ) -> Verified:
+    """Check a typed SMS code (digits only count); confirms the sign-up when right.
+    After ``MAX_CODE_ATTEMPTS`` wrong ones the sign-up takes no more."""
     row = await session.get(Signup, signup_id, with_for_update=True)
     if row is None or row.expires_at <= now or row.attempts >= MAX_CODE_ATTEMPTS:
         return Verified(None, retry=False)
@@ -328,7 +343,7 @@ async def confirm_by_reply(session: AsyncSession, phone: str, *, now: datetime) 
     row = await session.scalar(
         select(Signup)
         .where(
-            Signup.channel == "sms",
+            Signup.channel == ChannelName.sms,
             Signup.address == phone,
             Signup.kind == CONFIRM,
             Signup.expires_at > now,
@@ -357,6 +372,8 @@ async def cancel(session: AsyncSession, signup_id: str) -> None:
 
 @dataclass(frozen=True)
 class Swept:
+    """What a sweep did: sign-ups purged, and ids of those whose message was never sent."""
+
     expired: int
     unsent: list[str]
 
@@ -378,6 +395,8 @@ def _event(row: Signup) -> str:
 
 
 def compose(row: Signup, settings: Settings) -> tuple[Content, Recipient]:
+    """The sign-up's message (a confirmation, or the manage link for ``already``) and
+    its recipient (delivery id 0: no delivery row)."""
     secret = settings.secret_key.get_secret_value()
     public = str(settings.public_url).rstrip("/")
     context: dict[str, Any] = {
@@ -426,7 +445,7 @@ async def send_message(
             )
         )
     if blocked:
-        outcome: Outcome = DeliveryError(f"suppressed: {blocked}", permanent=True)
+        outcome: Outcome = DeliveryError.suppressed_address(blocked)
     else:
         content, recipient = compose(row, settings)
         [outcome] = await channels[row.channel].send(content, [recipient])
@@ -459,15 +478,17 @@ class Limits:
         self._key = hmac.new(secret.encode(), b"forewarn:signup-limits", hashlib.sha256).digest()
 
     async def allow_ip(self, channel: str, ip: str) -> bool:
+        """Count a sign-up on ``channel`` from ``ip``; False once over its limit."""
         s = self._settings
         limit, hours = (
             (s.sms_per_ip, s.sms_per_ip_hours)
-            if channel == "sms"
+            if channel == ChannelName.sms
             else (s.email_per_ip, s.email_per_ip_hours)
         )
         return await self._hit(f"ip:{channel}", ip, limit, hours)
 
     async def allow_destination(self, address: str) -> bool:
+        """Count a message to ``address``; False once over its limit."""
         s = self._settings
         return await self._hit("to", address, s.per_destination, s.per_destination_hours)
 

@@ -79,3 +79,87 @@ class ProblemStatus(StrEnum):
 class Locale(StrEnum):
     en = "en"
     ja = "ja"
+
+
+# --- Forewarn's own records -----------------------------------------------------------
+# Each value is the string stored in the database and shown by the ops API, so a
+# member added here (a new delivery status, say) needs no migration: the columns are
+# plain strings with no CHECK constraint.
+
+
+class ChannelName(StrEnum):
+    """A way of reaching a customer; each has one address column on the customer
+    (``notifier.tables.customers.ADDRESS``) and one provider (``delivery/channels``)."""
+
+    email = "email"
+    sms = "sms"
+    inapp = "inapp"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery (notification, customer, channel) is.
+
+    ``pending -> sending -> sent -> delivered | failed | bounced``, or ``suppressed``
+    without a send (no consent, or the address is suppressed). ``pending`` and
+    ``sending`` are unfinished (``UNFINISHED``): the sender and the sweeper look at
+    those only.
+    """
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    bounced = "bounced"
+    suppressed = "suppressed"
+
+    @property
+    def unfinished(self) -> bool:
+        """True while a send may still be made (pending, or claimed and sending)."""
+        return self in UNFINISHED
+
+    @property
+    def reached_provider(self) -> bool:
+        """True once a provider accepted it (sent or delivered)."""
+        return self in (DeliveryStatus.sent, DeliveryStatus.delivered)
+
+
+UNFINISHED = frozenset({DeliveryStatus.pending, DeliveryStatus.sending})
+
+
+class NotificationStatus(StrEnum):
+    """A notification's fan-out: ``pending -> fanning_out -> done`` (every delivery row
+    exists)."""
+
+    pending = "pending"
+    fanning_out = "fanning_out"
+    done = "done"
+
+
+class SuppressionReason(StrEnum):
+    """Why an address must not be sent to: a hard bounce, a spam report, an
+    unsubscribe, an SMS STOP reply, a number the carrier calls invalid, or by hand."""
+
+    bounce = "bounce"
+    spam_report = "spam_report"
+    unsubscribe = "unsubscribe"
+    stop = "stop"
+    invalid = "invalid"
+    manual = "manual"
+
+
+class SignupKind(StrEnum):
+    """A sign-up row: ``confirm`` asks to confirm an address; ``already`` tells a
+    confirmed subscriber they are (so the page answers the same whoever asks)."""
+
+    confirm = "confirm"
+    already = "already"
+
+
+class ConsentMethod(StrEnum):
+    """How consent for a channel was given: a confirmed sign-up on the page, imported
+    by the business through the ops API, or the host application's signed-in user."""
+
+    double_opt_in = "double_opt_in"
+    imported = "imported"
+    in_app_identity = "in_app_identity"

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components
 from notifier.schemas.customers import ConsentOut, CustomerOut, FollowsIn, FollowsOut
+from notifier.statuses import ChannelName
 from notifier.tables import Component, Consent, Customer, Subscription
 
 # The channels a customer can manage from a link (in-app belongs to the host app).
-MANAGED_CHANNELS = ("email", "sms")
+MANAGED_CHANNELS = (ChannelName.email, ChannelName.sms)
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:

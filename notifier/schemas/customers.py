@@ -10,7 +10,7 @@ from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_va
 
 from notifier.schemas.common import Input, Output, PageQuery
 from notifier.schemas.fields import Name, RecordId, TimeZone
-from notifier.statuses import Locale
+from notifier.statuses import ChannelName, ConsentMethod, Locale
 
 
 def e164(value: str) -> str:
@@ -95,8 +95,8 @@ class CustomerPut(Input):
 
 
 class ConsentOut(Output):
-    channel: str
-    method: str = Field(description="double_opt_in, imported or in_app_identity.")
+    channel: ChannelName
+    method: ConsentMethod = Field(description="double_opt_in, imported or in_app_identity.")
     legal_basis: str
     confirmed_at: datetime | None
     revoked_at: datetime | None

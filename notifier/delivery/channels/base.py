@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from notifier.control_characters import one_line
+from notifier.statuses import SuppressionReason
 
 # Per-recipient values go into content rendered once per batch as %%name%% tokens:
 # SendGrid substitutes them server-side, the other channels here.
@@ -68,7 +69,12 @@ class Sent:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``permanent``: retrying cannot help (bad address, opted out)."""
+    """A send failed, or was not made. ``permanent``: retrying cannot help (bad
+    address, opted out); ``retry_after``: seconds a provider asked us to wait;
+    ``suppress``: a suppression to record for the address now (the provider said it
+    is invalid, or opted out); ``suppressed``: not sent because the address was
+    suppressed already (the delivery's status is then ``suppressed``, not
+    ``failed``: see ``suppressed_address``)."""
 
     def __init__(
         self,
@@ -76,7 +82,8 @@ class DeliveryError(Exception):
         *,
         permanent: bool,
         retry_after: float | None = None,
-        suppress: str | None = None,
+        suppress: SuppressionReason | None = None,
+        suppressed: bool = False,
         alert_ops: bool = False,
     ) -> None:
         super().__init__(reason)
@@ -85,8 +92,15 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         # A suppression reason ("stop", "invalid", "bounce") to record for the address.
         self.suppress = suppress
+        self.suppressed = suppressed
         # Our own configuration is wrong (401/403): stop the batch, tell ops.
         self.alert_ops = alert_ops
+
+    @classmethod
+    def suppressed_address(cls, reason: str) -> DeliveryError:
+        """Not sent, and never will be: the address is on the suppression list for
+        ``reason`` (a ``SuppressionReason``). Recorded as ``suppressed: <reason>``."""
+        return cls(f"suppressed: {reason}", permanent=True, suppressed=True)
 
 
 Outcome = Sent | DeliveryError

@@ -23,13 +23,14 @@ from notifier.delivery.channels.base import (
     Sent,
     tell,
 )
+from notifier.statuses import ChannelName, SuppressionReason
 
 log = logging.getLogger(__name__)
 _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
 
 
 class SendGridEmail:
-    name = "email"
+    name: str = ChannelName.email
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class _Rejected(DeliveryError):
     """SendGrid refused some recipients of the request by their position."""
 
     def __init__(self, reason: str, indexes: set[int]) -> None:
-        super().__init__(reason, permanent=True, suppress="invalid")
+        super().__init__(reason, permanent=True, suppress=SuppressionReason.invalid)
         self.indexes = indexes
 
 

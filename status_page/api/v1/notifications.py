@@ -15,7 +15,7 @@ async def _out(ctx: Context, notification: Notification) -> NotificationOut:
         kind=notification.kind,
         subject_id=notification.subject_id,
         update_id=notification.update_id,
-        audience=notification.audience,
+        audience=notification.audience.to_json(),
         status=notification.status,
         created_at=notification.created_at,
         fanned_out_at=notification.fanned_out_at,
