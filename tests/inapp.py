@@ -25,7 +25,10 @@ async def deliver(sessions: Sessions, redis: Redis, user_id: str, *titles: str) 
         deliveries = []
         for n, _title in enumerate(titles):
             notification = Notification(
-                kind="incident_update", subject_id=f"inc{n}", update_id=f"upd{n}", audience=AudienceRule()
+                kind="incident_update",
+                subject_id=f"inc{n}",
+                update_id=f"upd{n}",
+                audience=AudienceRule(),
             )
             session.add(notification)
             await session.flush()
