@@ -76,6 +76,7 @@ async def _unique_inapp_user(
 
 
 async def get_customer(session: AsyncSession, external_id: str) -> Customer:
+    """The customer known by ``external_id``; ``NotFound`` if there is none."""
     customer = await session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
         raise NotFound("customer", external_id)
@@ -85,6 +86,8 @@ async def get_customer(session: AsyncSession, external_id: str) -> Customer:
 async def list_customers(
     session: AsyncSession, query: PageQuery
 ) -> tuple[Sequence[Customer], str | None]:
+    """A page of customers not erased, oldest first, and the next page's cursor (None at the
+    end)."""
     stmt = select(Customer).where(Customer.erased_at.is_(None))
     return await paginate(
         session, stmt, Customer.created_at, Customer.id, limit=query.limit, cursor=query.cursor

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class ComponentStatus(StrEnum):
+    """A component's status, as Statuspage's v2 API spells it."""
+
     operational = "operational"
     degraded_performance = "degraded_performance"
     partial_outage = "partial_outage"
@@ -14,6 +16,7 @@ class ComponentStatus(StrEnum):
 
     @property
     def severity(self) -> int:
+        """How bad it is, 0 (operational) to 4 (major outage): the page shows the worst."""
         return _SEVERITY[self]
 
 
@@ -27,10 +30,13 @@ _SEVERITY = {
 
 
 def worst(statuses: list[ComponentStatus]) -> ComponentStatus:
+    """The most severe of ``statuses``; operational when there are none."""
     return max(statuses, key=lambda s: s.severity, default=ComponentStatus.operational)
 
 
 class IncidentStatus(StrEnum):
+    """An incident's status, as Statuspage's v2 API spells it."""
+
     investigating = "investigating"
     identified = "identified"
     monitoring = "monitoring"
@@ -39,10 +45,13 @@ class IncidentStatus(StrEnum):
 
     @property
     def active(self) -> bool:
+        """True until resolved (or in postmortem)."""
         return self not in (IncidentStatus.resolved, IncidentStatus.postmortem)
 
 
 class MaintenanceStatus(StrEnum):
+    """A scheduled maintenance's status (Statuspage's, plus ``cancelled``)."""
+
     scheduled = "scheduled"
     in_progress = "in_progress"
     verifying = "verifying"
@@ -51,6 +60,8 @@ class MaintenanceStatus(StrEnum):
 
 
 class Impact(StrEnum):
+    """An incident's impact, and the page indicator (Statuspage's ``none`` to ``critical``)."""
+
     none = "none"
     minor = "minor"
     major = "major"
@@ -58,11 +69,15 @@ class Impact(StrEnum):
 
 
 class IncidentKind(StrEnum):
+    """An incident row is an incident or a scheduled maintenance."""
+
     incident = "incident"
     maintenance = "maintenance"
 
 
 class ProblemKind(StrEnum):
+    """What went wrong with a delivery problem's order or shipment."""
+
     delayed = "delayed"
     failed_attempt = "failed_attempt"
     lost = "lost"
@@ -71,12 +86,16 @@ class ProblemKind(StrEnum):
 
 
 class ProblemStatus(StrEnum):
+    """A delivery problem's status: open, in progress, resolved."""
+
     open = "open"
     in_progress = "in_progress"
     resolved = "resolved"
 
 
 class Locale(StrEnum):
+    """The languages messages and pages are written in."""
+
     en = "en"
     ja = "ja"
 

@@ -19,6 +19,8 @@ MANAGED_CHANNELS = (ChannelName.email, ChannelName.sms)
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:
+    """Replace what the customer follows; ``InvalidField`` (``follows.components``) for an
+    unknown component."""
     await components.components_for_field(session, follows.components, "follows.components")
     await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
     ids: list[str | None] = [None] if follows.page else []
@@ -70,6 +72,7 @@ class Preferences:
 
 
 async def preferences(session: AsyncSession, customer_id: str) -> Preferences | None:
+    """What a manage page shows of the customer; None if unknown or erased."""
     customer = await session.get(Customer, customer_id)
     if customer is None or customer.erased_at is not None:
         return None
@@ -105,6 +108,8 @@ async def set_preferences(
     quiet_hours: tuple[time, time] | None,
     now: datetime,
 ) -> None:
+    """Save a manage page: what they follow, language, time zone and quiet hours (local times;
+    None for none)."""
     await set_follows(session, customer, follows)
     customer.locale, customer.time_zone = locale, time_zone
     customer.quiet_hours_start, customer.quiet_hours_end = quiet_hours or (None, None)
@@ -154,6 +159,7 @@ async def revoke(session: AsyncSession, customer_id: str, channel: str, *, now: 
 
 
 async def customer_out(session: AsyncSession, customer: Customer) -> CustomerOut:
+    """The ops API's view of the customer, with consents and follows."""
     await session.flush()
     consents: Sequence[Consent] = (
         await session.scalars(

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application) -> None:
+    """The manage pages' routes, under ``/manage/{token}``."""
     app.router.add_get("/manage/{token}", page)
     app.router.add_post("/manage/{token}", save)
     app.router.add_post("/manage/{token}/unfollow", unfollow)
@@ -107,6 +108,7 @@ def _render(
 
 
 async def page(request: web.Request) -> web.Response:
+    """GET: the manage page of the customer the token names."""
     target = _target(request)
     prefs = target and await _load(request, target[0])
     if not prefs:
@@ -115,6 +117,7 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def save(request: web.Request) -> web.Response:
+    """POST: save the manage form (channels, follows, language, time zone, quiet hours)."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -222,6 +225,7 @@ async def unfollow(request: web.Request) -> web.Response:
 
 
 async def unsubscribe_all(request: web.Request) -> web.Response:
+    """POST: no more email or SMS, nothing followed."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)

@@ -32,6 +32,7 @@ class Batch:
 
     @property
     def job_id(self) -> str:
+        """``send:<channel>:<first id>:<last id>``: the same batch always has the same job id."""
         return f"send:{self.channel}:{self.delivery_ids[0]}:{self.delivery_ids[-1]}"
 
 

@@ -43,6 +43,9 @@ def _render(path: str, context: dict[str, Any], *, html: bool = False) -> str:
 
 
 def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Content:
+    """The message ``event`` (a template name) on ``channel`` in ``locale`` (English when
+    unknown), with the per-recipient tokens left in. Raises jinja2's ``TemplateNotFound``
+    for an event with no template."""
     locale = locale if locale in Locale.__members__ else Locale.en
     if channel == ChannelName.sms:
         return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
@@ -73,4 +76,6 @@ _SMS_SAFE = str.maketrans(
 
 
 def sms_safe(text: str) -> str:
+    """``text`` with typographic characters that would force UCS-2 (70 characters a segment
+    instead of 160) replaced by GSM-7 ones."""
     return text.translate(_SMS_SAFE)

@@ -34,6 +34,9 @@ TEXTS_FIRST_SECONDS = 5.0
 
 
 class Sender:
+    """A worker's sender of delivery batches, one per worker: ``send`` claims, renders, sends
+    and records a batch (texts before email)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],

@@ -16,6 +16,7 @@ TOKENS = ("greeting", "unsubscribe_url", "manage_url")
 
 
 def token(name: str, *, html_part: bool = False) -> str:
+    """The ``%%name%%`` token for a per-recipient value (``%%name_html%%``: HTML-escaped)."""
     return f"%%{name}_html%%" if html_part else f"%%{name}%%"
 
 
@@ -38,6 +39,9 @@ class Content:
 
 @dataclass(frozen=True)
 class Recipient:
+    """One recipient of a batch: its delivery id (0 for a sign-up message), address, and per-
+    recipient values for the tokens."""
+
     delivery_id: int
     address: str  # email address, E.164 number, or in-app user id
     values: dict[str, str] = field(default_factory=dict)
@@ -62,6 +66,9 @@ def personalise(content: Content, recipient: Recipient) -> Content:
 
 @dataclass(frozen=True)
 class Sent:
+    """A provider accepted the message: its id for the provider's callbacks (a Twilio Message
+    SID, a SendGrid X-Message-Id), SMS segments billed, and whether it is delivered already."""
+
     provider_id: str
     segments: int | None = None
     # In-app messages are in the inbox the moment they are stored.
@@ -109,6 +116,8 @@ Report = Callable[[Sequence[tuple[Recipient, Outcome]]], Awaitable[None]]
 
 
 class Channel(Protocol):
+    """One way of sending (``email``, ``sms``, ``inapp``): one class per provider."""
+
     name: str
 
     async def send(

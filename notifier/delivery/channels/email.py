@@ -30,6 +30,9 @@ _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
 
 
 class SendGridEmail:
+    """The ``email`` channel: SendGrid's v3 Mail Send API, one request per batch (at most 1,000
+    personalizations), per-recipient values substituted by SendGrid."""
+
     name: str = ChannelName.email
 
     def __init__(
@@ -81,6 +84,7 @@ class SendGridEmail:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
+        """Send one batch in one request; see ``Channel.send``."""
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
         # A 400 naming some recipients fails those; the others go again, once. Each

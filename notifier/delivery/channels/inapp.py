@@ -21,6 +21,9 @@ INBOX_CHANNEL = "forewarn:inbox"
 
 
 class InAppChannel:
+    """The ``inapp`` channel: messages stored in each user's inbox and published on Redis for
+    live inbox updates; delivered once stored."""
+
     name: str = ChannelName.inapp
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis: Redis) -> None:
@@ -31,6 +34,7 @@ class InAppChannel:
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
         # One write is the whole call: its outcomes are recorded from the returned list.
+        """Store the batch's messages and publish them; see ``Channel.send``."""
         now = utcnow()
         rows: list[dict[str, Any]] = []
         for r in recipients:
