@@ -14,6 +14,7 @@ from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
 from notifier.schemas.customers import CustomerPut, CustomerSearch
+from notifier.statuses import ChannelName, ConsentMethod
 from notifier.tables import Consent, Customer, Subscription
 
 
@@ -45,13 +46,15 @@ async def upsert_customer(
                 session,
                 customer,
                 channel,
-                method="imported",
+                method=ConsentMethod.imported,
                 legal_basis=body.consent.legal_basis,
                 now=now,
             )
     if body.inapp_user_id:
         # The host application vouches for its signed-in user: that is the consent.
-        await subscribers.grant(session, customer, "inapp", method="in_app_identity", now=now)
+        await subscribers.grant(
+            session, customer, ChannelName.inapp, method=ConsentMethod.in_app_identity, now=now
+        )
     if body.follows is not None:
         await subscribers.set_follows(session, customer, body.follows)
     await session.flush()
@@ -73,6 +76,7 @@ async def _unique_inapp_user(
 
 
 async def get_customer(session: AsyncSession, external_id: str) -> Customer:
+    """The customer known by ``external_id``; ``NotFound`` if there is none."""
     customer = await session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
         raise NotFound("customer", external_id)
@@ -82,6 +86,8 @@ async def get_customer(session: AsyncSession, external_id: str) -> Customer:
 async def list_customers(
     session: AsyncSession, query: PageQuery
 ) -> tuple[Sequence[Customer], str | None]:
+    """A page of customers not erased, oldest first, and the next page's cursor (None at the
+    end)."""
     stmt = select(Customer).where(Customer.erased_at.is_(None))
     return await paginate(
         session, stmt, Customer.created_at, Customer.id, limit=query.limit, cursor=query.cursor

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, notifications
+from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
@@ -209,7 +210,7 @@ async def _record_update(
             kind="incident_update",
             subject_id=incident.id,
             update_id=update.id,
-            audience={"components": sorted(affected_ids)},
+            audience=AudienceRule.page(affected_ids),
             now=now,
         )
     await components.refresh_statuses(

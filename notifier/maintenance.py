@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, notifications
+from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound
 from notifier.pagination import paginate
@@ -252,6 +253,6 @@ def _add_update(
             kind="maintenance_update",
             subject_id=maintenance.id,
             update_id=update.id,
-            audience={"components": sorted(a.component_id for a in maintenance.affected)},
+            audience=AudienceRule.page(a.component_id for a in maintenance.affected),
             now=now,
         )

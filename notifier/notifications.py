@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import NotFound
 from notifier.pagination import paginate
+from notifier.statuses import NotificationStatus
 from notifier.tables import Delivery, Notification
 
 _CREATED = "forewarn.notifications"
@@ -28,14 +29,15 @@ def add(
     kind: str,
     subject_id: str,
     update_id: str,
-    audience: dict[str, Any],
+    audience: AudienceRule,
     now: datetime,
 ) -> Notification:
     """Add the notification row for one update (status ``pending``) and note its id on the session.
 
     ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``;
-    ``audience`` is ``{"components": [ids]}`` (page subscribers) or ``{"problem": id}``
-    (its customers). The fan-out is enqueued after the commit: see ``created_in``.
+    ``audience`` says who hears (``AudienceRule``: a page's subscribers to some
+    components, or a problem's customers). The fan-out is enqueued after the commit:
+    see ``created_in``.
     """
     notification = Notification(
         id=new_id(),
@@ -43,7 +45,7 @@ def add(
         subject_id=subject_id,
         update_id=update_id,
         audience=audience,
-        status="pending",
+        status=NotificationStatus.pending,
         cursor="",
         created_at=now,
     )
@@ -79,12 +81,17 @@ async def counts(session: AsyncSession, notification_ids: Sequence[str]) -> dict
     if not out:
         return out
     rows = await session.execute(
-        select(Delivery.notification_id, Delivery.channel, Delivery.status, func.count())
+        select(
+            Delivery.notification_id,
+            Delivery.channel,
+            Delivery.status,
+            func.count().label("deliveries"),
+        )
         .where(Delivery.notification_id.in_(list(out)))
         .group_by(Delivery.notification_id, Delivery.channel, Delivery.status)
     )
-    for notification_id, channel, status, count in rows:
-        out[notification_id].setdefault(channel, {})[status] = count
+    for row in rows:
+        out[row.notification_id].setdefault(row.channel, {})[row.status] = row.deliveries
     return out
 
 
@@ -101,7 +108,8 @@ async def for_subject(session: AsyncSession, subject_id: str) -> Sequence[Notifi
 async def deliveries_of(
     session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Delivery], str | None]:
-    """One customer's timeline: their deliveries, newest first."""
+    """One customer's timeline: a page of at most ``limit`` of their deliveries, newest
+    first, and the cursor of the next page (None at the end)."""
     stmt = select(Delivery).where(Delivery.customer_id == customer_id)
     return await paginate(
         session, stmt, Delivery.created_at, Delivery.id, limit=limit, cursor=cursor

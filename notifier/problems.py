@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import notifications
+from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound, UnknownReference
 from notifier.pagination import paginate
@@ -145,7 +146,7 @@ def _add_update(
             kind="problem_update",
             subject_id=problem.id,
             update_id=update.id,
-            audience={"problem": problem.id},
+            audience=AudienceRule.of_problem(problem.id),
             now=now,
         )
 

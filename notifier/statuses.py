@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class ComponentStatus(StrEnum):
+    """A component's status, as Statuspage's v2 API spells it."""
+
     operational = "operational"
     degraded_performance = "degraded_performance"
     partial_outage = "partial_outage"
@@ -14,6 +16,7 @@ class ComponentStatus(StrEnum):
 
     @property
     def severity(self) -> int:
+        """How bad it is, 0 (operational) to 4 (major outage): the page shows the worst."""
         return _SEVERITY[self]
 
 
@@ -27,10 +30,13 @@ _SEVERITY = {
 
 
 def worst(statuses: list[ComponentStatus]) -> ComponentStatus:
+    """The most severe of ``statuses``; operational when there are none."""
     return max(statuses, key=lambda s: s.severity, default=ComponentStatus.operational)
 
 
 class IncidentStatus(StrEnum):
+    """An incident's status, as Statuspage's v2 API spells it."""
+
     investigating = "investigating"
     identified = "identified"
     monitoring = "monitoring"
@@ -39,10 +45,13 @@ class IncidentStatus(StrEnum):
 
     @property
     def active(self) -> bool:
+        """True until resolved (or in postmortem)."""
         return self not in (IncidentStatus.resolved, IncidentStatus.postmortem)
 
 
 class MaintenanceStatus(StrEnum):
+    """A scheduled maintenance's status (Statuspage's, plus ``cancelled``)."""
+
     scheduled = "scheduled"
     in_progress = "in_progress"
     verifying = "verifying"
@@ -51,6 +60,8 @@ class MaintenanceStatus(StrEnum):
 
 
 class Impact(StrEnum):
+    """An incident's impact, and the page indicator (Statuspage's ``none`` to ``critical``)."""
+
     none = "none"
     minor = "minor"
     major = "major"
@@ -58,11 +69,15 @@ class Impact(StrEnum):
 
 
 class IncidentKind(StrEnum):
+    """An incident row is an incident or a scheduled maintenance."""
+
     incident = "incident"
     maintenance = "maintenance"
 
 
 class ProblemKind(StrEnum):
+    """What went wrong with a delivery problem's order or shipment."""
+
     delayed = "delayed"
     failed_attempt = "failed_attempt"
     lost = "lost"
@@ -71,11 +86,101 @@ class ProblemKind(StrEnum):
 
 
 class ProblemStatus(StrEnum):
+    """A delivery problem's status: open, in progress, resolved."""
+
     open = "open"
     in_progress = "in_progress"
     resolved = "resolved"
 
 
 class Locale(StrEnum):
+    """The languages messages and pages are written in."""
+
     en = "en"
     ja = "ja"
+
+
+# --- Forewarn's own records -----------------------------------------------------------
+# Each value is the string stored in the database and shown by the ops API, so a
+# member added here (a new delivery status, say) needs no migration: the columns are
+# plain strings with no CHECK constraint.
+
+
+class ChannelName(StrEnum):
+    """A way of reaching a customer; each has one address column on the customer
+    (``notifier.tables.customers.ADDRESS``) and one provider (``delivery/channels``)."""
+
+    email = "email"
+    sms = "sms"
+    inapp = "inapp"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery (notification, customer, channel) is.
+
+    ``pending -> sending -> sent -> delivered | failed | bounced``, or ``suppressed``
+    without a send (no consent, or the address is suppressed). ``pending`` and
+    ``sending`` are unfinished (``UNFINISHED``): the sender and the sweeper look at
+    those only. ``parked``: a provider refused our credentials; it waits, unsent and
+    unretried, until ops resume it (``notifier.delivery.parking``).
+    """
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    bounced = "bounced"
+    suppressed = "suppressed"
+    parked = "parked"
+
+    @property
+    def unfinished(self) -> bool:
+        """True while a send may still be made (pending, or claimed and sending)."""
+        return self in UNFINISHED
+
+    @property
+    def reached_provider(self) -> bool:
+        """True once a provider accepted it (sent or delivered)."""
+        return self in (DeliveryStatus.sent, DeliveryStatus.delivered)
+
+
+UNFINISHED = frozenset({DeliveryStatus.pending, DeliveryStatus.sending})
+
+
+class NotificationStatus(StrEnum):
+    """A notification's fan-out: ``pending -> fanning_out -> done`` (every delivery row
+    exists)."""
+
+    pending = "pending"
+    fanning_out = "fanning_out"
+    done = "done"
+
+
+class SuppressionReason(StrEnum):
+    """Why an address must not be sent to: a hard bounce, a spam report, an
+    unsubscribe, an SMS STOP reply, a number the carrier calls invalid, or by hand."""
+
+    bounce = "bounce"
+    spam_report = "spam_report"
+    unsubscribe = "unsubscribe"
+    stop = "stop"
+    invalid = "invalid"
+    manual = "manual"
+
+
+class SignupKind(StrEnum):
+    """A sign-up row: ``confirm`` asks to confirm an address; ``already`` tells a
+    confirmed subscriber they are (so the page answers the same whoever asks)."""
+
+    confirm = "confirm"
+    already = "already"
+
+
+class ConsentMethod(StrEnum):
+    """How consent for a channel was given: a confirmed sign-up on the page, imported
+    by the business through the ops API, or the host application's signed-in user."""
+
+    double_opt_in = "double_opt_in"
+    imported = "imported"
+    in_app_identity = "in_app_identity"

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components
 from notifier.schemas.customers import FollowsIn
+from notifier.statuses import ChannelName
 from notifier.tables import Component, Consent, Customer, Subscription
 
 # The channels a customer can manage from a link (in-app belongs to the host app).
-MANAGED_CHANNELS = ("email", "sms")
+MANAGED_CHANNELS = (ChannelName.email, ChannelName.sms)
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:
@@ -190,8 +191,8 @@ async def profiles(session: AsyncSession, customers: Sequence[Customer]) -> list
                 Subscription.customer_id.in_(ids)
             )
         )
-        for customer_id, component_id in rows:
-            follows[customer_id].append(component_id)
+        for row in rows:
+            follows[row.customer_id].append(row.component_id)
     return [
         CustomerProfile(
             customer=c,

@@ -19,8 +19,10 @@ from multidict import MultiDictProxy
 from notifier import links, signup, subscribers
 from notifier.db import utcnow
 from notifier.schemas.customers import FollowsIn
+from notifier.statuses import ConsentMethod
 from notifier.subscribers import MANAGED_CHANNELS, Preferences
 from notifier.tables import Component
+from notifier.tables.customers import address_of
 from status_page import enqueue, forms, keys
 from status_page.subscribe import COMMON_ZONES, visible_components
 
@@ -82,11 +84,10 @@ def _render(
     notice: str = "",
 ) -> web.Response:
     customer = prefs.customer
-    addresses = {"email": customer.email, "sms": customer.phone}
     channels = [
         {"name": c, "address": signup.mask(c, a), "active": c in prefs.active}
         for c in MANAGED_CHANNELS
-        if (a := addresses[c])
+        if (a := address_of(customer, c))
     ]
     names = {c.id: c.name for c in listed}
     return forms.render(
@@ -155,9 +156,8 @@ async def save(request: web.Request) -> web.Response:
             quiet_hours=quiet,
             now=now,
         )
-        addresses = {"email": customer.email, "sms": customer.phone}
         for channel in MANAGED_CHANNELS:
-            address = addresses[channel]
+            address = address_of(customer, channel)
             if not address or (channel in wanted) == (channel in prefs.active):
                 continue
             if channel not in wanted:
@@ -167,7 +167,7 @@ async def save(request: web.Request) -> web.Response:
                     session,
                     customer,
                     channel,
-                    method="double_opt_in",
+                    method=ConsentMethod.double_opt_in,
                     now=now,
                     legal_basis="turned on through a manage link sent to this address",
                 )

@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifier.audience_rule import AudienceRule
 from notifier.delivery.channels.base import Content, Recipient, token
 from notifier.delivery.channels.inapp import InAppChannel
 from notifier.tables import Customer, Delivery, InboxMessage, Notification
@@ -24,7 +25,10 @@ async def deliver(sessions: Sessions, redis: Redis, user_id: str, *titles: str) 
         deliveries = []
         for n, _title in enumerate(titles):
             notification = Notification(
-                kind="incident_update", subject_id=f"inc{n}", update_id=f"upd{n}", audience={}
+                kind="incident_update",
+                subject_id=f"inc{n}",
+                update_id=f"upd{n}",
+                audience=AudienceRule(),
             )
             session.add(notification)
             await session.flush()

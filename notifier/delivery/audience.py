@@ -22,11 +22,13 @@ from sqlalchemy import (
     select,
 )
 
+from notifier.audience_rule import AudienceRule
 from notifier.db import UTCDateTime
+from notifier.statuses import ChannelName, DeliveryStatus
 from notifier.tables import Consent, Customer, DeliveryProblemCustomer, Subscription, Suppression
+from notifier.tables.customers import address_column
 
-CHANNELS = ("email", "sms", "inapp")
-ADDRESS = {"email": Customer.email, "sms": Customer.phone, "inapp": Customer.inapp_user_id}
+CHANNELS = tuple(ChannelName)
 _Select = Select[Unpack[tuple[Any, ...]]]  # noqa: UP044
 # The delivery columns ``rows`` fills, in its order.
 COLUMNS = (
@@ -60,34 +62,34 @@ def _consented(channel: str) -> Any:
 def _suppression(channel: str) -> Any:
     return (
         select(Suppression.reason)
-        .where(Suppression.channel == channel, Suppression.address == ADDRESS[channel])
+        .where(Suppression.channel == channel, Suppression.address == address_column(channel))
         .limit(1)
         .scalar_subquery()
     )
 
 
-def _within(stmt: _Select, audience: dict[str, Any]) -> _Select:
+def _within(stmt: _Select, audience: AudienceRule) -> _Select:
     stmt = stmt.where(Customer.erased_at.is_(None))
-    if "problem" in audience:
+    if audience.problem is not None:
         return stmt.join(
             DeliveryProblemCustomer, DeliveryProblemCustomer.customer_id == Customer.id
-        ).where(DeliveryProblemCustomer.problem_id == audience["problem"])
-    components: list[str] = audience.get("components", [])
+        ).where(DeliveryProblemCustomer.problem_id == audience.problem)
     follows: ColumnElement[bool] = Subscription.component_id.is_(None)
-    if components:
-        follows = or_(follows, Subscription.component_id.in_(components))
+    if audience.components:
+        follows = or_(follows, Subscription.component_id.in_(audience.components))
     return stmt.where(exists().where(and_(Subscription.customer_id == Customer.id, follows)))
 
 
-def page(audience: dict[str, Any], channel: str, *, after: str, limit: int) -> Select[str, str]:
+def page(audience: AudienceRule, channel: str, *, after: str, limit: int) -> Select[str, str]:
     """The next ``limit`` members after the cursor with an address on ``channel``:
-    (customer id, locale), by id."""
+    rows of (``id``: customer id, ``locale``), by id. ``channel``: a ``ChannelName``
+    (``ValueError`` otherwise)."""
     stmt = _within(select(Customer.id, Customer.locale), audience)
     return stmt.where(Customer.id > after, *_reachable(channel)).order_by(Customer.id).limit(limit)
 
 
 def rows(
-    audience: dict[str, Any],
+    audience: AudienceRule,
     channel: str,
     notification_id: str,
     *,
@@ -97,11 +99,14 @@ def rows(
 ) -> Select[Any]:
     """The delivery rows (``COLUMNS``) on ``channel`` of the members in (after, upto]:
     ``pending``, or ``suppressed`` with the reason when the channel has no consent or
-    the address is suppressed."""
+    the address is suppressed (a ``DeliveryStatus`` each). ``channel``: a
+    ``ChannelName`` (``ValueError`` otherwise)."""
     no_consent = _consented(channel).is_(None)
     suppressed = _suppression(channel)
     status = case(
-        (no_consent, "suppressed"), (suppressed.is_not(None), "suppressed"), else_="pending"
+        (no_consent, literal(DeliveryStatus.suppressed.value)),
+        (suppressed.is_not(None), literal(DeliveryStatus.suppressed.value)),
+        else_=literal(DeliveryStatus.pending.value),
     )
     error = case(
         (no_consent, "no consent for this channel"),
@@ -110,7 +115,7 @@ def rows(
     stmt = select(
         literal(notification_id),
         Customer.id,
-        literal(channel),
+        literal(ChannelName(channel).value),
         status,
         error,
         literal(0),
@@ -123,5 +128,5 @@ def rows(
 
 
 def _reachable(channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    address = ADDRESS[channel]
+    address = address_column(channel)
     return address.is_not(None), address != ""

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
 from notifier.delivery import audience
+from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 from notifier.tables import Delivery, Notification
 
 # Fan-out's order: texts are short, urgent and read within seconds; in-app next; email,
 # the bulk, last.
-ORDER = ("sms", "inapp", "email")
-FIRST = {channel: i for i, channel in enumerate(ORDER)}
+ORDER = (ChannelName.sms, ChannelName.inapp, ChannelName.email)
+FIRST: dict[str, int] = {channel: i for i, channel in enumerate(ORDER)}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ async def fan_out_page(
             .with_for_update()
         )
     ).first()
-    if found is None or found.status == "done":
+    if found is None or found.status == NotificationStatus.done:
         return [], True
     channel = found.cursor_channel or ORDER[0]
     members = (
@@ -72,13 +73,13 @@ async def fan_out_page(
     ).all()
     created: list[tuple[int, str, str]] = []
     if members:
-        locale = {customer_id: language for customer_id, language in members}
+        locale = {member.id: member.locale for member in members}
         rows = audience.rows(
             found.audience,
             channel,
             notification_id,
             after=found.cursor,
-            upto=members[-1][0],
+            upto=members[-1].id,
             now=now,
         )
         result = await session.execute(
@@ -87,11 +88,11 @@ async def fan_out_page(
             .returning(Delivery.id, Delivery.customer_id, Delivery.status)
         )
         created = [
-            (delivery_id, channel, locale[customer_id])
-            for delivery_id, customer_id, status in result
-            if status == "pending"
+            (row.id, channel, locale[row.customer_id])
+            for row in result
+            if row.status == DeliveryStatus.pending
         ]
-    cursor_channel, cursor = channel, members[-1][0] if members else found.cursor
+    cursor_channel, cursor = channel, members[-1].id if members else found.cursor
     if len(members) < settings.fanout_page_size:  # this channel is done
         following = ORDER.index(channel) + 1
         cursor_channel, cursor = (ORDER[following], "") if following < len(ORDER) else ("", "")
@@ -102,7 +103,7 @@ async def fan_out_page(
         update(Notification)
         .where(Notification.id == notification_id)
         .values(
-            status="done" if done else "fanning_out",
+            status=NotificationStatus.done if done else NotificationStatus.fanning_out,
             cursor_channel=cursor_channel,
             cursor=cursor,
             fanned_out_at=now if done else None,
@@ -114,7 +115,10 @@ async def fan_out_page(
 def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -> list[Batch]:
     """Send batches of (id, channel, locale) rows: one channel and locale each, so one
     rendering serves the whole batch."""
-    size = {"email": settings.email_batch_size, "sms": settings.sms_batch_size}
+    size: dict[str, int] = {
+        ChannelName.email: settings.email_batch_size,
+        ChannelName.sms: settings.sms_batch_size,
+    }
     groups: dict[tuple[str, str], list[int]] = {}
     for delivery_id, channel, locale in rows:
         groups.setdefault((channel, locale), []).append(delivery_id)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from config import DeliverySettings
 from notifier.db import among, utcnow
 from notifier.delivery.channels.base import DeliveryError, Outcome, Sent
+from notifier.statuses import DeliveryStatus
 from notifier.tables import Delivery, Suppression
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class Recorder:
                 update(DELIVERIES)
                 .where(
                     among(DELIVERIES.c.id, renewals, postgres=self._postgres),
-                    DELIVERIES.c.status == "sending",
+                    DELIVERIES.c.status == DeliveryStatus.sending,
                 )
                 .values(claimed_at=utcnow())
             )
@@ -190,7 +191,7 @@ def change(
     (seconds, ``backoff``), or ``failed`` past ``max_attempts`` or the deadline."""
     new: dict[str, Any] = {
         "id": row.id,
-        "status": "sent",
+        "status": DeliveryStatus.sent,
         "provider_id": None,
         "segments": None,
         "last_error": None,
@@ -200,7 +201,7 @@ def change(
     }
     if isinstance(outcome, Sent):
         new.update(
-            status="delivered" if outcome.delivered else "sent",
+            status=DeliveryStatus.delivered if outcome.delivered else DeliveryStatus.sent,
             provider_id=outcome.provider_id,
             segments=outcome.segments,
             sent_at=now,
@@ -210,10 +211,10 @@ def change(
         return new
     if outcome.alert_ops:
         # Our credentials, not this message: it waits for ops (``parking``), unretried.
-        new.update(status="parked", last_error=outcome.reason)
+        new.update(status=DeliveryStatus.parked, last_error=outcome.reason)
         return new
     if outcome.permanent:
-        status = "suppressed" if outcome.reason.startswith("suppressed") else "failed"
+        status = DeliveryStatus.suppressed if outcome.suppressed else DeliveryStatus.failed
         new.update(status=status, last_error=outcome.reason)
         log.warning("delivery %d by %s: %s", row.id, row.channel, outcome.reason)
         return new
@@ -222,10 +223,10 @@ def change(
     deadline = row.created_at + timedelta(minutes=settings.deadline_minutes)
     if row.attempts >= settings.max_attempts or due > deadline:
         reason = f"gave up after {row.attempts} attempts: {outcome.reason}"
-        new.update(status="failed", last_error=reason)
+        new.update(status=DeliveryStatus.failed, last_error=reason)
         log.warning("delivery %d by %s: %s", row.id, row.channel, reason)
     else:
-        new.update(status="pending", next_attempt_at=due, last_error=outcome.reason)
+        new.update(status=DeliveryStatus.pending, next_attempt_at=due, last_error=outcome.reason)
         log.info(
             "delivery %d by %s: %s; retry in %.1fs", row.id, row.channel, outcome.reason, delay
         )
@@ -248,6 +249,7 @@ _UPDATE_FROM_ARRAYS = text(
     """
 )
 # The common case, sent: three arrays to encode rather than eight, one time for all.
+# 'sent' is DeliveryStatus.sent (tests/notifier/test_statuses.py holds them equal).
 _UPDATE_SENT = text(
     """
     UPDATE deliveries SET status = 'sent', provider_id = u.provider_id, segments = u.segments,
@@ -261,7 +263,7 @@ _UPDATE_SENT = text(
 
 
 async def _update_from_arrays(connection: AsyncConnection, changes: list[dict[str, Any]]) -> None:
-    sent = [c for c in changes if c["status"] == "sent"]
+    sent = [c for c in changes if c["status"] == DeliveryStatus.sent]
     if sent:
         await connection.execute(
             _UPDATE_SENT,
@@ -272,7 +274,7 @@ async def _update_from_arrays(connection: AsyncConnection, changes: list[dict[st
                 "sent_at": sent[-1]["sent_at"],
             },
         )
-    if others := [c for c in changes if c["status"] != "sent"]:
+    if others := [c for c in changes if c["status"] != DeliveryStatus.sent]:
         arrays = {key: [c[key] for c in others] for key in others[0]}
         await connection.execute(_UPDATE_FROM_ARRAYS, arrays)
 

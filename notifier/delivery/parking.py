@@ -23,11 +23,11 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
+from notifier.statuses import DeliveryStatus
 from notifier.tables import Delivery
 
 log = logging.getLogger(__name__)
 
-PARKED = "parked"
 # In the process's default registry (issue 14 serves it as /metrics); alert on any
 # increase. Counted once per batch parked, not per message: one refusal stops a batch.
 AUTH_FAILURES = Counter(
@@ -54,7 +54,7 @@ def alert(channel: str, parked: int, reason: str) -> None:
 
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Parked deliveries by channel: ``{"sms": 120}``; a channel with none is absent."""
-    return await _counts_where(session, [Delivery.status == PARKED])
+    return await _counts_where(session, [Delivery.status == DeliveryStatus.parked])
 
 
 async def _counts_where(
@@ -80,7 +80,7 @@ async def resume(
     They become ``pending`` and due before the sweeper's grace, so its next pass (every
     15 s) enqueues them: the database alone says what is due, and this needs no Redis.
     Each is then sent, or failed by the sender's staleness rules."""
-    where = [Delivery.status == PARKED]
+    where = [Delivery.status == DeliveryStatus.parked]
     if channel is not None:
         where.append(Delivery.channel == channel)
     resumed = await _counts_where(session, where)
@@ -88,7 +88,7 @@ async def resume(
     await session.execute(
         update(Delivery)
         .where(*where)
-        .values(status="pending", next_attempt_at=due)
+        .values(status=DeliveryStatus.pending, next_attempt_at=due)
         .execution_options(synchronize_session=False)
     )
     if resumed:

@@ -10,14 +10,22 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import signup, subscribers
+from notifier.delivery.channels.twilio_errors import twilio_error
 from notifier.delivery.fanout import insert_ignoring_duplicates
+from notifier.statuses import ChannelName, DeliveryStatus, SuppressionReason
 from notifier.tables import Consent, Customer, Delivery, ProviderEvent, Suppression
+from notifier.tables.customers import address_column
 
-# Later states never go back to earlier ones (callbacks arrive out of order).
-_RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "bounced": 3}
-
-# Carrier verdicts that mean the number itself is wrong (Twilio error codes).
-_BAD_NUMBER = {30005: "invalid", 30006: "invalid", 21610: "stop", 21211: "invalid"}
+# Later states never go back to earlier ones (callbacks arrive out of order). A status
+# not here (suppressed) ranks 0: a callback may still move it.
+_RANK: dict[str, int] = {
+    DeliveryStatus.pending: 0,
+    DeliveryStatus.sending: 1,
+    DeliveryStatus.sent: 2,
+    DeliveryStatus.delivered: 3,
+    DeliveryStatus.failed: 3,
+    DeliveryStatus.bounced: 3,
+}
 
 STOP_WORDS = {
     "STOP",
@@ -38,12 +46,17 @@ HELP_WORDS = {"HELP", "INFO", "ヘルプ"}
 
 
 async def _move(
-    session: AsyncSession, delivery: Delivery, status: str, *, error: str | None, now: datetime
+    session: AsyncSession,
+    delivery: Delivery,
+    status: DeliveryStatus,
+    *,
+    error: str | None,
+    now: datetime,
 ) -> bool:
     if _RANK.get(status, 0) < _RANK.get(delivery.status, 0):
         return False
     delivery.status = status
-    if status == "delivered":
+    if status == DeliveryStatus.delivered:
         delivery.delivered_at = now
     if error:
         delivery.last_error = error
@@ -51,8 +64,15 @@ async def _move(
 
 
 async def suppress(
-    session: AsyncSession, channel: str, address: str, reason: str, *, now: datetime
+    session: AsyncSession,
+    channel: ChannelName,
+    address: str,
+    reason: SuppressionReason,
+    *,
+    now: datetime,
 ) -> None:
+    """Put ``address`` on ``channel``'s suppression list for ``reason`` (a no-op if it
+    is there already, whatever the reason it was put there for)."""
     await session.execute(
         insert_ignoring_duplicates(session, Suppression),
         [{"channel": channel, "address": address, "reason": reason, "created_at": now}],
@@ -64,24 +84,27 @@ async def twilio_status(
 ) -> bool:
     """Apply a Twilio status callback; False if the message is not ours."""
     delivery = await session.scalar(
-        select(Delivery).where(Delivery.channel == "sms", Delivery.provider_id == message_sid)
+        select(Delivery).where(
+            Delivery.channel == ChannelName.sms, Delivery.provider_id == message_sid
+        )
     )
     if delivery is None:
         return False
+    # Twilio's MessageStatus values: https://www.twilio.com/docs/messaging/api/message-resource
     if status == "delivered":
-        await _move(session, delivery, "delivered", error=None, now=now)
+        await _move(session, delivery, DeliveryStatus.delivered, error=None, now=now)
     elif status in ("failed", "undelivered"):
         await _move(
             session,
             delivery,
-            "failed",
+            DeliveryStatus.failed,
             error=f"carrier: {status} {error_code or ''}".strip(),
             now=now,
         )
-        reason = _BAD_NUMBER.get(error_code or 0)
+        verdict = twilio_error(error_code)
         customer = await session.get(Customer, delivery.customer_id)
-        if reason and customer is not None and customer.phone:
-            await suppress(session, "sms", customer.phone, reason, now=now)
+        if verdict and verdict.suppress and customer is not None and customer.phone:
+            await suppress(session, ChannelName.sms, customer.phone, verdict.suppress, now=now)
     return True
 
 
@@ -90,24 +113,24 @@ async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: date
     word = text.strip().upper().rstrip(".!\u3002\uff01")  # also the full-width 。 and !
     confirmed = word in CONFIRM_WORDS and await signup.confirm_by_reply(session, phone, now=now)
     if word in STOP_WORDS:
-        await suppress(session, "sms", phone, "stop", now=now)
-        for customer_id in await _customers_with_phone(session, phone):
-            await subscribers.revoke(session, customer_id, "sms", now=now)
+        await suppress(session, ChannelName.sms, phone, SuppressionReason.stop, now=now)
+        for customer_id in await _customers_with(session, ChannelName.sms, phone):
+            await subscribers.revoke(session, customer_id, ChannelName.sms, now=now)
         return "stop"
     if word in START_WORDS:
         await session.execute(
             delete(Suppression).where(
-                Suppression.channel == "sms",
+                Suppression.channel == ChannelName.sms,
                 Suppression.address == phone,
-                Suppression.reason == "stop",
+                Suppression.reason == SuppressionReason.stop,
             )
         )
         # Consent they withdrew by STOP comes back; nobody is opted in who never was.
         await session.execute(
             update(Consent)
             .where(
-                Consent.channel == "sms",
-                Consent.customer_id.in_(await _customers_with_phone(session, phone)),
+                Consent.channel == ChannelName.sms,
+                Consent.customer_id.in_(await _customers_with(session, ChannelName.sms, phone)),
                 Consent.revoked_at.is_not(None),
             )
             .values(revoked_at=None)
@@ -121,8 +144,9 @@ async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: date
     return "other"
 
 
-async def _customers_with_phone(session: AsyncSession, phone: str) -> list[str]:
-    return list((await session.scalars(select(Customer.id).where(Customer.phone == phone))).all())
+async def _customers_with(session: AsyncSession, channel: ChannelName, address: str) -> list[str]:
+    found = await session.scalars(select(Customer.id).where(address_column(channel) == address))
+    return list(found.all())
 
 
 async def first_time(session: AsyncSession, provider: str, event_id: str, *, now: datetime) -> bool:
@@ -150,21 +174,25 @@ async def sendgrid_events(
         if str(event.get("delivery_id") or "").isdigit():
             delivery = await session.get(Delivery, int(event["delivery_id"]))
         if kind == "delivered" and delivery is not None:
-            await _move(session, delivery, "delivered", error=None, now=now)
+            await _move(session, delivery, DeliveryStatus.delivered, error=None, now=now)
         elif kind in ("bounce", "dropped"):
             reason = str(event.get("reason") or event.get("type") or kind)[:200]
             if delivery is not None:
-                status = "bounced" if kind == "bounce" else "failed"
+                status = DeliveryStatus.bounced if kind == "bounce" else DeliveryStatus.failed
                 await _move(session, delivery, status, error=f"{kind}: {reason}", now=now)
             if address and (
                 kind == "bounce" or "bounced" in reason.lower() or "invalid" in reason.lower()
             ):
-                await suppress(session, "email", address, "bounce", now=now)
+                await suppress(
+                    session, ChannelName.email, address, SuppressionReason.bounce, now=now
+                )
         elif kind in ("spamreport", "unsubscribe", "group_unsubscribe") and address:
-            reason = "spam_report" if kind == "spamreport" else "unsubscribe"
-            await suppress(session, "email", address, reason, now=now)
-            for customer_id in (
-                await session.scalars(select(Customer.id).where(Customer.email == address))
-            ).all():
-                await subscribers.revoke(session, customer_id, "email", now=now)
+            suppression = (
+                SuppressionReason.spam_report
+                if kind == "spamreport"
+                else SuppressionReason.unsubscribe
+            )
+            await suppress(session, ChannelName.email, address, suppression, now=now)
+            for customer_id in await _customers_with(session, ChannelName.email, address):
+                await subscribers.revoke(session, customer_id, ChannelName.email, now=now)
     return applied

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from notifier.delivery.channels.base import Content, token
 from notifier.markdown import to_html
-from notifier.statuses import Locale
+from notifier.statuses import ChannelName, Locale
 
 _ROOT = Path(__file__).with_name("templates")
 EVENTS = ("incident_update", "maintenance_update", "problem_update")
@@ -52,10 +52,10 @@ def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Co
     ``context`` lacks a value a template uses.
     """
     locale = locale if locale in Locale.__members__ else Locale.en
-    if channel == "sms":
+    if channel == ChannelName.sms:
         return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
     subject = _render(f"email/{event}/subject.{locale}.txt", context)
-    if channel == "inapp":
+    if channel == ChannelName.inapp:
         return Content(subject=subject, text=_render(f"sms/{event}.{locale}.txt", context))
     return Content(
         subject=subject,

@@ -22,7 +22,9 @@ from notifier.delivery import messages, parking
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
+from notifier.statuses import ChannelName, DeliveryStatus
 from notifier.tables import Customer, Delivery, Notification, Suppression
+from notifier.tables.customers import address_by_channel
 
 log = logging.getLogger(__name__)
 DELIVERIES = cast(Table, Delivery.__table__)
@@ -56,10 +58,10 @@ class Sender:
         """Send what is due among ``ids`` (delivery ids on ``channel_name``); returns
         seconds until some are due again, or None. Raises what recording raises
         (database errors); unsent claims are then handed back."""
-        if channel_name == "sms":
+        if channel_name == ChannelName.sms:
             async with self._sending_texts():
                 return await self._send(channel_name, ids)
-        if channel_name == "email":
+        if channel_name == ChannelName.email:
             await self._after_texts()
         return await self._send(channel_name, ids)
 
@@ -147,8 +149,8 @@ class Sender:
                 await session.execute(
                     update(DELIVERIES)
                     .where(among(Delivery.id, ids, postgres=self._postgres))
-                    .where(Delivery.status == "sending")
-                    .values(status="pending", next_attempt_at=utcnow())
+                    .where(Delivery.status == DeliveryStatus.sending)
+                    .values(status=DeliveryStatus.pending, next_attempt_at=utcnow())
                 )
         except Exception:  # then their lease runs out and the next claim takes them
             log.exception("could not hand back %d unsent deliveries", len(ids))
@@ -166,11 +168,13 @@ class Sender:
                 among(Delivery.id, ids, postgres=self._postgres),
                 Delivery.channel == channel_name,
                 or_(
-                    and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-                    and_(Delivery.status == "sending", Delivery.claimed_at < lapsed),
+                    and_(
+                        Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now
+                    ),
+                    and_(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < lapsed),
                 ),
             )
-            .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+            .values(status=DeliveryStatus.sending, claimed_at=now, attempts=Delivery.attempts + 1)
             .returning(Delivery.id)
         )
         return list(result.scalars())
@@ -180,11 +184,7 @@ class Sender:
     ) -> tuple[_Batch, list[tuple[int, Outcome]], list[tuple[Content, list[Recipient]]]]:
         """The claimed rows as a batch, the outcomes decided without a provider (no
         address, suppressed, superseded, too late), and the rest as (content, recipients)."""
-        address = case(
-            (Delivery.channel == "email", Customer.email),
-            (Delivery.channel == "sms", Customer.phone),
-            else_=Customer.inapp_user_id,
-        )
+        address = address_by_channel(Delivery.channel)
         suppressed = (
             select(Suppression.reason)
             .where(Suppression.channel == Delivery.channel, Suppression.address == address)
@@ -213,7 +213,7 @@ class Sender:
         notifications = {
             n.id: n
             for n in await session.scalars(
-                select(Notification).where(Notification.id.in_({r[4] for r in rows}))
+                select(Notification).where(Notification.id.in_({r.notification_id for r in rows}))
             )
         }
         superseded = await self._superseded(session, set(notifications))
@@ -222,43 +222,32 @@ class Sender:
         decided: list[tuple[int, Outcome]] = []
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
-        for (
-            delivery_id,
-            channel,
-            attempts,
-            created_at,
-            notification_id,
-            customer_id,
-            name,
-            locale,
-            to,
-            blocked,
-        ) in rows:
-            if not to:
+        for row in rows:
+            delivery_id, channel, notification_id = row.id, row.channel, row.notification_id
+            if not row.address:
                 decided.append(
                     (delivery_id, DeliveryError("the address was removed", permanent=True))
                 )
-            elif blocked:
-                decided.append(
-                    (delivery_id, DeliveryError(f"suppressed: {blocked}", permanent=True))
-                )
-            elif attempts > 1 and notification_id in superseded:
+            elif row.suppressed:
+                decided.append((delivery_id, DeliveryError.suppressed_address(row.suppressed)))
+            elif row.attempts > 1 and notification_id in superseded:
                 # A late retry of an old update would only confuse: a newer one exists.
                 decided.append(
                     (delivery_id, DeliveryError("superseded by a newer update", permanent=True))
                 )
-            elif now - created_at > deadline:
+            elif now - row.created_at > deadline:
                 decided.append(
                     (delivery_id, DeliveryError("past the delivery deadline", permanent=True))
                 )
             else:
+                customer_id, locale = row.customer_id, row.locale
                 token = links.sign(secret, "unsubscribe", f"{customer_id}:{channel}")
                 manage = links.manage_token(secret, customer_id, channel)
                 recipient = Recipient(
                     delivery_id=delivery_id,
-                    address=to,
+                    address=row.address,
                     values={
-                        "greeting": messages.greeting(locale, name),
+                        "greeting": messages.greeting(locale, row.name),
                         "unsubscribe_url": f"{public}/unsubscribe/{token}",
                         "manage_url": f"{public}/manage/{manage}",
                     },
@@ -271,7 +260,9 @@ class Sender:
             for recipient in recipients:
                 recipient.values["url"] = context["url"]
             work.append((render(notification.kind, channel, locale, context), recipients))
-        batch = _Batch(self._recorder, [Claimed(r[0], r[1], r[2], r[3]) for r in rows])
+        batch = _Batch(
+            self._recorder, [Claimed(r.id, r.channel, r.attempts, r.created_at) for r in rows]
+        )
         return batch, decided, work
 
     async def _context(
@@ -309,17 +300,27 @@ class Sender:
         """Seconds until some of ``ids`` can be claimed: a retry falls due, or another
         worker's claim would lapse (a live worker will have sent them by then)."""
         async with self._sessions() as session:
-            retry, claim = (
+            found = (
                 await session.execute(
                     select(
-                        func.min(case((Delivery.status == "pending", Delivery.next_attempt_at))),
-                        func.min(case((Delivery.status == "sending", Delivery.claimed_at))),
+                        func.min(
+                            case(
+                                (
+                                    Delivery.status == DeliveryStatus.pending,
+                                    Delivery.next_attempt_at,
+                                )
+                            )
+                        ).label("retry"),
+                        func.min(
+                            case((Delivery.status == DeliveryStatus.sending, Delivery.claimed_at))
+                        ).label("claim"),
                     ).where(
                         among(Delivery.id, ids, postgres=self._postgres),
-                        Delivery.status.in_(("pending", "sending")),
+                        Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.sending)),
                     )
                 )
             ).one()
+            retry, claim = found.retry, found.claim
         lease = timedelta(seconds=self._settings.delivery.claim_lease_seconds)
         due = [_aware(retry)] if retry is not None else []
         due += [_aware(claim) + lease] if claim is not None else []
@@ -360,8 +361,9 @@ class _Batch:
             if isinstance(outcome, DeliveryError) and outcome.alert_ops and self.refused is None:
                 self.refused = outcome
         for new in await self._recorder.record(mine):
-            self.sent += new["status"] in ("sent", "delivered")
-            self.parked += new["status"] == "parked"
+            status = DeliveryStatus(new["status"])
+            self.sent += status.reached_provider
+            self.parked += status == DeliveryStatus.parked
             due = new["next_attempt_at"]
             if due is not None and (self.retry_at is None or due < self.retry_at):
                 self.retry_at = due

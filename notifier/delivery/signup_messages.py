@@ -23,13 +23,14 @@ from notifier.delivery.channels.base import (
 )
 from notifier.delivery.rendering import render
 from notifier.signup.confirmation import CONFIRM, code_for
+from notifier.statuses import SuppressionReason
 from notifier.tables import Signup, Suppression
 
 log = logging.getLogger(__name__)
 
 # Suppressions a confirmation message would only make worse; "unsubscribe" and "stop"
 # are no reason to refuse someone who asks to come back.
-BLOCKING = ("bounce", "spam_report", "invalid")
+BLOCKING = (SuppressionReason.bounce, SuppressionReason.spam_report, SuppressionReason.invalid)
 
 
 def _event(row: Signup) -> str:
@@ -92,7 +93,7 @@ async def send_message(
             )
         )
     if blocked:
-        outcome: Outcome = DeliveryError(f"suppressed: {blocked}", permanent=True)
+        outcome: Outcome = DeliveryError.suppressed_address(blocked)
     else:
         content, recipient = compose(row, settings)
         [outcome] = await channels[row.channel].send(content, [recipient])

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
 from notifier.delivery.fanout import Batch, batch_up
+from notifier.statuses import DeliveryStatus, NotificationStatus
 from notifier.tables import Customer, Delivery, Notification
 
 MAX_ROWS = 20_000
@@ -36,27 +37,32 @@ async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datet
     grace = timedelta(seconds=settings.sweep_grace_seconds)
     released = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
-        .values(status="pending", next_attempt_at=now - grace - timedelta(seconds=1))
+        .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < now - lease)
+        .values(status=DeliveryStatus.pending, next_attempt_at=now - grace - timedelta(seconds=1))
         .execution_options(synchronize_session=False)
     )
     fan_outs = (
         await session.scalars(
             select(Notification.id)
-            .where(Notification.status != "done", Notification.created_at < now - grace)
+            .where(
+                Notification.status != NotificationStatus.done,
+                Notification.created_at < now - grace,
+            )
             .order_by(Notification.created_at)
         )
     ).all()
     rows = await session.execute(
         select(Delivery.notification_id, Delivery.id, Delivery.channel, Customer.locale)
         .join(Customer, Customer.id == Delivery.customer_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at < now - grace)
+        .where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at < now - grace)
         .order_by(Delivery.id)
         .limit(MAX_ROWS)
     )
     by_notification: dict[str, list[tuple[int, str, str]]] = {}
-    for notification_id, delivery_id, channel, locale in rows:
-        by_notification.setdefault(notification_id, []).append((delivery_id, channel, locale))
+    for row in rows:
+        by_notification.setdefault(row.notification_id, []).append(
+            (row.id, row.channel, row.locale)
+        )
     batches = [b for group in by_notification.values() for b in batch_up(group, settings)]
     return Sweep(
         fan_outs=list(fan_outs),
@@ -76,13 +82,13 @@ async def unsent(
             .join(Customer, Customer.id == Delivery.customer_id)
             .where(
                 Delivery.notification_id == notification_id,
-                Delivery.status == "pending",
+                Delivery.status == DeliveryStatus.pending,
                 Delivery.id > after,
             )
             .order_by(Delivery.id)
             .limit(settings.fanout_page_size)
         )
     ).all()
-    found = [(delivery_id, channel, locale) for delivery_id, channel, locale in rows]
+    found = [(row.id, row.channel, row.locale) for row in rows]
     more = len(found) == settings.fanout_page_size
     return batch_up(found, settings), found[-1][0] if more else None

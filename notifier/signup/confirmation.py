@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import SubscribeSettings
 from notifier import signing, subscribers
 from notifier.signup.form import Choice
+from notifier.statuses import ChannelName, ConsentMethod, SignupKind, SuppressionReason
 from notifier.tables import Consent, Customer, Signup, Suppression
+from notifier.tables.customers import address_column, set_address
 
 log = logging.getLogger(__name__)
 
-CONFIRM, ALREADY = "confirm", "already"
+CONFIRM, ALREADY = SignupKind.confirm, SignupKind.already
 CODE_DIGITS = 6
 MAX_CODE_ATTEMPTS = 5
 
@@ -76,7 +78,7 @@ async def _subscribed_customer(session: AsyncSession, channel: str, address: str
 
 
 def _address_is(channel: str, address: str) -> Any:
-    return (Customer.email if channel == "email" else Customer.phone) == address
+    return address_column(channel) == address
 
 
 async def pending(session: AsyncSession, signup_id: str, *, now: datetime) -> Signup | None:
@@ -101,7 +103,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         )
     if customer is None:
         customer = Customer(created_at=now)
-        setattr(customer, "email" if row.channel == "email" else "phone", row.address)
+        set_address(customer, row.channel, row.address)
         session.add(customer)
     customer.locale, customer.time_zone, customer.updated_at = row.locale, row.time_zone, now
     await session.flush()
@@ -109,7 +111,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         session,
         customer,
         row.channel,
-        method="double_opt_in",
+        method=ConsentMethod.double_opt_in,
         legal_basis="confirmed a sign-up on the status page",
         now=now,
     )
@@ -119,7 +121,7 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         delete(Suppression).where(
             Suppression.channel == row.channel,
             Suppression.address == row.address,
-            Suppression.reason == "unsubscribe",
+            Suppression.reason == SuppressionReason.unsubscribe,
         )
     )
     # Every other pending sign-up of the address is settled by this one.
@@ -168,7 +170,7 @@ async def confirm_by_reply(session: AsyncSession, phone: str, *, now: datetime) 
     row = await session.scalar(
         select(Signup)
         .where(
-            Signup.channel == "sms",
+            Signup.channel == ChannelName.sms,
             Signup.address == phone,
             Signup.kind == CONFIRM,
             Signup.expires_at > now,

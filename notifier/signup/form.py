@@ -15,7 +15,7 @@ from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
 from notifier.schemas.customers import e164, time_zone
-from notifier.statuses import Locale
+from notifier.statuses import ChannelName, Locale
 
 _MOBILE = {
     phonenumbers.PhoneNumberType.MOBILE,
@@ -128,11 +128,11 @@ def parse_choice(form: Form, components: Collection[str], chosen: Sequence[str])
 
 def parse_address(form: Form, countries: Sequence[str]) -> tuple[str, str]:
     """The channel and its normalised address (lower-case email, E.164 number)."""
-    channel = form.get("channel", "email")
-    if channel == "sms":
-        return channel, parse_mobile(form.get("phone", ""), countries)
-    if channel == "email":
-        return channel, parse_email(form.get("email", ""))
+    channel = form.get("channel", ChannelName.email)
+    if channel == ChannelName.sms:
+        return ChannelName.sms, parse_mobile(form.get("phone", ""), countries)
+    if channel == ChannelName.email:
+        return ChannelName.email, parse_email(form.get("email", ""))
     raise Invalid({"channel": FormError("Choose email or text message.")})
 
 
@@ -154,7 +154,7 @@ def parse_quiet_hours(form: Form) -> tuple[clock, clock] | None:
 
 def mask(channel: str, address: str) -> str:
     """Enough of an address to recognise it, on a page that anyone with the link sees."""
-    if channel == "email":
+    if channel == ChannelName.email:
         local, _, domain = address.partition("@")
         return f"{local[:2]}…@{domain}"
     return f"{address[:3]}…{address[-4:]}"

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from config import SubscribeSettings
 from notifier import signing
+from notifier.statuses import ChannelName
 
 
 class Limits:
@@ -27,7 +28,7 @@ class Limits:
         s = self._settings
         limit, hours = (
             (s.sms_per_ip, s.sms_per_ip_hours)
-            if channel == "sms"
+            if channel == ChannelName.sms
             else (s.email_per_ip, s.email_per_ip_hours)
         )
         return await self._hit(f"ip:{channel}", ip, limit, hours)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import Index, String, Time
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ColumnElement, Index, String, Time, case
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
+from notifier.statuses import ChannelName
 
 # The external_id Forewarn gives a customer the business did not name (a sign-up on
 # the page): the prefix says where it came from, the rest is unguessable (about 103
@@ -47,3 +49,38 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The one place that says which of a customer's columns is their address on each
+# channel: an email address, an E.164 number, the host application's user id.
+ADDRESS: dict[ChannelName, InstrumentedAttribute[str | None]] = {
+    ChannelName.email: Customer.email,
+    ChannelName.sms: Customer.phone,
+    ChannelName.inapp: Customer.inapp_user_id,
+}
+
+
+def address_column(channel: str) -> InstrumentedAttribute[str | None]:
+    """The customer column holding their address on ``channel`` (SQL form).
+
+    Raises ``ValueError`` for a name that is not a ``ChannelName``."""
+    return ADDRESS[ChannelName(channel)]
+
+
+def address_by_channel(channel: ColumnElement[str] | InstrumentedAttribute[str]) -> Any:
+    """``CASE channel WHEN 'email' THEN customers.email ...``: the address for a channel
+    held in a column (a delivery's, a suppression's), in one expression."""
+    return case({name.value: column for name, column in ADDRESS.items()}, value=channel)
+
+
+def address_of(customer: Customer, channel: str) -> str | None:
+    """The customer's address on ``channel``, or None (Python form of ``ADDRESS``).
+
+    Raises ``ValueError`` for a name that is not a ``ChannelName``."""
+    value: str | None = getattr(customer, address_column(channel).key)
+    return value
+
+
+def set_address(customer: Customer, channel: str, address: str | None) -> None:
+    """Give the customer ``address`` on ``channel`` (raises ``ValueError`` as above)."""
+    setattr(customer, address_column(channel).key, address)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     ForeignKey,
     Index,
@@ -18,10 +16,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from notifier.audience_rule import AudienceRule, AudienceRuleJSON
 from notifier.db import Base, UTCDateTime, new_id, utcnow
+from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 
-UNFINISHED = "status IN ('pending', 'sending')"
-SMS_ONLY = "channel = 'sms'"
+# The partial indexes' conditions: the same text as the migrations that made them.
+UNFINISHED = f"status IN ('{DeliveryStatus.pending}', '{DeliveryStatus.sending}')"
+SMS_ONLY = f"channel = '{ChannelName.sms}'"
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -38,9 +39,9 @@ class Notification(Base):
     subject_id: Mapped[str] = mapped_column(String(16), index=True)
     update_id: Mapped[str] = mapped_column(String(16))
     # Who hears: {"components": [...]} (page subscribers) or {"problem": id} (its customers).
-    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # pending -> fanning_out -> done
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    audience: Mapped[AudienceRule] = mapped_column(AudienceRuleJSON)
+    # A NotificationStatus: pending -> fanning_out -> done
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.pending)
     # Where fan-out is: the channel it is on ("" before it starts) and the last customer
     # id done in it. A restarted fan-out resumes there.
     cursor_channel: Mapped[str] = mapped_column(String(16), default="", server_default="")
@@ -78,9 +79,10 @@ class Delivery(Base):
     notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
-    # pending -> sending -> sent -> delivered | failed | bounced | suppressed; or
-    # sending -> parked (a provider refused our credentials) -> pending when ops resume
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # A DeliveryStatus: pending -> sending -> sent -> delivered | failed | bounced |
+    # suppressed; or sending -> parked (a provider refused our credentials) -> pending
+    # when ops resume it
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

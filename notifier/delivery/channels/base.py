@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from notifier.control_characters import one_line
+from notifier.statuses import SuppressionReason
 
 # Per-recipient values go into content rendered once per batch as %%name%% tokens:
 # SendGrid substitutes them server-side, the other channels here.
@@ -15,8 +16,7 @@ TOKENS = ("greeting", "unsubscribe_url", "manage_url")
 
 
 def token(name: str, *, html_part: bool = False) -> str:
-    """The placeholder of value ``name`` in content: ``%%name%%`` (``%%name_html%%`` for
-    its HTML-escaped form)."""
+    """The ``%%name%%`` token for a per-recipient value (``%%name_html%%``: HTML-escaped)."""
     return f"%%{name}_html%%" if html_part else f"%%{name}%%"
 
 
@@ -39,7 +39,8 @@ class Content:
 
 @dataclass(frozen=True)
 class Recipient:
-    """One delivery's addressee: its row id, address and per-recipient token values."""
+    """One recipient of a batch: its delivery id (0 for a sign-up message), address, and per-
+    recipient values for the tokens."""
 
     delivery_id: int
     address: str  # email address, E.164 number, or in-app user id
@@ -65,7 +66,8 @@ def personalise(content: Content, recipient: Recipient) -> Content:
 
 @dataclass(frozen=True)
 class Sent:
-    """A provider accepted the message: its id there, and SMS segments billed."""
+    """A provider accepted the message: its id for the provider's callbacks (a Twilio Message
+    SID, a SendGrid X-Message-Id), SMS segments billed, and whether it is delivered already."""
 
     provider_id: str
     segments: int | None = None
@@ -74,9 +76,13 @@ class Sent:
 
 
 class DeliveryError(Exception):
-    """A send failed. ``permanent``: retrying cannot help (bad address, opted out);
-    ``retry_after``: seconds the provider asked us to wait; ``suppress``: a reason to
-    suppress the address for; ``alert_ops``: our credentials were refused."""
+    """A send failed, or was not made. ``permanent``: retrying cannot help (bad
+    address, opted out); ``retry_after``: seconds a provider asked us to wait;
+    ``suppress``: a suppression to record for the address now (the provider said it
+    is invalid, or opted out); ``suppressed``: not sent because the address was
+    suppressed already (the delivery's status is then ``suppressed``, not
+    ``failed``: see ``suppressed_address``); ``alert_ops``: our credentials were
+    refused (the batch is parked, see ``notifier.delivery.parking``)."""
 
     def __init__(
         self,
@@ -84,7 +90,8 @@ class DeliveryError(Exception):
         *,
         permanent: bool,
         retry_after: float | None = None,
-        suppress: str | None = None,
+        suppress: SuppressionReason | None = None,
+        suppressed: bool = False,
         alert_ops: bool = False,
     ) -> None:
         super().__init__(reason)
@@ -93,9 +100,16 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         # A suppression reason ("stop", "invalid", "bounce") to record for the address.
         self.suppress = suppress
+        self.suppressed = suppressed
         # Our own credentials are wrong (401/403): the sender stops the batch and parks
         # it, and ops are told (``notifier.delivery.parking``); never retried on its own.
         self.alert_ops = alert_ops
+
+    @classmethod
+    def suppressed_address(cls, reason: str) -> DeliveryError:
+        """Not sent, and never will be: the address is on the suppression list for
+        ``reason`` (a ``SuppressionReason``). Recorded as ``suppressed: <reason>``."""
+        return cls(f"suppressed: {reason}", permanent=True, suppressed=True)
 
 
 Outcome = Sent | DeliveryError

@@ -23,13 +23,17 @@ from notifier.delivery.channels.base import (
     Sent,
     tell,
 )
+from notifier.statuses import ChannelName, SuppressionReason
 
 log = logging.getLogger(__name__)
 _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
 
 
 class SendGridEmail:
-    name = "email"
+    """The ``email`` channel: SendGrid's v3 Mail Send API, one request per batch (at most 1,000
+    personalizations), per-recipient values substituted by SendGrid."""
+
+    name: str = ChannelName.email
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class SendGridEmail:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
+        """Send one batch in one request; see ``Channel.send``."""
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
         # A 400 naming some recipients fails those; the others go again, once. Each
@@ -125,7 +130,7 @@ class _Rejected(DeliveryError):
     """SendGrid refused some recipients of the request by their position."""
 
     def __init__(self, reason: str, indexes: set[int]) -> None:
-        super().__init__(reason, permanent=True, suppress="invalid")
+        super().__init__(reason, permanent=True, suppress=SuppressionReason.invalid)
         self.indexes = indexes
 
 

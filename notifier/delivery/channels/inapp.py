@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifier.db import utcnow
 from notifier.delivery.channels.base import Content, Outcome, Recipient, Report, Sent, personalise
 from notifier.delivery.fanout import insert_ignoring_duplicates
+from notifier.statuses import ChannelName
 from notifier.tables import InboxMessage
 
 # Every web process subscribes and forwards to its own SSE clients.
@@ -20,9 +21,10 @@ INBOX_CHANNEL = "forewarn:inbox"
 
 
 class InAppChannel:
-    """The in-app channel: each message goes into its user's inbox and out to SSE clients."""
+    """The ``inapp`` channel: messages stored in each user's inbox and published on Redis for
+    live inbox updates; delivered once stored."""
 
-    name = "inapp"
+    name: str = ChannelName.inapp
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], redis: Redis) -> None:
         self._sessions = sessions

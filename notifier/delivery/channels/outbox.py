@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifier.db import utcnow
 from notifier.delivery.channels.base import Content, Outcome, Recipient, Report, Sent, personalise
 from notifier.delivery.sms_segments import segments
+from notifier.statuses import ChannelName
 from notifier.tables import OutboxMessage
 
 
@@ -50,7 +51,7 @@ class OutboxChannel:
         return [
             Sent(
                 provider_id=f"outbox-{message_id}",
-                segments=segments(p.text) if self.name == "sms" else None,
+                segments=segments(p.text) if self.name == ChannelName.sms else None,
             )
             for message_id, p in zip(ids, personal, strict=True)
         ]

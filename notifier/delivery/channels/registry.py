@@ -15,6 +15,7 @@ from notifier.delivery.channels.inapp import InAppChannel
 from notifier.delivery.channels.outbox import OutboxChannel
 from notifier.delivery.channels.sms import TwilioSms
 from notifier.delivery.ratelimit import SharedRateLimit
+from notifier.statuses import ChannelName
 
 
 async def build(
@@ -25,17 +26,17 @@ async def build(
 ) -> dict[str, Channel]:
     """Channels by name; resources they open are closed with ``stack``."""
     delivery = settings.delivery
-    channels: dict[str, Channel] = {"inapp": InAppChannel(sessions, redis)}
+    channels: dict[str, Channel] = {ChannelName.inapp: InAppChannel(sessions, redis)}
     if settings.sendgrid.configured:
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        channels["email"] = SendGridEmail(
+        channels[ChannelName.email] = SendGridEmail(
             settings.sendgrid,
             http,
             from_name=settings.page_name,
             timeout=delivery.provider_timeout_seconds,
         )
     else:
-        channels["email"] = OutboxChannel("email", sessions)
+        channels[ChannelName.email] = OutboxChannel(ChannelName.email, sessions)
     if settings.twilio.configured:
         sender = settings.twilio.messaging_service_sid or settings.twilio.from_number
         sms = TwilioSms(
@@ -46,7 +47,7 @@ async def build(
             concurrency=delivery.sms_concurrency,
         )
         stack.push_async_callback(sms.close)
-        channels["sms"] = sms
+        channels[ChannelName.sms] = sms
     else:
-        channels["sms"] = OutboxChannel("sms", sessions)
+        channels[ChannelName.sms] = OutboxChannel(ChannelName.sms, sessions)
     return channels

@@ -23,20 +23,12 @@ from notifier.delivery.channels.base import (
     personalise,
     tell,
 )
+from notifier.delivery.channels.twilio_errors import AUTH_CODES, RATE_LIMITED, twilio_error
 from notifier.delivery.ratelimit import SharedRateLimit
 from notifier.delivery.sms_segments import segments
+from notifier.statuses import ChannelName
 
 log = logging.getLogger(__name__)
-
-# Twilio error codes that no retry can fix, and what to record for the number.
-_PERMANENT = {
-    21610: "stop",  # the recipient replied STOP
-    21211: "invalid",  # not a valid phone number
-    21614: "invalid",  # not a mobile number
-    21408: None,  # no permission to send to that region: our account, not the number
-    21612: None,  # cannot route to this number from our sender
-}
-_AUTH = {20003, 20005}
 
 
 class TwilioSms:
@@ -45,7 +37,7 @@ class TwilioSms:
     ``timeout`` seconds. Once Twilio refuses our credentials, no further call is made
     in that batch (its other recipients get the same ``alert_ops`` outcome)."""
 
-    name = "sms"
+    name: str = ChannelName.sms
 
     def __init__(
         self,
@@ -132,12 +124,17 @@ class TwilioSms:
 
 
 def _error(exc: TwilioRestException) -> DeliveryError:
-    """Map a Twilio error to a DeliveryError (one place for all of them)."""
+    """Map a Twilio error to a DeliveryError: 429 and 5xx transient, credentials
+    refused transient for ops to fix, a code in ``TWILIO_ERRORS`` as it says there,
+    any other 4xx permanent."""
     code = exc.code or 0
     reason = f"Twilio error {code or exc.status}"
-    if exc.status == 429 or code == 20429 or exc.status >= 500:
+    if exc.status == 429 or code == RATE_LIMITED or exc.status >= 500:
         return DeliveryError(reason, permanent=False)
-    if exc.status in (401, 403) or code in _AUTH:
+    if exc.status in (401, 403) or code in AUTH_CODES:
         log.error("Twilio refused our credentials (%s): check FOREWARN_TWILIO__*", code)
         return DeliveryError(reason, permanent=False, alert_ops=True, retry_after=300)
-    return DeliveryError(reason, permanent=True, suppress=_PERMANENT.get(code))
+    known = twilio_error(code)
+    if known is not None and not known.permanent:
+        return DeliveryError(reason, permanent=False)
+    return DeliveryError(reason, permanent=True, suppress=known.suppress if known else None)

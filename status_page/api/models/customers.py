@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from notifier.statuses import Locale
+from notifier.statuses import ChannelName, ConsentMethod, Locale
 from notifier.subscribers import CustomerProfile
 from status_page.api.models.common import Output
 
@@ -14,8 +14,8 @@ from status_page.api.models.common import Output
 class ConsentOut(Output):
     """Consent for one channel: how it was given, when, and whether it was withdrawn."""
 
-    channel: str
-    method: str = Field(description="double_opt_in, imported or in_app_identity.")
+    channel: ChannelName
+    method: ConsentMethod = Field(description="double_opt_in, imported or in_app_identity.")
     legal_basis: str
     confirmed_at: datetime | None
     revoked_at: datetime | None

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from notifier.notifications import Counts
+from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 from notifier.tables import Notification
 from status_page.api.models.common import Output
 
@@ -20,7 +21,9 @@ class NotificationOut(Output):
     subject_id: str = Field(description="The incident, maintenance or delivery problem.")
     update_id: str
     audience: dict[str, Any]
-    status: str = Field(description="pending, fanning_out or done (every delivery row exists).")
+    status: NotificationStatus = Field(
+        description="pending, fanning_out or done (every delivery row exists)."
+    )
     created_at: datetime
     fanned_out_at: datetime | None
     deliveries: dict[str, dict[str, int]] = Field(
@@ -35,7 +38,7 @@ class NotificationOut(Output):
             kind=notification.kind,
             subject_id=notification.subject_id,
             update_id=notification.update_id,
-            audience=notification.audience,
+            audience=notification.audience.to_json(),
             status=notification.status,
             created_at=notification.created_at,
             fanned_out_at=notification.fanned_out_at,
@@ -48,8 +51,8 @@ class DeliveryOut(Output):
 
     id: int
     notification_id: str
-    channel: str
-    status: str
+    channel: ChannelName
+    status: DeliveryStatus
     attempts: int
     provider_id: str | None
     segments: int | None

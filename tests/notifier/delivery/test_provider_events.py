@@ -237,3 +237,36 @@ async def test_an_unsubscribe_at_sendgrid_stops_our_email_too(
         to for r in sendgrid.requests if "Second" in r.body["subject"] for to in r.recipients
     ] == [stayer]
     assert await suppressions(sessions) == [("email", leaver, "unsubscribe")]
+
+
+@pytest.mark.parametrize(
+    ("code", "suppressed"), [("21614", True), ("30005", True), ("30003", False)]
+)
+async def test_a_carriers_verdict_suppresses_the_number_as_the_twilio_error_table_says(
+    api: Client,
+    admin: Headers,
+    hooked: Settings,
+    twilio: FakeTwilio,
+    sessions: Sessions,
+    code: str,
+    suppressed: bool,
+) -> None:
+    # 21614 (not a mobile number) suppressed the number on a send but not in a callback
+    # before the table was one (channels/twilio_errors.py); 30003 is a handset switched
+    # off, which passes.
+    await add_audience(hooked, 1, email=False, phone=True)
+    await post_incident(api, admin, "First")
+    await run_worker(hooked)
+    [request] = twilio.requests
+    await twilio_posts(
+        api,
+        twilio,
+        STATUS,
+        {"MessageSid": request.sid, "MessageStatus": "undelivered", "ErrorCode": code},
+    )
+
+    expected = [("sms", request.to, "invalid")] if suppressed else []
+    assert await suppressions(sessions) == expected
+    assert [(r.status, r.last_error) for r in await rows(sessions)] == [
+        ("failed", f"carrier: undelivered {code}")
+    ]

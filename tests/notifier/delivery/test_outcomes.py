@@ -1,0 +1,40 @@
+"""A delivery's new state from its outcome: ``suppressed`` is the outcome's kind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from config import DeliverySettings
+from notifier.db import utcnow
+from notifier.delivery.channels.base import DeliveryError, Sent
+from notifier.delivery.outcomes import Claimed, change
+from notifier.statuses import DeliveryStatus
+
+
+def claimed() -> Claimed:
+    return Claimed(id=1, channel="sms", attempts=1, created_at=utcnow() - timedelta(seconds=1))
+
+
+def test_a_suppressed_address_makes_the_delivery_suppressed() -> None:
+    new = change(claimed(), DeliveryError.suppressed_address("stop"), utcnow(), DeliverySettings())
+    assert (new["status"], new["last_error"]) == (DeliveryStatus.suppressed, "suppressed: stop")
+
+
+def test_a_reason_that_merely_starts_with_suppressed_is_a_failure() -> None:
+    outcome = DeliveryError("suppressed by the carrier's filter", permanent=True)
+    new = change(claimed(), outcome, utcnow(), DeliverySettings())
+    assert new["status"] == DeliveryStatus.failed
+
+
+def test_a_send_is_sent_or_delivered() -> None:
+    now = utcnow()
+    assert change(claimed(), Sent("SM1"), now, DeliverySettings())["status"] == "sent"
+    inbox = change(claimed(), Sent("1", delivered=True), now, DeliverySettings())
+    assert (inbox["status"], inbox["delivered_at"]) == (DeliveryStatus.delivered, now)
+
+
+def test_a_transient_error_is_pending_again_with_a_due_time() -> None:
+    now = utcnow()
+    new = change(claimed(), DeliveryError("busy", permanent=False), now, DeliverySettings())
+    assert new["status"] == DeliveryStatus.pending
+    assert new["next_attempt_at"] > now
