@@ -84,6 +84,7 @@ Key = tuple[str, str]  # path and query, language
 
 
 def cached_path(path: str) -> bool:
+    """Whether GETs of ``path`` are cached (the public pages, feeds, badges, ``/api/v2``)."""
     return path in EXACT or path.startswith(PREFIXES)
 
 
@@ -99,6 +100,9 @@ class Variant:
 
 @dataclass(slots=True)
 class Entry:
+    """A cached response: the generation ``token`` it was made under, when (monotonic
+    seconds), and its plain and gzip-encoded variants."""
+
     token: bytes
     born: float
     identity: Variant
@@ -154,6 +158,9 @@ class PageCache:
                 self._reader = asyncio.create_task(self._read(self._reading))
 
     async def serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Answer from the cache while the page generation is unchanged, else call
+        ``handler`` once for all concurrent requests of the same key and keep what it made.
+        Without Redis (no token) every request goes to ``handler``."""
         token = await self.token()
         if token is None:
             return await handler(request)
@@ -196,6 +203,7 @@ class PageCache:
         return _respond(entry, request)
 
     async def close(self) -> None:
+        """Stop reading the token (on application cleanup)."""
         if self._reader is not None:
             self._reader.cancel()
 
@@ -303,6 +311,7 @@ def _matches(condition: str, etag: str) -> bool:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Serve cached paths' GET and HEAD through the page cache; everything else as is."""
     # HEAD too: monitors poll with it, and its headers must be GET's (RFC 9110 9.3.2).
     if request.method not in _CACHED_METHODS or not cached_path(request.path):
         return await handler(request)

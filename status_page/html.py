@@ -26,6 +26,7 @@ class Templates:
         self._environments = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
 
     def environment(self, lang: str = i18n.DEFAULT) -> jinja2.Environment:
+        """The Jinja environment of ``lang`` (one of ``i18n.LANGUAGES``; KeyError otherwise)."""
         return self._environments[lang]
 
     def _environment(self, lang: str) -> jinja2.Environment:

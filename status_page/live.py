@@ -55,6 +55,8 @@ class Inboxes:
                 self._streams.pop(user_id, None)
 
     def push(self, user_id: str, message: Event) -> None:
+        """Queue ``message`` on each of the user's open streams in this process; a slow
+        stream's oldest queued message is dropped (its client catches up by Last-Event-ID)."""
         if self._closed:
             return
         for queue in self._streams.get(user_id, ()):

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application) -> None:
+    """``/unsubscribe/{token}``: GET a confirmation page, POST (the button, or an RFC 8058
+    one-click request) to unsubscribe."""
     app.router.add_get("/unsubscribe/{token}", confirm_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)
 
@@ -53,6 +55,7 @@ async def _locale(request: web.Request, customer_id: str) -> str | None:
 
 
 async def confirm_page(request: web.Request) -> web.Response:
+    """GET: a page asking to confirm (in the customer's language); 404 for a bad token."""
     # GET never changes anything: mail scanners follow links.
     target = _target(request)
     if target is None and _pending_signup(request) is None:
@@ -62,6 +65,8 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
+    """POST: withdraw the token's consent for its channel (or cancel a pending sign-up);
+    404 for a bad token. Answers with a page, so a one-click POST and a button both work."""
     # The one-click body ("List-Unsubscribe=One-Click") says nothing we need, but a
     # body no one could have sent is refused like every other form's.
     await forms.read_form(request)

@@ -55,11 +55,16 @@ class Context:
 
     @property
     def posted_by(self) -> str:
+        """The name of the API key that made the request, as updates record their author."""
         return self.key.name
 
 
 @dataclass(frozen=True)
 class Operation:
+    """One declared ops API operation: how it is reached (method, path under ``/api``), the
+    handler, what it takes and answers (pydantic models), its scope and how it is audited.
+    The OpenAPI document is generated from these."""
+
     method: str
     path: str
     handler: Handler
@@ -84,20 +89,28 @@ class Operation:
 
     @property
     def path_params(self) -> list[str]:
+        """The names of the path's ``{parameters}``, in order."""
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
 
     def path_rule(self, name: str) -> Matching:
+        """The rule a path parameter must match (a record id unless ``PATH_RULES`` says
+        otherwise); a value that breaks it gets 404 naming the parameter."""
         return PATH_RULES.get(name, RECORD_ID)
 
 
 @dataclass
 class Api:
+    """A set of operations under one path prefix (``/api/v1``), declared with ``route``."""
+
     prefix: str
     operations: list[Operation] = field(default_factory=list)
 
     def route(
         self, method: str, path: str, *, summary: str, tag: str, scope: str, **options: Any
     ) -> Callable[[Handler], Handler]:
+        """Decorator: declare ``handler`` as ``method path`` (``options`` are ``Operation``'s
+        other fields: body, query, response, status, audit...). Returns the handler as is."""
+
         def register(handler: Handler) -> Handler:
             self.operations.append(
                 Operation(
@@ -115,6 +128,8 @@ class Api:
         return register
 
     def add_routes(self, app: web.Application) -> None:
+        """Add every declared operation to ``app``'s router, wrapped with auth, parsing,
+        idempotency and audit."""
         for op in self.operations:
             app.router.add_route(op.method, self._router_path(op), _endpoint(op))
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from forewarn.cli import main
+from notifier.audience_rule import AudienceRule
 from notifier.db import Base, create_engine
 from notifier.tables import ApiKey, Delivery, Notification
 from tests.conftest import Client
@@ -611,7 +612,7 @@ async def test_deliveries_resume_hands_parked_texts_back_by_channel(
     customers = await add_audience(settings, 2, email=False, phone=True)
     async with sessions() as session, session.begin():
         notification = Notification(
-            kind="incident_update", subject_id="i1", update_id="u1", audience={}
+            kind="incident_update", subject_id="i1", update_id="u1", audience=AudienceRule()
         )
         session.add(notification)
         await session.flush()
