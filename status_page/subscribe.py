@@ -16,6 +16,7 @@ from multidict import MultiDictProxy
 
 from notifier import components, links, signup
 from notifier.db import new_id, utcnow
+from notifier.statuses import ChannelName
 from notifier.tables import Component, Customer
 from status_page import enqueue, forms, i18n, keys
 
@@ -104,7 +105,7 @@ async def form_page(request: web.Request) -> web.Response:
 def _sent(request: web.Request, channel: str, signup_id: str) -> web.Response:
     """What every accepted sign-up sees: check your inbox, or type the code."""
     response = forms.render(request, "subscribe_sent.html", channel=channel, errors={})
-    if channel == "sms":
+    if channel == ChannelName.sms:
         response.set_cookie(
             PENDING_COOKIE,
             links.dumps(_secret(request), "verify", signup_id),
@@ -122,10 +123,12 @@ async def subscribe(request: web.Request) -> web.Response:
     if form is None:
         return forms.forbidden(request)
     settings = request.app[keys.SETTINGS]
-    channel = form.get("channel", "email")
+    channel = form.get("channel", ChannelName.email)
     if forms.honeypot_filled(form):
         log.info("a sign-up filled the honeypot; nothing stored")
-        return _sent(request, "sms" if channel == "sms" else "email", new_id())
+        return _sent(
+            request, ChannelName.sms if channel == ChannelName.sms else ChannelName.email, new_id()
+        )
     listed = await visible_components(request)
     errors: dict[str, signup.FormError] = {}
     try:
