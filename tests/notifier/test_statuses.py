@@ -25,6 +25,7 @@ def test_the_values_are_the_strings_stored_before_the_enums() -> None:
         "failed",
         "bounced",
         "suppressed",
+        "parked",  # new with parking: a value no row held before
     ]
     assert list(NotificationStatus) == ["pending", "fanning_out", "done"]
     assert list(ChannelName) == ["email", "sms", "inapp"]
