@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -25,7 +24,6 @@ from notifier.tables import (
     Consent,
     Customer,
     Delivery,
-    Incident,
     Notification,
     Subscription,
     Suppression,
@@ -146,82 +144,6 @@ async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]
 @pytest.fixture
 async def api(aiohttp_client: AiohttpClient, provider_settings: Settings) -> Client:
     return await aiohttp_client(create_app(provider_settings))
-
-
-async def test_2500_email_recipients_go_in_3_sendgrid_requests(
-    api: Client, admin: Headers, provider_settings: Settings, sendgrid: FakeSendGrid
-) -> None:
-    await add_audience(provider_settings, 2500)
-    await post_incident(api, admin)
-    await run_worker(provider_settings)
-
-    assert sorted(len(r.recipients) for r in sendgrid.requests) == [500, 1000, 1000]
-    assert len(set(sendgrid.delivered)) == 2500
-    request = sendgrid.requests[0]
-    first = request.body["personalizations"][0]
-    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert first["headers"]["List-Unsubscribe"].startswith("<http://status.test/unsubscribe/")
-    assert first["custom_args"]["delivery_id"].isdigit()
-    assert first["substitutions"]["%%greeting%%"].startswith("Hi Person ")
-    assert [c["type"] for c in request.body["content"]] == ["text/plain", "text/html"]
-    # SendGrid fills in every token the content carries, for every recipient.
-    content = request.body["subject"] + "".join(c["value"] for c in request.body["content"])
-    tokens = set(re.findall(r"%%\w+%%", content))
-    assert {"%%greeting%%", "%%unsubscribe_url%%", "%%manage_url_html%%"} <= tokens
-    for personalization in request.body["personalizations"]:
-        assert tokens <= set(personalization["substitutions"])
-
-
-async def test_a_title_with_cr_lf_reaches_sendgrid_as_a_one_line_subject(
-    api: Client,
-    admin: Headers,
-    provider_settings: Settings,
-    sendgrid: FakeSendGrid,
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    await add_audience(provider_settings, 1)
-    incident_id = await post_incident(api, admin)
-    # Written directly: a stored row may hold what the API refuses.
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id)
-            .values(title="x\r\nBcc: someone@example.test")
-        )
-    await run_worker(provider_settings)
-
-    [request] = sendgrid.requests
-    subject = request.body["subject"]
-    assert "\r" not in subject
-    assert "\n" not in subject
-    assert "x Bcc: someone@example.test" in subject
-    assert [p["to"] for p in request.body["personalizations"]] == [
-        [{"email": sendgrid.delivered[0]}]
-    ]
-
-
-async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
-    api: Client,
-    admin: Headers,
-    provider_settings: Settings,
-    twilio: FakeTwilio,
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    await add_audience(provider_settings, 3, email=False, phone=True)
-    await post_incident(api, admin)
-    await run_worker(provider_settings)
-
-    assert sorted(twilio.delivered) == ["+14155550000", "+14155550001", "+14155550002"]
-    form = twilio.requests[0].form
-    assert form["From"] == "+15005550006"
-    assert form["StatusCallback"] == "http://status.test/webhooks/twilio/status"
-    assert "Checkout errors" in form["Body"]
-    # Every message carries its recipient's manage link: this one takes two segments.
-    assert re.search(r"Manage alerts: http://status\.test/manage/\S+$", form["Body"])
-    async with sessions() as session:
-        rows = (await session.scalars(select(Delivery))).all()
-    assert {(d.status, d.segments) for d in rows} == {("sent", 2)}
-    assert {d.provider_id for d in rows} == {r.sid for r in twilio.requests}
 
 
 async def test_it_retries_after_429_honouring_retry_after(

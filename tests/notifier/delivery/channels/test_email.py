@@ -1,17 +1,20 @@
-"""Email through the loopback SendGrid: each answer's outcome, for this message and the next.
+"""Email through the loopback SendGrid: each answer's outcome, for this message and the next;
+what each request carries (batches of at most 1000, one-click unsubscribe, a one-line subject).
 
 SendGrid v3 mail/send errors: https://www.twilio.com/docs/sendgrid/api-reference/mail-send
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pytest_aiohttp import AiohttpClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.tables import Suppression
+from notifier.tables import Incident, Suppression
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid
@@ -127,3 +130,55 @@ async def test_links_are_not_rewritten_and_opens_are_not_tracked(
     headers = request.body["personalizations"][0]["headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["List-Unsubscribe"].startswith("<http://status.test/unsubscribe/")
+
+
+async def test_2500_email_recipients_go_in_3_sendgrid_requests(
+    api: Client, admin: Headers, provider_settings: Settings, sendgrid: FakeSendGrid
+) -> None:
+    await add_audience(provider_settings, 2500)
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert sorted(len(r.recipients) for r in sendgrid.requests) == [500, 1000, 1000]
+    assert len(set(sendgrid.delivered)) == 2500
+    request = sendgrid.requests[0]
+    first = request.body["personalizations"][0]
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["headers"]["List-Unsubscribe"].startswith("<http://status.test/unsubscribe/")
+    assert first["custom_args"]["delivery_id"].isdigit()
+    assert first["substitutions"]["%%greeting%%"].startswith("Hi Person ")
+    assert [c["type"] for c in request.body["content"]] == ["text/plain", "text/html"]
+    # SendGrid fills in every token the content carries, for every recipient.
+    content = request.body["subject"] + "".join(c["value"] for c in request.body["content"])
+    tokens = set(re.findall(r"%%\w+%%", content))
+    assert {"%%greeting%%", "%%unsubscribe_url%%", "%%manage_url_html%%"} <= tokens
+    for personalization in request.body["personalizations"]:
+        assert tokens <= set(personalization["substitutions"])
+
+
+async def test_a_title_with_cr_lf_reaches_sendgrid_as_a_one_line_subject(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 1)
+    incident_id = await post_incident(api, admin)
+    # Written directly: a stored row may hold what the API refuses.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(title="x\r\nBcc: someone@example.test")
+        )
+    await run_worker(provider_settings)
+
+    [request] = sendgrid.requests
+    subject = request.body["subject"]
+    assert "\r" not in subject
+    assert "\n" not in subject
+    assert "x Bcc: someone@example.test" in subject
+    assert [p["to"] for p in request.body["personalizations"]] == [
+        [{"email": sendgrid.delivered[0]}]
+    ]

@@ -1,4 +1,5 @@
-"""SMS through the loopback Twilio: each error code's outcome, for this text and the next.
+"""SMS through the loopback Twilio: each error code's outcome, for this text and the next;
+what each request carries (our sender, the status callback, the manage link).
 
 Error codes: https://www.twilio.com/docs/api/errors (21610: the recipient replied
 STOP; 21614: not a mobile number; 21408: our account may not send to that region).
@@ -6,6 +7,7 @@ STOP; 21614: not a mobile number; 21408: our account may not send to that region
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier.db import utcnow
-from notifier.tables import Suppression
+from notifier.tables import Delivery, Suppression
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeTwilio
@@ -202,3 +204,27 @@ async def test_a_stop_between_fan_out_and_send_stops_the_text(
         ("sent", None),
         ("suppressed", "suppressed: stop"),
     ]
+
+
+async def test_each_sms_carries_the_sender_callback_and_its_segment_count(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_audience(provider_settings, 3, email=False, phone=True)
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert sorted(twilio.delivered) == ["+14155550000", "+14155550001", "+14155550002"]
+    form = twilio.requests[0].form
+    assert form["From"] == "+15005550006"
+    assert form["StatusCallback"] == "http://status.test/webhooks/twilio/status"
+    assert "Checkout errors" in form["Body"]
+    # Every message carries its recipient's manage link: this one takes two segments.
+    assert re.search(r"Manage alerts: http://status\.test/manage/\S+$", form["Body"])
+    async with sessions() as session:
+        rows = (await session.scalars(select(Delivery))).all()
+    assert {(d.status, d.segments) for d in rows} == {("sent", 2)}
+    assert {d.provider_id for d in rows} == {r.sid for r in twilio.requests}
