@@ -30,7 +30,8 @@ def badge(label: str, status: ComponentStatus) -> str:
     words = _WORDS[status]
     left, right = len(label) * _CHAR + 12, len(words) * _CHAR + 12
     width = left + right
-    text = escape(f"{label}: {words}")
+    # Quoted too: it goes into an attribute, and a name may hold a double quote.
+    text = escape(f"{label}: {words}", {'"': "&quot;"})
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{text}"><title>{text}</title>'

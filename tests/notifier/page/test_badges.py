@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-import pytest
-
 from notifier.page.badges import badge
 from notifier.statuses import ComponentStatus
 
@@ -34,11 +32,6 @@ def test_a_name_with_markup_or_control_characters_stays_well_formed() -> None:
     assert name == "<b>Pay & go</b>"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="badge() escapes the label for text but not for the aria-label attribute: "
-    "a double quote in a component's name ends the attribute (fix in notifier/page/badges.py)",
-)
 def test_a_name_with_double_quotes_stays_well_formed() -> None:
     svg = ElementTree.fromstring(badge('Pay "EU"', ComponentStatus.operational))
     assert svg.get("aria-label") == 'Pay "EU": operational'
