@@ -23,7 +23,11 @@ def test_the_wheel_holds_every_template_translation_and_migration(tmp_path: Path
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, source / name)
     subprocess.run(  # noqa: S603  (our own fixed arguments)
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
+        # Offline, with the venv's own setuptools: tests talk to loopback only.
+        [
+            *(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index"),
+            *("--no-build-isolation", "-w", str(tmp_path), str(source)),
+        ],
         check=True,
         capture_output=True,
     )
