@@ -40,7 +40,9 @@ async def test_the_json_keeps_one_channel_and_bounds_the_limit(
     assert len(await document(client, "?limit=many")) == 2  # the default, 100
 
 
-async def test_the_page_shows_each_message_with_its_subject(client: Client, settings: Settings) -> None:
+async def test_the_page_shows_each_message_with_its_subject(
+    client: Client, settings: Settings
+) -> None:
     empty = await client.get("/dev/outbox")
     await sign_up(client, email="sam@example.com")
     await run_worker(settings)
