@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from config import Settings
 from forewarn.serving import base_url, following
-from tests.forewarn.test_cli import (
+from tests.forewarn.command import (
     START_TIMEOUT,
     Forewarn,
     environment,
@@ -30,20 +29,6 @@ from tests.forewarn.test_cli import (
 
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 PUBLIC = "https://status.example.test"
-
-
-@pytest.fixture
-async def forewarn(tmp_path: Path) -> AsyncIterator[Forewarn]:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    processes = Forewarn(cwd.resolve())
-    yield processes
-    await processes.close()
-
-
-@pytest.fixture
-def env(database_url: str, redis_url: str) -> dict[str, str]:
-    return environment(FOREWARN_DATABASE_URL=database_url, FOREWARN_REDIS_URL=redis_url)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ URL_SAFE = re.compile(r"[A-Za-z0-9_.:-]+")
 
 
 def _flip(token: str, at: int) -> str:
+    # Not the last character: its low bits may be base64 padding, which decoders ignore.
     swapped = "A" if token[at] != "A" else "B"
     return token[:at] + swapped + token[at + 1 :]
 
@@ -79,7 +80,7 @@ def test_an_expiring_token_lives_for_max_age_only() -> None:
 
     assert links.loads(SECRET, "confirm", token, max_age=60) == "Z9y8X7w6V5u4"
     assert links.loads(SECRET, "manage", token, max_age=60) is None
-    assert links.loads(SECRET, "confirm", _flip(token, len(token) - 1), max_age=60) is None
+    assert links.loads(SECRET, "confirm", _flip(token, len(token) - 5), max_age=60) is None
     assert links.loads(SECRET, "confirm", token, max_age=-1) is None
 
 

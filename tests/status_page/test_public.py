@@ -1,47 +1,29 @@
+"""The home page as a visitor gets it: components and their state, open incidents and
+maintenance, 90 days of uptime, in the page's time zone; and ``/healthz``
+(``status_page/public.py``)."""
+
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpClient
 
+from notifier import components
+from notifier.schemas.components import ComponentCreate
+from notifier.statuses import ComponentStatus
 from status_page import create_app
 from tests.conftest import Client, make_settings
-
-
-class _Text(HTMLParser):
-    """The page as a screen reader reads it: text, no CSS, nothing aria-hidden."""
-
-    VOID = frozenset({"meta", "link", "br", "img", "input", "hr"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._hidden: list[bool] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in self.VOID:
-            hidden = tag in ("style", "script", "title") or ("aria-hidden", "true") in attrs
-            self._hidden.append(hidden)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in self.VOID and self._hidden:
-            self._hidden.pop()
-
-    def handle_data(self, data: str) -> None:
-        if not any(self._hidden):
-            self.parts.append(data)
+from tests.status_page.pages import Sessions, api, get, midnight, outage, outline, text_of
 
 
 async def _page(client: Client) -> str:
     response = await client.get("/")
     assert response.status == 200
     assert response.content_type == "text/html"
-    parser = _Text()
-    parser.feed(await response.text())
-    return re.sub(r"\s+", " ", " ".join(parser.parts)).strip()
+    return text_of(await response.text())
 
 
 async def _post(
@@ -321,3 +303,207 @@ async def test_a_component_shown_only_if_degraded_appears_when_it_is(
 
     assert "Fax gateway" not in while_fine
     assert "Fax gateway Degraded performance" in while_degraded
+
+
+# Uptime by day, promised updates and links
+
+
+async def test_each_component_has_ninety_days_of_uptime_with_the_outage_day_and_its_incident(
+    client: Client, sessions: Sessions
+) -> None:
+    created = datetime.now(UTC) - timedelta(days=10)
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="Orders API"), now=created
+        )
+    day = midnight(3)
+    incident_id = await outage(
+        sessions, component.id, start=day + timedelta(hours=10), end=day + timedelta(hours=12)
+    )
+
+    html = await get(client, "/")
+
+    bar = re.search(r'<ol class="days"[^>]*>(.*?)</ol>', html, re.S)
+    assert bar is not None
+    days = re.findall(
+        r'<li class="day (\w+)" tabindex="0">(.*?)</li>\s*(?=<li class="day|$)', bar[1], re.S
+    )
+    assert len(days) == 90
+    assert [status for status, _ in days].count("nodata") == 79  # before it was created
+    assert "No data" in text_of(days[0][1])
+    outage_status, outage_tip = days[-4]
+    assert outage_status == "major_outage"
+    assert f'href="/incidents/{incident_id}"' in outage_tip
+    day_text = day.strftime("%b %-d, %Y")
+    assert text_of(outage_tip) == f"{day_text} : Major outage, 91.67% uptime API outage"
+    assert days[-1][0] == "operational"
+    page = text_of(html)
+    assert "99.17% uptime over the last 90 days" in page
+    assert "a partial outage as 30% down" in page
+
+
+async def test_a_partial_outage_counts_as_thirty_percent_down_on_the_page(
+    client: Client, sessions: Sessions
+) -> None:
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="Checkout"), now=midnight(5)
+        )
+    day = midnight(2)
+    await outage(
+        sessions,
+        component.id,
+        start=day,
+        end=day + timedelta(hours=10),
+        status=ComponentStatus.partial_outage,
+    )
+
+    page = text_of(await get(client, "/"))
+
+    assert f"{day.strftime('%b %-d, %Y')} : Partial outage, 87.50% uptime" in page
+
+
+async def test_an_incident_posted_late_shows_its_outage_from_the_day_it_started(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="Payments"), now=midnight(10)
+        )
+    started = midnight(3) + timedelta(hours=12)
+    incident = await api(
+        client,
+        admin,
+        "POST",
+        "/incidents",
+        {
+            "title": "Payments down",
+            "body": "Card payments have been failing since Monday noon.",
+            "notify": False,
+            "started_at": started.isoformat(),
+            "components": [{"component_id": component.id, "status": "major_outage"}],
+        },
+    )
+
+    html = await get(client, "/")
+
+    bar = re.search(r'<ol class="days"[^>]*>(.*?)</ol>', html, re.S)
+    assert bar is not None
+    days = re.findall(
+        r'<li class="day (\w+)" tabindex="0">(.*?)</li>\s*(?=<li class="day|$)', bar[1], re.S
+    )
+    assert [status for status, _ in days[-5:]] == ["operational"] + ["major_outage"] * 4
+    day_text = started.strftime("%b %-d, %Y")
+    assert text_of(days[-4][1]) == f"{day_text} : Major outage, 50.00% uptime Payments down"
+    assert f'href="/incidents/{incident["id"]}"' in days[-4][1]
+    now_status = await client.get(f"/api/v1/components/{component.id}", headers=admin)
+    assert (await now_status.json())["status"] == "major_outage"
+
+
+async def test_a_days_tooltip_shows_on_hover_and_on_keyboard_focus_without_javascript(
+    client: Client, admin: dict[str, str]
+) -> None:
+    await api(client, admin, "POST", "/components", {"name": "Website"})
+
+    html = await get(client, "/")
+
+    assert "<script" not in html
+    assert ".day:not(:hover, :focus-within) > .tip" in html  # hidden only visually otherwise
+    days = [
+        attrs
+        for tag, attrs in outline(html).tags
+        if tag == "li" and "day" in (attrs.get("class") or "")
+    ]
+    assert len(days) == 90
+    assert all(attrs.get("tabindex") == "0" for attrs in days)
+    assert 'aria-label="Website: uptime by day"' in html
+    assert 'href="#after-components"' in html  # a way past the 90 stops of each bar
+
+
+async def test_the_days_follow_the_pages_time_zone(
+    aiohttp_client: AiohttpClient, database_url: str, redis_url: str, sessions: Sessions
+) -> None:
+    client = await aiohttp_client(
+        create_app(make_settings(database_url, redis_url, page_time_zone="Asia/Tokyo"))
+    )
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="API"), now=midnight(20)
+        )
+    # 16:00-17:00 UTC is 01:00-02:00 the next day in Tokyo.
+    start = midnight(5) + timedelta(hours=16)
+    await outage(sessions, component.id, start=start, end=start + timedelta(hours=1))
+
+    page = text_of(await get(client, "/"))
+
+    tokyo_day = (start + timedelta(hours=9)).strftime("%b %-d, %Y")
+    utc_day = start.strftime("%b %-d, %Y")
+    assert f"{tokyo_day} : Major outage, 95.83% uptime" in page
+    assert f"{utc_day} : Operational, 100% uptime" in page
+
+
+async def promising(client: Client, admin: dict[str, str], next_update_by: str) -> str:
+    """An open incident promising its next update by then; returns its id."""
+    body = {"title": "Card payments failing", "body": "Looking.", "next_update_by": next_update_by}
+    incident = await api(client, admin, "POST", "/incidents", body)
+    ident: str = incident["id"]
+    return ident
+
+
+async def test_active_incidents_link_to_their_page_with_the_promised_next_update(
+    client: Client, admin: dict[str, str]
+) -> None:
+    incident_id = await promising(client, admin, "2030-01-01T06:30:00Z")
+
+    html = await get(client, "/")
+
+    assert f'<a href="/incidents/{incident_id}">Card payments failing</a>' in html
+    assert "next update by Jan 1, 2030 06:30 UTC" in text_of(html)
+
+
+async def test_a_promised_update_that_is_late_is_said_to_be_late(
+    client: Client, admin: dict[str, str]
+) -> None:
+    path = f"/incidents/{await promising(client, admin, '2020-01-01T06:30:00Z')}"
+
+    home = text_of(await get(client, "/"))
+    page = text_of(await get(client, path))
+    home_ja = text_of(await get(client, "/?lang=ja"))
+    page_ja = text_of(await get(client, f"{path}?lang=ja"))
+
+    assert "the next update was expected by Jan 1, 2020 06:30 UTC" in home
+    assert "next update by" not in home
+    assert "Next update expected by Jan 1, 2020 06:30 UTC" in page
+    assert "次回の更新は 2020年1月1日 06:30 UTC までの予定でした。" in home_ja
+    assert "2020年1月1日 06:30 UTC までの予定でした" in page_ja
+
+
+async def test_maintenance_on_the_home_page_links_to_its_page(
+    client: Client, admin: dict[str, str]
+) -> None:
+    item = await api(
+        client,
+        admin,
+        "POST",
+        "/maintenance",
+        {
+            "title": "Database upgrade",
+            "body": "Read-only for a while.",
+            "scheduled_for": "2030-01-01T02:00:00Z",
+            "scheduled_until": "2030-01-01T04:00:00Z",
+        },
+    )
+
+    html = await get(client, "/")
+
+    assert f'<a href="/maintenance/{item["id"]}">Database upgrade</a>' in html
+
+
+async def test_the_footer_links_history_feeds_api_docs_and_subscribing(client: Client) -> None:
+    html = await get(client, "/")
+
+    footer = html[html.index("<footer") :]
+    for href in ("/history", "/feed.atom", "/feed.rss", "/api/v1/docs", "/subscribe"):
+        assert f'href="{href}"' in footer
+    assert "Subscribe to updates" in text_of(footer)
+    assert "Times in UTC." in text_of(footer)

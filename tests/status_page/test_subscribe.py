@@ -73,6 +73,16 @@ async def confirm_by_link(client: Client, message: dict[str, Any]) -> str:
     return text
 
 
+async def confirm_for_manage_link(client: Client, message: dict[str, str]) -> str:
+    """Confirm by the message's link; returns the path of the manage link shown."""
+    path = link(message["body"], "/subscribe/confirm/")
+    done = await client.post(path, data={"csrf_token": await csrf_token(client, path)})
+    text = await done.text()
+    assert done.status == 200, text
+    start = text.index('href="/manage/') + len('href="')
+    return text[start : text.index('"', start)]
+
+
 async def test_an_email_sign_up_gets_nothing_but_the_confirmation_until_confirmed(
     client: Client, admin: Headers, settings: Settings, sessions: Sessions
 ) -> None:
@@ -438,25 +448,31 @@ async def test_tampered_and_expired_confirmation_links_change_nothing(
     assert await consents(sessions) == []
 
 
-async def test_a_confirmation_mail_one_click_unsubscribe_withdraws_the_sign_up(
-    client: Client, settings: Settings, sessions: Sessions
+async def test_after_unsubscribing_a_new_sign_up_is_confirmed_and_told_again(
+    client: Client, admin: Headers, settings: Settings
 ) -> None:
-    await sign_up(client, email=EMAIL)
+    await sign_up(client, email="sam@example.com")
     await run_worker(settings)
-    async with sessions() as session:
-        row = await session.scalar(select(Signup))
-    assert row is not None
-    from notifier import links
-    from notifier.delivery import signup_messages
-
-    _content, recipient = signup_messages.compose(row, settings)
-    path = recipient.values["unsubscribe_url"].removeprefix(PUBLIC)
-
-    response = await client.post(path, data={"List-Unsubscribe": "One-Click"})
-
+    manage = await confirm_for_manage_link(client, (await outbox(client))[-1])
+    response = await client.post(
+        manage + "/unsubscribe", data={"csrf_token": await csrf_token(client, manage)}
+    )
     assert response.status == 200
-    assert await signups(sessions) == []
-    assert links.verify("another-secret", "cancel-signup", path.rsplit("/", 1)[1]) is None
+
+    await sign_up(client, email="sam@example.com")
+    await run_worker(settings)
+    again = (await outbox(client))[-1]
+    # Not "you are already subscribed": they are not, and would never hear again.
+    assert "Confirm your subscription" in again["subject"]
+    await confirm_for_manage_link(client, again)
+    await post_incident(client, admin, "Checkout errors")
+    await run_worker(settings)
+
+    latest = (await outbox(client))[-1]
+    assert (latest["to"], latest["subject"]) == (
+        "sam@example.com",
+        "[Test status] Checkout errors: Investigating",
+    )
 
 
 async def test_the_page_speaks_japanese(client: Client) -> None:

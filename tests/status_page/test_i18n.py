@@ -1,5 +1,6 @@
-"""Every text of the pages has its Japanese translation, and the catalogues hold nothing
-that no page uses.
+"""Page languages (``status_page/i18n.py``): every text of the pages has its Japanese
+translation, the catalogues hold nothing that no page uses, and a visitor gets the
+language they ask for.
 
 Messages are extracted as Babel extracts them (Jinja's extractor over the templates,
 Python's over status_page's modules); translations are read as the site reads them
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -18,6 +21,8 @@ from babel.messages.pofile import read_po
 
 import status_page
 from status_page import i18n
+from tests.conftest import Client
+from tests.status_page.pages import JA, get, one_of_each_page, text_of
 
 PACKAGE = Path(status_page.__file__).parent
 # Pages for developers, in English on purpose: the dev outbox and the API reference.
@@ -121,3 +126,92 @@ def test_japanese_has_one_plural_form(count: int, expected: str) -> None:
     ja = i18n.translations("ja")
 
     assert ja.ngettext("%(count)s day", "%(count)s days", count) % {"count": count} == expected
+
+
+# Which language a visitor gets
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ja", "ja"),
+        ("ja-JP,en;q=0.5", "ja"),
+        ("en;q=0.5, ja;q=0.8", "ja"),
+        ("ja;q=0, en", "en"),
+        ("ja;q=junk, en", "en"),
+        ("fr, de", "en"),
+        ("", "en"),
+    ],
+)
+def test_accept_language_is_read_by_q_value_as_rfc_9110_says(header: str, expected: str) -> None:
+    assert i18n.from_accept_language(header) == expected
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"query": "?lang=ja"},
+        {"headers": {"Cookie": "lang=ja"}},
+        {"headers": JA},
+    ],
+    ids=["query", "cookie", "accept-language"],
+)
+async def test_every_page_is_in_japanese_when_asked(
+    client: Client, admin: dict[str, str], how: dict[str, Any]
+) -> None:
+    paths = await one_of_each_page(client, admin)
+    now = datetime.now(UTC)
+    japanese = {
+        "/": [
+            "一部のシステムで障害が発生しています",
+            "発生中の障害",
+            "影響度：大",  # noqa: RUF001  (Japanese punctuation)
+            "調査中",
+            "次回の更新は 2030年1月1日 06:30 UTC までにお知らせします",
+            "メンテナンス",
+            "予定",
+            "2030年1月1日 02:00 UTC 〜 2030年1月1日 04:00 UTC",
+            "部分的な障害",
+            "部分的な障害, 稼働率 ",
+            "過去90日間の稼働率 ",
+            "部分的な障害を 30% の停止",
+        ],
+        "incidents": [
+            "期間",
+            "から継続中（1分未満経過）",  # noqa: RUF001
+            "次回の更新",
+            "影響を受けるコンポーネント",
+            "Website: 部分的な障害",
+            "更新情報",
+            "新しい順に表示しています。",
+        ],
+        "maintenance": [
+            "計画メンテナンス",
+            "予定時間",
+            "2030年1月1日 02:00 UTC 〜 2030年1月1日 04:00 UTC",
+        ],
+        "/history": [
+            "障害履歴",
+            f"{now.year}年{now.month}月",
+            "Slow pages",
+            "影響度：大 · 調査中",  # noqa: RUF001
+        ],
+    }
+    footer = ["時刻は UTC で表示しています。", "更新情報の配信登録", "障害履歴", "API ドキュメント"]
+
+    for path in paths:
+        html = await get(client, path + how.get("query", ""), headers=how.get("headers"))
+        page = text_of(html)
+        assert '<html lang="ja">' in html
+        key = path if path in japanese else path.split("/")[1]
+        for words in japanese[key] + footer:
+            assert words in page, (path, words)
+        for english in ("Operational", "Updates", "Incident history", "impact", "Posted"):
+            assert english not in page, (path, english)
+
+
+async def test_a_not_found_page_is_in_the_visitors_language(client: Client) -> None:
+    html = await get(client, "/incidents/nope", status=404, headers=JA)
+
+    assert '<html lang="ja">' in html
+    assert "ページが見つかりません" in text_of(html)
