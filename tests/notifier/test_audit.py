@@ -48,7 +48,11 @@ async def test_entries_are_listed_newest_first_and_filtered(sessions: Sessions) 
     async with sessions() as session, session.begin():
         key, _secret = await api_keys.create_key(session, "ops", ["admin"], now=start)
         for n, (action, target) in enumerate(
-            [("component.create", "cmp1"), ("incident.create", "inc1"), ("component.update", "cmp1")]
+            [
+                ("component.create", "cmp1"),
+                ("incident.create", "inc1"),
+                ("component.update", "cmp1"),
+            ]
         ):
             audit.record(
                 session,

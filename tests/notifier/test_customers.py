@@ -59,7 +59,8 @@ async def test_consent_and_follows_are_granted_and_kept_when_left_out(
             "imported",
             "contract",
         )
-        assert consent.confirmed_at is not None and consent.revoked_at is None
+        assert consent.confirmed_at is not None
+        assert consent.revoked_at is None
         assert follows.all() == [None]  # the whole page
 
 
@@ -82,14 +83,12 @@ async def test_customers_are_found_by_exactly_one_address_as_stored(sessions: Se
                 session, f"cus_{n}", CustomerPut(email=email), now=utcnow()
             )
     async with sessions() as session:
-        found, _ = await customers.find_customers(
-            session, CustomerSearch(email="ADA@example.com")
-        )
+        found, _ = await customers.find_customers(session, CustomerSearch(email="ADA@example.com"))
         assert [c.external_id for c in found] == ["cus_0"]
         with pytest.raises(InvalidField):
             await customers.find_customers(session, CustomerSearch())
+        both = CustomerSearch(email="ada@example.com", phone="+819012345678")
         with pytest.raises(InvalidField):
-            both = CustomerSearch(email="ada@example.com", phone="+819012345678")
             await customers.find_customers(session, both)
 
 
@@ -105,7 +104,8 @@ async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Session
     async with sessions() as session, session.begin():
         customer, _ = await customers.upsert_customer(session, "cus_1", body, now=utcnow())
         erased = await customers.erase_customer(session, "cus_1", now=utcnow())
-    assert erased.id == customer.id and erased.erased_at is not None
+    assert erased.id == customer.id
+    assert erased.erased_at is not None
     assert (erased.external_id, erased.name, erased.email, erased.phone, erased.inapp_user_id) == (
         None,
         None,
@@ -117,7 +117,8 @@ async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Session
         consents = (
             await session.scalars(select(Consent).where(Consent.customer_id == customer.id))
         ).all()
-        assert consents and all(c.revoked_at is not None for c in consents)
+        assert consents
+        assert all(c.revoked_at is not None for c in consents)
         assert await session.scalar(select(Subscription.id)) is None
         assert (await customers.list_customers(session, PageQuery()))[0] == []
         with pytest.raises(NotFound):

@@ -20,24 +20,18 @@ from notifier.tables import Customer, Delivery, Notification
 Sessions = async_sessionmaker[AsyncSession]
 
 
-class _Rollback(Exception):
-    pass
-
-
 async def test_the_row_is_written_with_its_update_or_not_at_all(sessions: Sessions) -> None:
     body = IncidentCreate(title="Checkout errors", body="We are looking.")
-    with pytest.raises(_Rollback):
-        async with sessions() as session, session.begin():
-            await incidents.create_incident(session, body, posted_by="ops", now=utcnow())
-            raise _Rollback
+    async with sessions() as session:
+        transaction = await session.begin()
+        await incidents.create_incident(session, body, posted_by="ops", now=utcnow())
+        await transaction.rollback()
     async with sessions() as session:
         assert await session.scalar(select(Notification.id)) is None
 
     async with sessions() as session:
         async with session.begin():
-            incident = await incidents.create_incident(
-                session, body, posted_by="ops", now=utcnow()
-            )
+            incident = await incidents.create_incident(session, body, posted_by="ops", now=utcnow())
         created = notifications.created_in(session)
         assert notifications.created_in(session) == []  # handed over once
     async with sessions() as session:
@@ -128,9 +122,7 @@ async def test_a_subjects_notifications_and_a_customers_timeline_are_newest_firs
         first, cursor = await notifications.deliveries_of(
             session, customer.id, limit=2, cursor=None
         )
-        rest, end = await notifications.deliveries_of(
-            session, customer.id, limit=2, cursor=cursor
-        )
+        rest, end = await notifications.deliveries_of(session, customer.id, limit=2, cursor=cursor)
         assert [d.notification_id for d in [*first, *rest]] == added[::-1]
         assert end is None
         with pytest.raises(NotFound):

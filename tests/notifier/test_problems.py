@@ -130,7 +130,5 @@ async def test_the_list_is_newest_first_and_filtered(sessions: Sessions) -> None
         assert [p.reference for p in page] == ["ORDER-3", "ORDER-2", "ORDER-1"]
         page, _ = await problems.list_problems(session, ProblemQuery(reference="ORDER-2"))
         assert [p.reference for p in page] == ["ORDER-2"]
-        page, _ = await problems.list_problems(
-            session, ProblemQuery(status=ProblemStatus.resolved)
-        )
+        page, _ = await problems.list_problems(session, ProblemQuery(status=ProblemStatus.resolved))
         assert list(page) == []

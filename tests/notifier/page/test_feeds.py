@@ -90,7 +90,8 @@ async def test_the_page_feed_has_public_entries_newest_first(
         "Incident: Site down (investigating)",
     ]
     html = entries[-1][1]
-    assert "<strong>investigating</strong>" in html and "<strong>looking</strong>" in html
+    assert "<strong>investigating</strong>" in html
+    assert "<strong>looking</strong>" in html
 
 
 async def test_a_component_feed_has_only_its_entries_and_a_hidden_one_has_none(
@@ -128,7 +129,8 @@ async def test_the_rss_feed_has_the_same_items_with_permalinks(
     ]
     for item in items:
         guid = item.find("guid")
-        assert guid is not None and guid.get("isPermaLink") == "true"
+        assert guid is not None
+        assert guid.get("isPermaLink") == "true"
         assert guid.text == item.findtext("link")
         assert (guid.text or "").startswith("http://status.test/incidents/")
         assert "<strong>" in (item.findtext("description") or "")

@@ -102,7 +102,8 @@ async def test_summary_has_statuspages_keys_and_groups_as_entries(
         "forewarn",
         True,
     )
-    assert STAMP.fullmatch(first["created_at"]) and STAMP.fullmatch(first["updated_at"])
+    assert STAMP.fullmatch(first["created_at"])
+    assert STAMP.fullmatch(first["updated_at"])
     assert summary["components"][-1]["components"] == [cards, wallets]
 
 
@@ -161,9 +162,8 @@ async def test_summary_has_public_unresolved_incidents_and_upcoming_maintenance(
         "scheduled",
         "maintenance",
     )
-    assert STAMP.fullmatch(planned["scheduled_for"]) and STAMP.fullmatch(
-        planned["scheduled_until"]
-    )
+    assert STAMP.fullmatch(planned["scheduled_for"])
+    assert STAMP.fullmatch(planned["scheduled_until"])
     # The resolved incident is in incidents.json; the private one is nowhere.
     every = docs.render("incidents.json")["incidents"]
     assert [i["name"] for i in every] == ["Fixed", "Slow API"]  # newest first

@@ -44,7 +44,9 @@ async def deliveries(sessions: Sessions, *user_ids: str) -> list[Recipient]:
             customer = Customer(external_id=f"cus-{user}", inapp_user_id=user)
             session.add(customer)
             await session.flush()
-            row = Delivery(notification_id=notification.id, customer_id=customer.id, channel="inapp")
+            row = Delivery(
+                notification_id=notification.id, customer_id=customer.id, channel="inapp"
+            )
             session.add(row)
             rows.append(row)
         await session.flush()
@@ -88,9 +90,8 @@ async def test_each_message_is_published_for_the_live_inbox(
     sessions: Sessions, redis: Redis
 ) -> None:
     recipients = await deliveries(sessions, "u-1")
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(INBOX_CHANNEL)
-    try:
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(INBOX_CHANNEL)
         await InAppChannel(sessions, redis).send(CONTENT, recipients)
         event: dict[str, Any] | None = None
         async with asyncio.timeout(5):
@@ -98,8 +99,6 @@ async def test_each_message_is_published_for_the_live_inbox(
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
                 if message is not None:
                     event = json.loads(message["data"])
-    finally:
-        await pubsub.aclose()
     async with sessions() as session:
         stored = await session.scalar(select(InboxMessage))
     assert stored is not None
