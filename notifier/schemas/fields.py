@@ -5,7 +5,8 @@ Text is what PostgreSQL can store (no NUL), what an XML feed can carry (the XML 
 person meant to write (no DEL, no C1 control). One-line text (names, titles, ids) has
 no tab, CR or LF either: it ends up in email Subject headers and feed titles. Each
 type states its rule in the OpenAPI document as a ``pattern``, and the server applies
-exactly that rule: the length counts what was sent, then the text is stripped.
+exactly that rule: the length counts what was sent, then the text is stripped of
+surrounding whitespace as ECMA-262 and Python count it together (U+FEFF included).
 
 Integers are bounded by their column (PostgreSQL ``integer``: 32 bits, signed).
 """
@@ -40,9 +41,12 @@ _SURROGATES = r"\ud800-\udfff"
 _LINE_BREAKS = r"\t\n\r"
 # "(?![\s\S])" is the end of the text: "$" in Python also matches before a final "\n".
 _END = r"(?![\s\S])"
-# The whitespace str.strip() removes that is not banned anyway: what may come before
-# the first character of text that must not be blank.
-_SPACES = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The whitespace str.strip() removes that is not banned anyway, and U+FEFF, which
+# ECMA-262's WhiteSpace (a client's "\s") has and Python's does not: what may come
+# before the first character of text that must not be blank. Spelled out, never "\s",
+# so that the document's pattern means the same in every engine.
+_SPACES = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_STRIPPED = "".join(c for c in map(chr, range(0x10000)) if c.isspace()) + "\ufeff"
 
 
 class _Patterned:
@@ -83,7 +87,7 @@ class _Text(_Patterned):
             return f"^[^{banned}]*{_END}"
         spaces = _SPACES + _LINE_BREAKS if self.multiline else _SPACES
         # Spaces, then a character that is none, then any text: linear, no lookahead.
-        return f"^[{spaces}]*[^\\s{banned}][^{banned}]*{_END}"
+        return f"^[{spaces}]*[^{_SPACES}{_LINE_BREAKS}{banned}][^{banned}]*{_END}"
 
     def _check(self, value: str) -> str:
         found = _banned(self.multiline).search(value)
@@ -91,9 +95,10 @@ class _Text(_Patterned):
             char = found.group()
             what = "line break or tab" if char in "\t\n\r" else "control character"
             raise ValueError(f"must not contain a {what} (U+{ord(char):04X})")
-        if not self.blank and not value.strip():
+        stripped = value.strip(_STRIPPED)
+        if not self.blank and not stripped:
             raise ValueError("must not be blank")
-        return value.strip()
+        return stripped
 
 
 @cache

@@ -129,12 +129,6 @@ def test_the_stated_pattern_is_the_rule_applied(field: Any) -> None:
         assert (stated.search(sample) is not None) == accepts(field, sample), repr(sample)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the server takes U+FEFF (ZWNBSP) as text, not blank, so it accepts "
-    "'\\ufeffAPI' and '\\ufeff' for a Name or Body; the stated pattern's [^\\s...] refuses "
-    "both, since ECMA-262 \\s includes U+FEFF (Python's \\s and str.strip() do not)",
-)
 @pytest.mark.parametrize("field", [Name, Body], ids=["Name", "Body"])
 def test_a_leading_zero_width_no_break_space_is_judged_alike(field: Any) -> None:
     stated = ecma(pattern(field))
