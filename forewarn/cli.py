@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from config import Settings, SettingsError, load_settings
 from forewarn import admin, database, demo, serving
-from notifier import api_keys, links, migrate, notifications
+from notifier import api_keys, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
@@ -197,7 +197,7 @@ async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int
     """``forewarn inapp-secret``: the secret applications sign in-app user ids with."""
     # Derived from the secret key (development: the one kept in the data folder).
     secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
-    print(links.inapp_secret(secret))
+    print(signing.inapp_secret(secret))
     return 0
 
 

@@ -21,9 +21,6 @@ from itsdangerous import BadSignature, Signer, TimestampSigner
 
 from notifier import signing
 
-# Kept here for ``forewarn inapp-secret`` (forewarn/cli.py) until it imports signing.
-inapp_secret = signing.inapp_secret
-
 _LEGACY_MAC_BYTES = 20
 
 
