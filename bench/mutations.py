@@ -13,6 +13,19 @@ not weaken the mutation.
 Runs on SQLite and embedded Redis (the test variables are removed from the
 environment). Refuses to touch a file with uncommitted changes: ``git checkout``
 would lose them. Prints one line per mutation and, last, one JSON line.
+
+What counts as killed: pytest's exit 1 with a ``FAILED`` or ``ERROR`` line naming a
+test (``path::name``): a test ran and failed, or its set-up did. Anything else is not
+a test noticing the fault:
+
+- exit 2 with errors during collection, or 4 with an ImportError loading a
+  ``conftest.py``: the mutated module does not import, so no test ran the fault it
+  names. The suite is checked to collect before any mutation,
+  so the mutation itself is at fault (a name it uses is not imported, a broken
+  statement): reported as ``broken``, neither killed nor survived; rewrite it.
+- exit 2 otherwise (interrupted), 3 (internal error), 4 otherwise (a named test
+  path does not exist, a usage error), 5 (no tests collected), or 1 with no failing test line: the
+  run stops, the file restored, with a message saying which tests and why.
 """
 
 from __future__ import annotations
@@ -95,21 +108,69 @@ def _restore(path: str) -> None:
     subprocess.run([GIT, "checkout", "--", path], cwd=ROOT, check=True)  # noqa: S603
 
 
+class Aborted(SystemExit):
+    """pytest ended in a way that is no verdict on a mutation (see the module's text)."""
+
+
+# pytest's exit codes: https://docs.pytest.org/en/stable/reference/exit-codes.html
+TESTS_FAILED, INTERRUPTED, USAGE_ERROR = 1, 2, 4
+# A failing test in the short summary: "FAILED path::name - ..." or "ERROR path::name".
+FAILING = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.MULTILINE)
+COLLECTION = re.compile(r"errors? during collection")
+CONFTEST = re.compile(r"^ImportError while loading conftest", re.MULTILINE)
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_TEST_")}
+
+
 def _pytest(paths: list[str]) -> tuple[str, str]:
-    """('killed' | 'survived' | 'timeout', the first failing test or '')."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_TEST_")}
+    """('killed' | 'survived' | 'timeout' | 'broken', the first failing test or why).
+    Raises ``Aborted`` when pytest's exit is no verdict (see the module's text)."""
     try:
         done = subprocess.run(  # noqa: S603  (our own fixed arguments)
-            [*PYTEST, *paths], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT
+            [*PYTEST, *paths], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=TIMEOUT
         )
     except subprocess.TimeoutExpired:
         return "timeout", ""
     if done.returncode == 0:
         return "survived", ""
-    failed = re.search(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
     LOGS.mkdir(exist_ok=True)
-    (LOGS / f"{'_'.join(paths)[:60].replace('/', '.')}.log").write_text(done.stdout)
-    return "killed", failed.group(1) if failed else f"pytest exit {done.returncode}"
+    log = LOGS / f"{'_'.join(paths)[:60].replace('/', '.')}.log"
+    log.write_text(done.stdout + done.stderr)
+    failed = FAILING.search(done.stdout)
+    if done.returncode == TESTS_FAILED and failed:
+        return "killed", failed.group(1)
+    output = done.stdout + done.stderr
+    if (done.returncode == INTERRUPTED and COLLECTION.search(output)) or (
+        done.returncode == USAGE_ERROR and CONFTEST.search(output)
+    ):
+        return "broken", f"the mutated code does not import: see {log}"
+    tail = output.strip().splitlines()[-3:]
+    raise Aborted(
+        f"pytest exit {done.returncode} on {' '.join(paths)}: not a test failing "
+        f"(4: a path that does not exist or a usage error; 5: no tests collected; "
+        f"2: interrupted; 3: internal error). Last lines: {' | '.join(tail)}. Log: {log}"
+    )
+
+
+def _collects(paths: list[str]) -> None:
+    """Abort unless every test path named collects with no mutation applied: a
+    collection error met later is then the mutation's."""
+    done = subprocess.run(  # noqa: S603  (our own fixed arguments)
+        [*PYTEST, "--collect-only", *paths],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise Aborted(
+            f"the tests do not collect without any mutation (pytest exit {done.returncode}): "
+            + " | ".join(tail)
+        )
 
 
 def run(number: int, mutation: Mutation) -> dict[str, object]:
@@ -151,6 +212,9 @@ def main() -> None:
     args = parser.parse_args()
     mutations = load()
     chosen = args.numbers or range(1, len(mutations) + 1)
+    if not args.list:
+        named = {t for n in chosen for t in mutations[n - 1].tests}
+        _collects(sorted(named | set(WIDE)))
     records = []
     for number in chosen:
         mutation = mutations[number - 1]
@@ -168,8 +232,16 @@ def main() -> None:
             flush=True,
         )
     if records:
-        killed = sum(1 for r in records if r["result"] == "killed")
-        print(json.dumps({"tried": len(records), "killed": killed, "mutations": records}))
+        counts = {
+            key: sum(1 for r in records if r["result"] == result)
+            for key, result in (
+                ("killed", "killed"),
+                ("equivalent", "survived (equivalent)"),
+                ("survived", "survived"),
+                ("broken", "broken"),
+            )
+        }
+        print(json.dumps({"tried": len(records), **counts, "mutations": records}))
     sys.exit(0)
 
 
