@@ -13,8 +13,14 @@ from notifier.delivery.outcomes import MAX_BACKOFF_SECONDS, Claimed, backoff, ch
 from notifier.statuses import DeliveryStatus
 
 
-def claimed() -> Claimed:
-    return Claimed(id=1, channel="sms", attempts=1, created_at=utcnow() - timedelta(seconds=1))
+def claimed(attempts: int = 1) -> Claimed:
+    return Claimed(
+        id=1, channel="sms", attempts=attempts, created_at=utcnow() - timedelta(seconds=1)
+    )
+
+
+def refused(*, permanent: bool = False) -> DeliveryError:
+    return DeliveryError("Twilio error 20003", permanent=permanent, alert_ops=True, retry_after=300)
 
 
 def test_a_suppressed_address_makes_the_delivery_suppressed() -> None:
@@ -52,3 +58,22 @@ def test_backoff_doubles_from_the_base_with_jitter_up_to_a_cap() -> None:
 def test_backoff_waits_at_least_a_providers_retry_after() -> None:
     assert all(backoff(1, 30.0, 2.0) >= 30.0 for _ in range(50))
     assert all(backoff(1, 0.5, 2.0) >= 1.0 for _ in range(50))  # shorter: the backoff wins
+
+
+# The end-to-end tests (test_parking.py) see a fault in this rule only as a hang: a
+# refusal recorded as a retry is deferred by its retry_after (300 s), and a burst worker
+# waits for it. These check the rule itself, at once.
+def test_a_refusal_of_our_credentials_is_parked_with_no_retry_due() -> None:
+    new = change(claimed(), refused(), utcnow(), DeliverySettings())
+    assert (new["status"], new["last_error"], new["next_attempt_at"]) == (
+        DeliveryStatus.parked,
+        "Twilio error 20003",
+        None,
+    )
+
+
+def test_it_is_parked_whatever_the_attempts_or_the_permanent_flag() -> None:
+    settings = DeliverySettings()
+    last = claimed(attempts=settings.max_attempts)
+    for outcome in (refused(), refused(permanent=True)):
+        assert change(last, outcome, utcnow(), settings)["status"] == DeliveryStatus.parked

@@ -221,3 +221,27 @@ async def test_a_refusal_from_sendgrid_parks_the_request_and_tells_ops(
 
     assert [r.status for r in await rows(sessions)] == ["sent"] * 3
     assert len(sendgrid.delivered) == 3
+
+
+async def test_resumed_deliveries_are_found_by_the_next_sweep_despite_its_grace(
+    api: Client,
+    admin: Headers,
+    one_at_a_time: Settings,
+    twilio: FakeTwilio,
+    sessions: Sessions,
+) -> None:
+    # The other tests run with a grace of 0, where a resume due only "now" looks the same.
+    await add_audience(one_at_a_time, 2, email=False, phone=True)
+    twilio.fail(REFUSED)
+    await post_incident(api, admin)
+    await run_worker(one_at_a_time)
+    parked = sorted(r.id for r in await rows(sessions))
+    assert [r.status for r in await rows(sessions)] == ["parked", "parked"]
+
+    graced = with_delivery(one_at_a_time, sweep_grace_seconds=30).delivery
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        assert await parking.resume(session, graced, now=now) == {"sms": 2}
+    async with sessions() as session, session.begin():
+        found = await sweeper.sweep(session, graced, now=now)
+    assert sorted(i for batch in found.batches for i in batch.delivery_ids) == parked
