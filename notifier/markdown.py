@@ -45,13 +45,18 @@ def to_html(text: str, top: int = 1) -> Markup:
 _TEXT_SCHEMES = ("http://", "https://", "mailto:")
 
 
+class _EveryLink(MarkdownIt):
+    """Every target becomes a link token, so a javascript: one loses its target but
+    keeps its label (markdown-it's own check would leave the whole "[x](...)" as text);
+    ``_link`` then keeps only the schemes the HTML path allows."""
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
 @cache
 def _text_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False, "breaks": True})
-    # Let every target become a link token, so a javascript: one loses its target but
-    # keeps its label (markdown-it's own check would leave the whole "[x](...)" as text).
-    parser.validateLink = lambda url: True
-    return parser
+    return _EveryLink("commonmark", {"html": False, "breaks": True})
 
 
 def _inline(tokens: list[Token]) -> str:
