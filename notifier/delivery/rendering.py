@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from notifier.delivery.channels.base import Content, token
-from notifier.markdown import to_html
+from notifier.markdown import to_html, to_text
 from notifier.statuses import ChannelName, Locale
 
 _ROOT = Path(__file__).with_name("templates")
@@ -33,6 +33,7 @@ def _env(html: bool) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["markdown"] = to_html
+    env.filters["plaintext"] = to_text
     # A token is our own constant (%%name%%); its value is escaped when substituted.
     env.globals["token"] = lambda name: Markup(token(name, html_part=html))  # noqa: S704
     return env
@@ -46,7 +47,8 @@ def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Co
     """``event``'s message for ``channel`` ("email", "sms" or "inapp") in ``locale``.
 
     An unknown locale falls back to English. Email gets subject, text and HTML (the
-    HTML template autoescaped, update bodies through ``markdown``); SMS only text, made
+    HTML template autoescaped, update bodies through ``markdown``; the text part's
+    through ``plaintext``); SMS only text, its body through ``plaintext``, made
     ``sms_safe``; in-app the email subject as title and the SMS text as body.
     Raises jinja2's TemplateNotFound for an unknown event and UndefinedError when
     ``context`` lacks a value a template uses.

@@ -237,3 +237,20 @@ def test_personalise_leaves_content_without_tokens_alone() -> None:
     content = Content(subject="Checkout errors", text="Checkout errors: identified.")
 
     assert personalise(content, recipient("en", "Sam", "http://status.test/u/1")) == content
+
+
+def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_email() -> None:
+    body = "Checkout fails for **some users**. See [status](https://example.com/s)."
+    values = context("incident_update", "en", body=body, body_short=messages.shorten(body))
+
+    sms = rendering.render("incident_update", "sms", "en", values)
+    inapp = rendering.render("incident_update", "inapp", "en", values)
+    email = rendering.render("incident_update", "email", "en", values)
+
+    said = "Checkout fails for some users. See status (https://example.com/s)."
+    for text in (sms.text, inapp.text, email.text):
+        assert said in text
+        assert "*" not in text
+        assert "](" not in text
+    assert "<strong>some users</strong>" in email.html
+    assert '<a href="https://example.com/s"' in email.html
