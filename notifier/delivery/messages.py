@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from notifier.markdown import to_text
 from notifier.tables import (
     DeliveryProblem,
     DeliveryProblemUpdate,
@@ -74,7 +75,8 @@ async def context(
     """The template context of ``notification`` for one locale's recipients.
 
     Always ``page_name`` and ``url`` (the page, with a trailing slash). A problem update
-    adds ``reference``, ``title``, ``body`` (Markdown), ``body_short`` (see ``shorten``)
+    adds ``reference``, ``title``, ``body`` (Markdown), ``body_short`` (its plain text,
+    ``shorten``-ed: cut after the Markdown is gone, so no mark is left half-open)
     and ``eta``; an incident or maintenance update adds ``title``, ``status_label`` (in
     ``locale``), ``body``, ``body_short``, ``components`` (affected names) and
     ``next_update_by``. Times are formatted in the page's time zone. The subject and
@@ -93,7 +95,7 @@ async def context(
             "reference": problem.reference,
             "title": problem.title,
             "body": update.body,
-            "body_short": shorten(update.body),
+            "body_short": shorten(to_text(update.body)),
             "eta": when(eta, zone),
         }
     incident = await session.get(Incident, notification.subject_id)
@@ -106,7 +108,7 @@ async def context(
         "title": incident.title,
         "status_label": labels.get(incident_update.status, incident_update.status),
         "body": incident_update.body,
-        "body_short": shorten(incident_update.body),
+        "body_short": shorten(to_text(incident_update.body)),
         "components": [a.component.name for a in incident.affected],
         "next_update_by": when(incident_update.next_update_by, zone),
     }

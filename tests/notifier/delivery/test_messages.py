@@ -68,3 +68,28 @@ async def test_an_incident_updates_context_in_japanese(database_url: str, redis_
         "components": ["API"],
         "next_update_by": "2026-11-23 18:30 JST",
     }
+
+
+async def test_a_texts_short_body_is_cut_after_the_markdown_is_gone(
+    database_url: str, redis_url: str
+) -> None:
+    settings = make_settings(database_url, redis_url)
+    engine = create_engine(settings.database_url)
+    sessions: Sessions = sessionmaker(engine)
+    # The cut at 200 characters falls inside the bold text and the link.
+    body = "Payments " * 20 + "**fail for " + "some users " * 5 + "now** [status](https://s.test/x)"
+    async with sessions() as session, session.begin():
+        api = await components.create_component(session, ComponentCreate(name="API"), now=utcnow())
+        create = IncidentCreate(
+            title="Checkout errors", body=body, components=[AffectedComponent(component_id=api.id)]
+        )
+        await incidents.create_incident(session, create, posted_by="ops", now=utcnow())
+    async with sessions() as session:
+        notification = (await session.scalars(select(Notification))).one()
+        said = await context(session, notification, settings, "en")
+    await engine.dispose()
+    assert said["body"] == body
+    assert "*" not in said["body_short"]
+    assert "](" not in said["body_short"]
+    assert said["body_short"].startswith("Payments Payments")
+    assert (len(said["body_short"]), said["body_short"][-1]) == (200, "…")

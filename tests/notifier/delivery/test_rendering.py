@@ -241,7 +241,9 @@ def test_personalise_leaves_content_without_tokens_alone() -> None:
 
 def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_email() -> None:
     body = "Checkout fails for **some users**. See [status](https://example.com/s)."
-    values = context("incident_update", "en", body=body, body_short=messages.shorten(body))
+    # As messages.context gives them: the short body is cut from the plain text.
+    short = messages.shorten(markdown.to_text(body))
+    values = context("incident_update", "en", body=body, body_short=short)
 
     sms = rendering.render("incident_update", "sms", "en", values)
     inapp = rendering.render("incident_update", "inapp", "en", values)
