@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
 from notifier.markdown import to_text
+from notifier.statuses import IncidentKind
 from notifier.tables import (
     DeliveryProblem,
     DeliveryProblemUpdate,
@@ -61,6 +62,22 @@ def when(value: datetime | None, zone: str) -> str:
     return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def window(starts: datetime | None, ends: datetime | None, zone: str) -> str:
+    """A maintenance window in time zone ``zone``: ``2026-12-20 10:00-12:00 JST`` when
+    both ends fall on one day with one zone name there, else ``2026-12-20 23:00 JST -
+    2026-12-21 01:00 JST``; only the start when ``ends`` is None, "" when ``starts`` is.
+    """
+    if starts is None:
+        return ""
+    if ends is None:
+        return when(starts, zone)
+    start, end = starts.astimezone(ZoneInfo(zone)), ends.astimezone(ZoneInfo(zone))
+    # A change of offset inside the day (DST) names two zones: then both ends in full.
+    if start.date() == end.date() and start.tzname() == end.tzname():
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} {start:%Z}"
+    return f"{when(starts, zone)} - {when(ends, zone)}"
+
+
 def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
     """``text`` on one line with whitespace runs folded, cut to ``limit`` characters
     (the last one an ellipsis) when longer.
@@ -75,11 +92,13 @@ async def context(
     """The template context of ``notification`` for one locale's recipients.
 
     Always ``page_name`` and ``url`` (the page, with a trailing slash). A problem update
-    adds ``reference``, ``title``, ``body`` (Markdown), ``body_short`` (its plain text,
+    adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``), ``status`` (the update's
+    ``ProblemStatus``), ``body`` (Markdown), ``body_short`` (its plain text,
     ``shorten``-ed: cut after the Markdown is gone, so no mark is left half-open)
     and ``eta``; an incident or maintenance update adds ``title``, ``status_label`` (in
     ``locale``), ``body``, ``body_short``, ``components`` (affected names) and
-    ``next_update_by``. Times are formatted in the page's time zone. The subject and
+    ``next_update_by``, and a maintenance its scheduled ``window``. Times are formatted
+    in the page's time zone. The subject and
     update rows must exist (the outbox row is written with them).
     """
     zone = settings.page_time_zone
@@ -94,6 +113,8 @@ async def context(
             **base,
             "reference": problem.reference,
             "title": problem.title,
+            "kind": problem.kind,
+            "status": update.status,
             "body": update.body,
             "body_short": shorten(to_text(update.body)),
             "eta": when(eta, zone),
@@ -103,7 +124,7 @@ async def context(
     assert incident is not None
     assert incident_update is not None
     labels = STATUS_LABELS.get(locale, STATUS_LABELS["en"])
-    return {
+    said: dict[str, Any] = {
         **base,
         "title": incident.title,
         "status_label": labels.get(incident_update.status, incident_update.status),
@@ -112,3 +133,6 @@ async def context(
         "components": [a.component.name for a in incident.affected],
         "next_update_by": when(incident_update.next_update_by, zone),
     }
+    if incident.kind == IncidentKind.maintenance:
+        said["window"] = window(incident.scheduled_for, incident.scheduled_until, zone)
+    return said

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier import components, incidents
+from notifier import components, incidents, maintenance
 from notifier.db import create_engine, sessionmaker, utcnow
-from notifier.delivery.messages import context, greeting, shorten, when
+from notifier.delivery.messages import context, greeting, shorten, when, window
 from notifier.schemas.components import ComponentCreate
 from notifier.schemas.incidents import AffectedComponent, IncidentCreate
-from notifier.tables import Notification
+from notifier.schemas.maintenance import MaintenanceCreate
+from notifier.tables import DeliveryProblem, DeliveryProblemUpdate, Notification
 from tests.conftest import make_settings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -31,6 +32,35 @@ def test_a_time_is_written_in_the_pages_time_zone() -> None:
     assert when(moment, "Asia/Tokyo") == "2026-11-23 18:30 JST"
     assert when(moment, "UTC") == "2026-11-23 09:30 UTC"
     assert when(None, "Asia/Tokyo") == ""
+
+
+def test_a_window_on_one_day_names_the_day_once() -> None:
+    starts = datetime(2026, 12, 20, 1, 0, tzinfo=UTC)
+    ends = datetime(2026, 12, 20, 3, 0, tzinfo=UTC)
+    assert window(starts, ends, "Asia/Tokyo") == "2026-12-20 10:00-12:00 JST"
+    assert window(starts, ends, "UTC") == "2026-12-20 01:00-03:00 UTC"
+
+
+def test_a_window_over_midnight_in_the_pages_zone_names_both_days() -> None:
+    # One UTC day, but 23:00 to 01:00 in Tokyo.
+    starts = datetime(2026, 12, 20, 14, 0, tzinfo=UTC)
+    ends = datetime(2026, 12, 20, 16, 0, tzinfo=UTC)
+    assert window(starts, ends, "Asia/Tokyo") == "2026-12-20 23:00 JST - 2026-12-21 01:00 JST"
+
+
+def test_a_window_across_a_change_of_offset_names_both_zones() -> None:
+    # 2026-03-29 is when Central Europe moves from CET to CEST.
+    starts = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    ends = datetime(2026, 3, 29, 2, 0, tzinfo=UTC)
+    said = window(starts, ends, "Europe/Berlin")
+    assert said == "2026-03-29 01:30 CET - 2026-03-29 04:00 CEST"
+
+
+def test_a_window_without_an_end_or_a_start() -> None:
+    starts = datetime(2026, 12, 20, 1, 0, tzinfo=UTC)
+    assert window(starts, None, "Asia/Tokyo") == "2026-12-20 10:00 JST"
+    assert window(None, starts, "Asia/Tokyo") == ""
+    assert window(None, None, "Asia/Tokyo") == ""
 
 
 def test_a_short_body_is_one_line_and_ends_in_an_ellipsis_when_cut() -> None:
@@ -93,3 +123,78 @@ async def test_a_texts_short_body_is_cut_after_the_markdown_is_gone(
     assert "](" not in said["body_short"]
     assert said["body_short"].startswith("Payments Payments")
     assert (len(said["body_short"]), said["body_short"][-1]) == (200, "…")
+
+
+async def test_a_maintenance_context_says_the_window_in_the_pages_zone(
+    database_url: str, redis_url: str
+) -> None:
+    settings = make_settings(database_url, redis_url, page_time_zone="Asia/Tokyo")
+    engine = create_engine(settings.database_url)
+    sessions: Sessions = sessionmaker(engine)
+    body = MaintenanceCreate(
+        title="Database upgrade",
+        body="Checkout will be read-only.",
+        scheduled_for=datetime(2026, 12, 20, 1, 0, tzinfo=UTC),
+        scheduled_until=datetime(2026, 12, 20, 3, 0, tzinfo=UTC),
+    )
+    async with sessions() as session, session.begin():
+        await maintenance.create_maintenance(session, body, posted_by="ops", now=utcnow())
+    async with sessions() as session:
+        notification = (await session.scalars(select(Notification))).one()
+        said = await context(session, notification, settings, "ja")
+    await engine.dispose()
+    assert said["window"] == "2026-12-20 10:00-12:00 JST"
+    assert said["status_label"] == "予定"
+    assert said["title"] == "Database upgrade"
+
+
+async def test_an_incident_context_has_no_window(database_url: str, redis_url: str) -> None:
+    settings = make_settings(database_url, redis_url)
+    engine = create_engine(settings.database_url)
+    sessions: Sessions = sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        create = IncidentCreate(title="Checkout errors", body="Some payments fail.")
+        await incidents.create_incident(session, create, posted_by="ops", now=utcnow())
+    async with sessions() as session:
+        notification = (await session.scalars(select(Notification))).one()
+        said = await context(session, notification, settings, "en")
+    await engine.dispose()
+    assert "window" not in said
+
+
+async def test_a_problem_context_has_its_kind_and_the_updates_status(
+    database_url: str, redis_url: str
+) -> None:
+    settings = make_settings(database_url, redis_url, page_time_zone="Asia/Tokyo")
+    engine = create_engine(settings.database_url)
+    sessions: Sessions = sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        problem = DeliveryProblem(reference="ORD-7", kind="lost", status="resolved", title="")
+        session.add(problem)
+        await session.flush()
+        update = DeliveryProblemUpdate(
+            problem_id=problem.id,
+            status="resolved",
+            body="We **found** it.",
+            eta=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
+        )
+        session.add(update)
+        await session.flush()
+        # Only its kind and ids are read: the row itself need not be stored.
+        notification = Notification(
+            kind="problem_update", subject_id=problem.id, update_id=update.id
+        )
+    async with sessions() as session:
+        said = await context(session, notification, settings, "en")
+    await engine.dispose()
+    assert said == {
+        "page_name": "Test status",
+        "url": "http://status.test/",
+        "reference": "ORD-7",
+        "title": "",
+        "kind": "lost",
+        "status": "resolved",
+        "body": "We **found** it.",
+        "body_short": "We found it.",
+        "eta": "2026-11-25 12:00 JST",
+    }

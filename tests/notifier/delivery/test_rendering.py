@@ -256,3 +256,83 @@ def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_e
         assert "](" not in text
     assert "<strong>some users</strong>" in email.html
     assert '<a href="https://example.com/s"' in email.html
+
+
+WINDOW = {"en": "2026-12-20 10:00-12:00 UTC", "ja": "2026-12-20 10:00-12:00 JST"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_maintenance_message_names_its_window_and_status(channel: str, locale: str) -> None:
+    values = context("maintenance_update", locale, window=WINDOW[locale])
+
+    content = rendering.render("maintenance_update", channel, locale, values)
+
+    assert WINDOW[locale] in content.text
+    assert values["status_label"] in content.text
+    if channel != "sms":
+        assert WINDOW[locale] in content.subject
+    if channel == "email":
+        assert f"<strong>{WINDOW[locale]}</strong>" in content.html
+        assert f"<strong>{values['status_label']}</strong>" in content.html
+
+
+def test_a_maintenance_message_without_a_window_leaves_the_line_out() -> None:
+    values = context("maintenance_update", "en", window="")
+
+    content = rendering.render("maintenance_update", "email", "en", values)
+
+    assert "window" not in content.text + content.html + content.subject
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_resolved_problem_says_so_without_an_eta_or_a_promise(channel: str, locale: str) -> None:
+    values = context("problem_update", locale, kind="delayed", status="resolved")
+
+    content = rendering.render("problem_update", channel, locale, values)
+
+    said = content.subject + content.text + content.html
+    assert values["eta"] not in said
+    for promise in ("expected time", "keep you posted", "お届け予定", "進展があり次第"):
+        assert promise not in said
+    assert values["reference"] in content.text
+    if channel != "sms":
+        assert ("has been resolved" if locale == "en" else "解決いたしました") in content.subject
+    thanks = "Thank you for your patience" if locale == "en" else "ありがとうございました"
+    assert thanks in content.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_an_open_delayed_problem_names_the_reference_first_and_the_eta(
+    channel: str, locale: str
+) -> None:
+    values = context("problem_update", locale, kind="delayed", status="open")
+
+    content = rendering.render("problem_update", channel, locale, values)
+
+    first = {
+        "en": "Your order ORD-12345 is delayed.",
+        "ja": "ご注文（ORD-12345）のお届けが遅れております。",  # noqa: RUF001  (Japanese brackets)
+    }[locale]
+    assert first in content.text
+    # The reference comes before the update's own words.
+    assert content.text.index(first) < content.text.index(values["body_short"][:10])
+    assert values["eta"] in content.text
+    if channel == "email":
+        assert f"<strong>{first}</strong>" in content.html
+        assert ("keep you posted" if locale == "en" else "進展があり次第") in content.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", ["delayed", "failed_attempt", "lost", "damaged", "cancelled"])
+def test_each_kind_of_problem_has_its_own_first_sentence(kind: str, locale: str) -> None:
+    values = context("problem_update", locale, kind=kind, status="open")
+    unknown = context("problem_update", locale, kind="something_else", status="open")
+
+    said = rendering.render("problem_update", "sms", locale, values).text
+    fallback = rendering.render("problem_update", "sms", locale, unknown).text
+
+    assert "ORD-12345" in said
+    assert said != fallback
