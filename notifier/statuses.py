@@ -120,9 +120,10 @@ class DeliveryStatus(StrEnum):
 
     ``pending -> sending -> sent -> delivered | failed | bounced``, or ``suppressed``
     without a send (no consent, or the address is suppressed). ``pending`` and
-    ``sending`` are unfinished (``UNFINISHED``): the sender and the sweeper look at
-    those only. ``parked``: a provider refused our credentials; it waits, unsent and
-    unretried, until ops resume it (``notifier.delivery.parking``).
+    ``sending`` are unfinished: the sender and the sweeper look at those only (the
+    partial index ``tables.deliveries.UNFINISHED``). ``parked``: a provider refused our
+    credentials; it waits, unsent and unretried, until ops resume it
+    (``notifier.delivery.parking``).
     """
 
     pending = "pending"
@@ -137,15 +138,12 @@ class DeliveryStatus(StrEnum):
     @property
     def unfinished(self) -> bool:
         """True while a send may still be made (pending, or claimed and sending)."""
-        return self in UNFINISHED
+        return self in (DeliveryStatus.pending, DeliveryStatus.sending)
 
     @property
     def reached_provider(self) -> bool:
         """True once a provider accepted it (sent or delivered)."""
         return self in (DeliveryStatus.sent, DeliveryStatus.delivered)
-
-
-UNFINISHED = frozenset({DeliveryStatus.pending, DeliveryStatus.sending})
 
 
 class NotificationStatus(StrEnum):

@@ -21,7 +21,7 @@ from notifier.db import Base, UTCDateTime, new_id, utcnow
 from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 
 # The partial indexes' conditions: the same text as the migrations that made them.
-UNFINISHED = f"status IN ('{DeliveryStatus.pending}', '{DeliveryStatus.sending}')"
+UNFINISHED = "status IN ({})".format(", ".join(f"'{s}'" for s in DeliveryStatus if s.unfinished))
 SMS_ONLY = f"channel = '{ChannelName.sms}'"
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

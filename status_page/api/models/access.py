@@ -1,25 +1,11 @@
-"""API keys and the audit log, as the ops API answers them."""
+"""The audit log, as the ops API answers it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
-
 from status_page.api.models.common import Output
-
-
-class ApiKeyOut(Output):
-    """An API key, never its secret. Times are RFC 3339, in UTC."""
-
-    id: str
-    name: str
-    prefix: str = Field(description="The key's first characters, to recognise it.")
-    scopes: list[str]
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
 
 
 class AuditEntryOut(Output):
