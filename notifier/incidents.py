@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components, notifications
+from notifier import components, events, notifications
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
@@ -208,6 +208,7 @@ async def _record_update(
         notifications.add(
             session,
             kind="incident_update",
+            event=events.of_incident(status, first=len(incident.updates) == 1),
             subject_id=incident.id,
             update_id=update.id,
             audience=AudienceRule.page(affected_ids),

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components, notifications
+from notifier import components, events, notifications
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound
@@ -251,6 +251,7 @@ def _add_update(
         notifications.add(
             session,
             kind="maintenance_update",
+            event=events.of_maintenance(update.status, first=len(maintenance.updates) == 1),
             subject_id=maintenance.id,
             update_id=update.id,
             audience=AudienceRule.page(a.component_id for a in maintenance.affected),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import NotFound
+from notifier.events import Event
 from notifier.pagination import paginate
 from notifier.statuses import NotificationStatus
 from notifier.tables import Delivery, Notification
@@ -27,6 +28,7 @@ def add(
     session: AsyncSession,
     *,
     kind: str,
+    event: Event,
     subject_id: str,
     update_id: str,
     audience: AudienceRule,
@@ -34,7 +36,8 @@ def add(
 ) -> Notification:
     """Add the notification row for one update (status ``pending``) and note its id on the session.
 
-    ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``;
+    ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``
+    (what ``subject_id`` and ``update_id`` name); ``event`` which message it is;
     ``audience`` says who hears (``AudienceRule``: a page's subscribers to some
     components, or a problem's customers). The fan-out is enqueued after the commit:
     see ``created_in``.
@@ -42,6 +45,7 @@ def add(
     notification = Notification(
         id=new_id(),
         kind=kind,
+        event=event,
         subject_id=subject_id,
         update_id=update_id,
         audience=audience,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import notifications
+from notifier import events, notifications
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound, UnknownReference
@@ -144,6 +144,7 @@ def _add_update(
         notifications.add(
             session,
             kind="problem_update",
+            event=events.of_problem(status, first=len(problem.updates) == 1),
             subject_id=problem.id,
             update_id=update.id,
             audience=AudienceRule.of_problem(problem.id),

@@ -26,6 +26,7 @@ async def deliver(sessions: Sessions, redis: Redis, user_id: str, *titles: str) 
         for n, _title in enumerate(titles):
             notification = Notification(
                 kind="incident_update",
+                event="incident_updated",
                 subject_id=f"inc{n}",
                 update_id=f"upd{n}",
                 audience=AudienceRule(),

@@ -36,6 +36,8 @@ class Notification(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     # incident_update | maintenance_update | problem_update
     kind: Mapped[str] = mapped_column(String(32))
+    # An ``Event``: which message this is (incident_created, maintenance_started, ...).
+    event: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[str] = mapped_column(String(16), index=True)
     update_id: Mapped[str] = mapped_column(String(16))
     # Who hears: {"components": [...]} (page subscribers) or {"problem": id} (its customers).

@@ -142,7 +142,11 @@ async def test_deliveries_resume_hands_parked_texts_back_by_channel(
     customers = await add_audience(settings, 2, email=False, phone=True)
     async with sessions() as session, session.begin():
         notification = Notification(
-            kind="incident_update", subject_id="i1", update_id="u1", audience=AudienceRule()
+            kind="incident_update",
+            event="incident_updated",
+            subject_id="i1",
+            update_id="u1",
+            audience=AudienceRule(),
         )
         session.add(notification)
         await session.flush()

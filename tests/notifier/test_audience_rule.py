@@ -44,6 +44,7 @@ async def test_a_row_written_as_json_loads_as_a_rule_and_is_stored_as_before(
             Notification(
                 id="n1",
                 kind="problem_update",
+                event="problem_updated",
                 subject_id="p1",
                 update_id="u1",
                 audience=AudienceRule.of_problem("p1"),

@@ -14,6 +14,7 @@ from notifier import incidents, notifications
 from notifier.audience_rule import AudienceRule
 from notifier.db import utcnow
 from notifier.errors import NotFound
+from notifier.events import Event
 from notifier.schemas.incidents import IncidentCreate
 from notifier.tables import Customer, Delivery, Notification
 
@@ -49,6 +50,7 @@ async def test_counts_group_deliveries_by_channel_and_status(sessions: Sessions)
         told = notifications.add(
             session,
             kind="incident_update",
+            event=Event.incident_updated,
             subject_id="inc1",
             update_id="upd1",
             audience=AudienceRule(),
@@ -57,6 +59,7 @@ async def test_counts_group_deliveries_by_channel_and_status(sessions: Sessions)
         quiet = notifications.add(
             session,
             kind="incident_update",
+            event=Event.incident_updated,
             subject_id="inc1",
             update_id="upd2",
             audience=AudienceRule(),
@@ -101,6 +104,7 @@ async def test_a_subjects_notifications_and_a_customers_timeline_are_newest_firs
             notification = notifications.add(
                 session,
                 kind="incident_update",
+                event=Event.incident_updated,
                 subject_id="inc1",
                 update_id=f"upd{n}",
                 audience=AudienceRule(),

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from notifier.events import Event
 from notifier.notifications import Counts
 from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 from notifier.tables import Notification
@@ -18,6 +19,9 @@ class NotificationOut(Output):
 
     id: str
     kind: str
+    event: Event = Field(
+        description="Which message it is: incident_created, maintenance_started, ..."
+    )
     subject_id: str = Field(description="The incident, maintenance or delivery problem.")
     update_id: str
     audience: dict[str, Any]
@@ -36,6 +40,7 @@ class NotificationOut(Output):
         return cls(
             id=notification.id,
             kind=notification.kind,
+            event=Event(notification.event),
             subject_id=notification.subject_id,
             update_id=notification.update_id,
             audience=notification.audience.to_json(),

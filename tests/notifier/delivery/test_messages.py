@@ -182,7 +182,10 @@ async def test_a_problem_context_has_its_kind_and_the_updates_status(
         await session.flush()
         # Only its kind and ids are read: the row itself need not be stored.
         notification = Notification(
-            kind="problem_update", subject_id=problem.id, update_id=update.id
+            kind="problem_update",
+            event="problem_updated",
+            subject_id=problem.id,
+            update_id=update.id,
         )
     async with sessions() as session:
         said = await context(session, notification, settings, "en")

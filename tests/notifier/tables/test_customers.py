@@ -47,7 +47,11 @@ async def test_the_case_expression_picks_each_deliverys_address(sessions: Sessio
     async with sessions() as session, session.begin():
         customer = Customer(email="a@example.com", phone="+14155550000", inapp_user_id="u1")
         notification = Notification(
-            kind="incident_update", subject_id="i1", update_id="u1", audience=AudienceRule()
+            kind="incident_update",
+            event="incident_updated",
+            subject_id="i1",
+            update_id="u1",
+            audience=AudienceRule(),
         )
         session.add_all([customer, notification])
         await session.flush()

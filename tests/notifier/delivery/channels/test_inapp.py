@@ -35,7 +35,11 @@ async def deliveries(sessions: Sessions, *user_ids: str) -> list[Recipient]:
     """One in-app delivery row per user of one notification; their recipients."""
     async with sessions() as session, session.begin():
         notification = Notification(
-            kind="incident_update", subject_id="inc1", update_id="upd1", audience=AudienceRule()
+            kind="incident_update",
+            event="incident_updated",
+            subject_id="inc1",
+            update_id="upd1",
+            audience=AudienceRule(),
         )
         session.add(notification)
         await session.flush()

@@ -41,8 +41,9 @@ async def test_a_notification_is_listed_and_read_alike_with_its_audience_and_cou
 
     [pending] = before["data"]
     assert before["next_cursor"] is None
-    assert (pending["kind"], pending["subject_id"], pending["status"]) == (
+    assert (pending["kind"], pending["event"], pending["subject_id"], pending["status"]) == (
         "incident_update",
+        "incident_created",
         incident["id"],
         "pending",
     )
@@ -54,6 +55,13 @@ async def test_a_notification_is_listed_and_read_alike_with_its_audience_and_cou
     assert (done["id"], done["status"]) == (pending["id"], "done")
     assert done["fanned_out_at"] is not None
     assert await ok(client, f"/api/v1/notifications/{done['id']}", admin) == done
+
+    resolved = await client.post(
+        f"/api/v1/incidents/{incident['id']}/resolve", json={"body": "Fixed."}, headers=admin
+    )
+    assert resolved.status == 200, await resolved.text()
+    events = [n["event"] for n in (await ok(client, path, admin))["data"]]
+    assert events == ["incident_resolved", "incident_created"]
 
 
 async def test_unknown_notifications_and_customers_are_404_and_a_quiet_subject_has_none(
