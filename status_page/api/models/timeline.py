@@ -39,8 +39,8 @@ class TimelineDelivery(Output):
     channel: ChannelName
     status: DeliveryStatus
     last_error: str | None = Field(
-        description="Why it failed, bounced, was parked or suppressed (`address suppressed: stop`); "
-        "the provider's reason as recorded."
+        description="Why it failed, bounced, was parked or suppressed, as recorded: the "
+        "provider's reason, or e.g. `address suppressed: stop`."
     )
     attempts: int
     created_at: datetime
