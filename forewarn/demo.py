@@ -305,4 +305,5 @@ async def _customers(session: AsyncSession, ids: dict[str, str], *, now: datetim
         ),
     ]
     for external_id, body in zip(("cust-1001", "cust-1002"), people, strict=True):
-        await customers.upsert_customer(session, external_id, body, now=now)
+        # An empty database: no erased customer's suppression to re-arm, so no key needed.
+        await customers.upsert_customer(session, external_id, body, secret="", now=now)

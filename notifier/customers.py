@@ -5,26 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import subscribers
+from notifier import subscribers, suppressions
 from notifier.errors import Conflict, InvalidField, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.common import PageQuery
 from notifier.schemas.customers import CustomerPut, CustomerSearch
 from notifier.statuses import ChannelName, ConsentMethod
-from notifier.tables import Consent, Customer, Subscription
+from notifier.tables import Customer
+from notifier.tables.customers import address_of
 
 
 async def upsert_customer(
-    session: AsyncSession, external_id: str, body: CustomerPut, *, now: datetime
+    session: AsyncSession, external_id: str, body: CustomerPut, *, secret: str, now: datetime
 ) -> tuple[Customer, bool]:
     """Create or replace the customer; returns it and whether it was created.
 
     The row is claimed with INSERT ... ON CONFLICT DO NOTHING, so that concurrent
-    PUTs of a new external_id make one customer instead of a unique-key 500.
+    PUTs of a new external_id make one customer instead of a unique-key 500. An
+    address suppressed before its last customer was erased is suppressed again
+    (``suppressions.rearm``; ``secret`` is ``FOREWARN_SECRET_KEY``).
     """
     await _unique_inapp_user(session, external_id, body.inapp_user_id)
     dialect = session.get_bind().dialect.name
@@ -40,6 +43,10 @@ async def upsert_customer(
         setattr(customer, field, value)
     customer.updated_at = now
     await session.flush()
+    for addressed in (ChannelName.email, ChannelName.sms):
+        address = address_of(customer, addressed)
+        if address is not None:
+            await suppressions.rearm(session, secret, addressed, address)
     if body.consent is not None:
         for channel in body.consent.channels:
             await subscribers.grant(
@@ -111,19 +118,3 @@ async def find_customers(
     return await paginate(
         session, stmt, Customer.created_at, Customer.id, limit=search.limit, cursor=search.cursor
     )
-
-
-async def erase_customer(session: AsyncSession, external_id: str, *, now: datetime) -> Customer:
-    """Erase the personal data; the row stays so that history keeps its shape."""
-    customer = await get_customer(session, external_id)
-    customer.external_id = None
-    customer.name = customer.email = customer.phone = customer.inapp_user_id = None
-    await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
-    await session.execute(
-        update(Consent)
-        .where(Consent.customer_id == customer.id, Consent.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    customer.erased_at = customer.updated_at = now
-    await session.flush()
-    return customer

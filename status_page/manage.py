@@ -186,6 +186,7 @@ async def save(request: web.Request) -> web.Response:
                     address,
                     keep,
                     settings=settings.subscribe,
+                    secret=settings.secret_key.get_secret_value(),
                     now=now,
                     customer_id=customer.id,
                 )

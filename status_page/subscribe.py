@@ -150,7 +150,13 @@ async def subscribe(request: web.Request) -> web.Response:
         return forms.notice(request, "rate_limited", 429)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         row = await signup.request(
-            session, channel, address, choice, settings=settings.subscribe, now=utcnow()
+            session,
+            channel,
+            address,
+            choice,
+            settings=settings.subscribe,
+            secret=_secret(request),
+            now=utcnow(),
         )
     await enqueue.enqueue_signup_message(request.app, row.id)
     return _sent(request, channel, row.id)

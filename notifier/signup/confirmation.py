@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import SubscribeSettings
-from notifier import signing, subscribers
+from notifier import signing, subscribers, suppressions
 from notifier.signup.form import Choice
 from notifier.statuses import ChannelName, ConsentMethod, SignupKind, SuppressionReason
 from notifier.tables import Consent, Customer, Signup, Suppression
@@ -37,10 +37,17 @@ async def request(
     choice: Choice,
     *,
     settings: SubscribeSettings,
+    secret: str,
     now: datetime,
     customer_id: str | None = None,
 ) -> Signup:
-    """Record a sign-up and its message (sent after the commit: ``enqueue_message``)."""
+    """Record a sign-up and its message (sent after the commit: ``enqueue_message``).
+
+    An address suppressed before its customer was erased is suppressed again
+    (``suppressions.rearm``, keyed by ``secret``, the ``FOREWARN_SECRET_KEY``): a
+    confirmation still lifts an unsubscribe, never a bounce or a STOP.
+    """
+    await suppressions.rearm(session, secret, channel, address)
     subscribed = await _subscribed_customer(session, channel, address)
     row = Signup(
         kind=ALREADY if subscribed else CONFIRM,

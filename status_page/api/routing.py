@@ -52,6 +52,8 @@ class Context:
     status: int = 0
     # The audited record's id, when neither the result nor the path gives it.
     target_id: str | None = None
+    # Headers a handler adds to its answer (an export's Content-Disposition).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def posted_by(self) -> str:
@@ -205,8 +207,10 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
             await page_generation.bump(request.app[keys.QUEUE])
         await enqueue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
-            return web.Response(status=status)
-        return web.Response(status=status, text=text, content_type="application/json")
+            return web.Response(status=status, headers=ctx.headers)
+        return web.Response(
+            status=status, text=text, content_type="application/json", headers=ctx.headers
+        )
 
     endpoint.__name__ = op.handler.__name__
     return endpoint

@@ -15,6 +15,8 @@ from notifier.db import utcnow
 from notifier.schemas.customers import CustomerPut
 from notifier.tables import Customer
 
+SECRET = "test-secret-key-not-for-production"  # what tests.conftest.make_settings sets
+
 Sessions = async_sessionmaker[AsyncSession]
 EMAIL = "aiko.tanaka@example.com"
 PHONE = "+819012345678"
@@ -36,7 +38,7 @@ async def nul_in_the_name(session: AsyncSession) -> None:
     """Through the domain function, as if the API had let a NUL through: PostgreSQL
     refuses it (SQLite stores it)."""
     body = CustomerPut.model_construct(name="Aiko\x00", email=EMAIL, phone=PHONE)
-    await customers.upsert_customer(session, "aiko", body, now=utcnow())
+    await customers.upsert_customer(session, "aiko", body, secret=SECRET, now=utcnow())
 
 
 async def a_missing_column(session: AsyncSession) -> None:

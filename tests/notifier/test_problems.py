@@ -24,6 +24,8 @@ from notifier.statuses import ProblemKind, ProblemStatus
 from notifier.tables import Customer, Delivery, Notification
 from tests.notifier.delivery.deliveries import fan_out_now
 
+SECRET = "test-secret-key-not-for-production"  # what tests.conftest.make_settings sets
+
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -33,7 +35,7 @@ async def add_customer(session: AsyncSession, external_id: str, *, follows_page:
         consent=ConsentIn(channels=["email"], legal_basis="contract"),
         follows=FollowsIn(page=follows_page),
     )
-    await customers.upsert_customer(session, external_id, body, now=utcnow())
+    await customers.upsert_customer(session, external_id, body, secret=SECRET, now=utcnow())
 
 
 def late(*external_ids: str, reference: str = "ORDER-1", notify: bool = True) -> ProblemCreate:

@@ -9,6 +9,8 @@ from notifier.db import utcnow
 from notifier.schemas.components import ComponentCreate
 from notifier.schemas.customers import ConsentIn, CustomerPut, FollowsIn
 
+SECRET = "test-secret-key-not-for-production"  # what tests.conftest.make_settings sets
+
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -23,10 +25,16 @@ async def test_profiles_keep_each_customers_consent_and_follows_apart(sessions: 
             consent=ConsentIn(channels=["sms", "email"], legal_basis="contract"),
             follows=FollowsIn(page=True, components=[b.id, a.id]),
         )
-        first, _ = await customers.upsert_customer(session, "crm-1", both, now=now)
-        second, _ = await customers.upsert_customer(session, "crm-2", CustomerPut(), now=now)
+        first, _ = await customers.upsert_customer(session, "crm-1", both, secret=SECRET, now=now)
+        second, _ = await customers.upsert_customer(
+            session, "crm-2", CustomerPut(), secret=SECRET, now=now
+        )
         third, _ = await customers.upsert_customer(
-            session, "crm-3", CustomerPut(follows=FollowsIn(components=[a.id])), now=now
+            session,
+            "crm-3",
+            CustomerPut(follows=FollowsIn(components=[a.id])),
+            secret=SECRET,
+            now=now,
         )
 
         found = await subscribers.profiles(session, [third, first, second])

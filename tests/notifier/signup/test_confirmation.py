@@ -41,7 +41,13 @@ async def pending(sessions: Sessions, *addresses: tuple[str, str]) -> list[Signu
     async with sessions() as session, session.begin():
         return [
             await signup.request(
-                session, channel, address, CHOICE, settings=SubscribeSettings(), now=utcnow()
+                session,
+                channel,
+                address,
+                CHOICE,
+                settings=SubscribeSettings(),
+                secret=SECRET,
+                now=utcnow(),
             )
             for channel, address in addresses
         ]
@@ -104,11 +110,11 @@ async def test_the_expiry_job_purges_stale_sign_ups_and_resends_lost_messages(
     async with sessions() as session, session.begin():
         stale = await signup.request(
             session, "email", "old@example.com", CHOICE, settings=SubscribeSettings(),
-            now=now - timedelta(hours=49),
+            secret=SECRET, now=now - timedelta(hours=49),
         )  # fmt: skip
         lost = await signup.request(
             session, "email", "lost@example.com", CHOICE, settings=SubscribeSettings(),
-            now=now - timedelta(minutes=5),
+            secret=SECRET, now=now - timedelta(minutes=5),
         )  # fmt: skip
         stale_id, lost_id = stale.id, lost.id
 

@@ -5,6 +5,7 @@ import base64
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,14 @@ from config import Settings
 from notifier.tables import AuditEntry, Customer, IdempotencyRecord
 from tests.conftest import Client, KeyFactory
 from tests.notifier.delivery.test_sending import post_incident, run_worker
+from tests.status_page.api.v1.customer_helpers import (
+    ALICE_TRACES,
+    ok,
+    table_count,
+    tell_alice_and_bob,
+    traces,
+)
+from tests.status_page.api.v1.test_list_queries import Listing, _statements
 from tests.status_page.signups import outbox, sign_up
 from tests.status_page.test_subscribe import confirm_by_link
 
@@ -528,3 +537,252 @@ async def test_concurrent_puts_of_a_new_customer_create_it_once(
     assert sorted(r.status for r in responses) == [200, 200, 200, 201]
     assert len({(await r.json())["id"] for r in responses}) == 1
     assert [c.external_id for c in await _rows(sessions)] == ["crm-race"]
+
+
+# One view of the customer: timeline, export, erasure (issue 12, behaviour 10)
+
+
+async def test_the_timeline_has_each_notification_of_the_customer_with_its_deliveries(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    story = await tell_alice_and_bob(client, admin, settings, sessions)
+
+    alice = await ok(await client.get("/api/v1/customers/crm-alice/timeline", headers=admin))
+    bob = await ok(await client.get("/api/v1/customers/crm-bob/timeline", headers=admin))
+
+    assert alice["next_cursor"] is None
+    problem, incident = alice["data"]  # newest first
+    assert (problem["kind"], problem["subject"]) == (
+        "problem_update",
+        {"id": story.problem_id, "title": "Parcel ORD-77 is late"},
+    )
+    assert problem["update"]["status"] == "open"
+    assert (incident["kind"], incident["subject"]) == (
+        "incident_update",
+        {"id": story.incident_id, "title": "Checkout errors"},
+    )
+    assert incident["update"]["status"] == "investigating"
+    assert incident["update"]["at"] is not None
+    by_channel = {d["channel"]: d for d in incident["deliveries"]}
+    assert sorted(by_channel) == ["email", "inapp", "sms"]
+    assert by_channel["email"]["status"] == "bounced"
+    assert by_channel["email"]["last_error"].startswith("bounce: 550 5.1.1")
+    assert by_channel["sms"]["status"] == "sent"
+    assert by_channel["sms"]["attempts"] == 1
+    assert by_channel["sms"]["sent_at"] is not None
+    # The problem's in-app message is the newest in her inbox: the one she read.
+    assert {d["channel"]: d["read_at"] is not None for d in problem["deliveries"]} == {
+        "email": False,
+        "inapp": True,
+        "sms": False,
+    }
+    assert by_channel["inapp"]["read_at"] is None
+    # Bob heard of the incident only, by email, and none of Alice's deliveries shows.
+    [bobs] = bob["data"]
+    assert bobs["notification_id"] == incident["notification_id"]
+    assert [d["channel"] for d in bobs["deliveries"]] == ["email"]
+    alices = {d["id"] for e in alice["data"] for d in e["deliveries"]}
+    assert bobs["deliveries"][0]["id"] not in alices
+
+
+async def test_the_timeline_comes_a_page_at_a_time(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    await tell_alice_and_bob(client, admin, settings, sessions)
+    whole = await ok(await client.get("/api/v1/customers/crm-alice/timeline", headers=admin))
+
+    path = "/api/v1/customers/crm-alice/timeline"
+    first = await ok(await client.get(path, params={"limit": "1"}, headers=admin))
+    second = await ok(
+        await client.get(path, params={"limit": "1", "cursor": first["next_cursor"]}, headers=admin)
+    )
+
+    assert first["next_cursor"] is not None
+    assert second["next_cursor"] is None
+    assert first["data"] + second["data"] == whole["data"]
+    forged = await client.get(path, params={"cursor": "not-a-cursor"}, headers=admin)
+    assert forged.status == 422
+    assert [e["field"] for e in (await forged.json())["errors"]] == ["cursor"]
+
+
+async def test_a_timeline_page_of_20_costs_the_statements_of_a_page_of_1(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    await _put(client, admin, "crm-1", email="one@example.com", phone="+1 650 253 0000",
+               consent={"channels": ["email", "sms"], "legal_basis": "contract"},
+               follows={"page": True})  # fmt: skip
+    for number in range(21):
+        body = {"title": f"Outage {number}", "body": "Looking."}
+        await ok(await client.post("/api/v1/incidents", json=body, headers=admin), 201)
+    await run_worker(settings)
+
+    path = "/api/v1/customers/crm-1/timeline"
+    one = await _statements(client, admin, Listing("GET", path + "?limit=1", _no_seed), 1)
+    twenty = await _statements(client, admin, Listing("GET", path + "?limit=20", _no_seed), 20)
+
+    assert twenty == one
+
+
+async def _no_seed(client: Client, headers: dict[str, str], number: int) -> None:
+    raise AssertionError("seeded by the test")
+
+
+async def test_the_export_holds_everything_about_the_customer_and_nothing_of_others(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    story = await tell_alice_and_bob(client, admin, settings, sessions)
+
+    response = await client.get("/api/v1/customers/crm-alice/export", headers=admin)
+
+    assert response.status == 200
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=")
+    data = await response.json()
+    raw = json.dumps(data)
+    assert "bob@example.com" not in raw
+    assert "Bob Other" not in raw
+    customer = data["customer"]
+    assert (customer["external_id"], customer["name"], customer["email"], customer["phone"]) == (
+        "crm-alice",
+        "Alice Example",
+        "alice@example.com",
+        ALICE_E164,
+    )
+    assert (customer["inapp_user_id"], customer["locale"], customer["time_zone"]) == (
+        "alice-app-7",
+        "ja",
+        "Asia/Tokyo",
+    )
+    assert customer["quiet_hours"] == {"start": "22:00:00", "end": "07:00:00"}
+    assert [(c["channel"], c["method"], c["legal_basis"]) for c in data["consents"]] == [
+        ("email", "imported", "contract"),
+        ("inapp", "in_app_identity", ""),
+        ("sms", "imported", "contract"),
+    ]
+    assert all(c["confirmed_at"] and not c["revoked_at"] for c in data["consents"])
+    assert [(f["component_id"], f["component_name"]) for f in data["follows"]] == [(None, None)]
+    assert [(s["kind"], s["channel"], s["address"]) for s in data["signups"]] == [
+        ("already", "email", "alice@example.com")
+    ]
+    assert sorted((s["channel"], s["address"], s["reason"]) for s in data["suppressions"]) == [
+        ("email", "alice@example.com", "bounce"),
+        ("sms", ALICE_E164, "stop"),
+    ]
+    assert sorted((d["channel"], d["status"]) for d in data["deliveries"]) == [
+        ("email", "bounced"),
+        ("email", "sent"),
+        ("inapp", "delivered"),
+        ("inapp", "delivered"),
+        ("sms", "sent"),
+        ("sms", "sent"),
+    ]
+    assert sorted(m["read_at"] is not None for m in data["inbox_messages"]) == [False, True]
+    assert all(m["title"] and m["body"] for m in data["inbox_messages"])
+    # Four deliveries by email and SMS, and the "already subscribed" email.
+    assert sorted(m["to"] for m in data["outbox_messages"]) == sorted(
+        ["alice@example.com"] * 3 + [ALICE_E164] * 2
+    )
+    assert [(p["id"], p["reference"]) for p in data["delivery_problems"]] == [
+        (story.problem_id, "ORD-77")
+    ]
+    assert [e["action"] for e in data["audit_log"]] == ["customer.upsert"]
+    assert datetime.fromisoformat(data["exported_at"]).tzinfo is not None
+    # The export is itself audited: who took a customer's data, and when.
+    async with sessions() as session:
+        actions = (await session.scalars(select(AuditEntry.action))).all()
+    assert "customer.export" in actions
+
+
+async def test_erasure_leaves_no_trace_of_the_customer_and_keeps_the_counts(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    story = await tell_alice_and_bob(client, admin, settings, sessions)
+    counts_path = f"/api/v1/subjects/{story.incident_id}/notifications"
+    before = await ok(await client.get(counts_path, headers=admin))
+    problem_before = await ok(
+        await client.get(f"/api/v1/subjects/{story.problem_id}/notifications", headers=admin)
+    )
+    assert await traces(sessions, ALICE_TRACES)  # the scan finds what is there
+
+    erased = await client.delete("/api/v1/customers/crm-alice", headers=admin)
+
+    assert erased.status == 204
+    assert await traces(sessions, ALICE_TRACES) == []
+    # Counts of what was sent stay, and Bob keeps everything.
+    assert await ok(await client.get(counts_path, headers=admin)) == before
+    assert (
+        await ok(
+            await client.get(f"/api/v1/subjects/{story.problem_id}/notifications", headers=admin)
+        )
+        == problem_before
+    )
+    assert await traces(sessions, ("bob@example.com", "Bob Other")) != []
+    bob = await ok(await client.get("/api/v1/customers/crm-bob/timeline", headers=admin))
+    assert len(bob["data"]) == 1
+    # The suppressions stay, as keyed hashes.
+    assert await table_count(sessions, "suppressions") == 2
+    # The external_id names no one now: the export and the timeline are 404.
+    for what in ("export", "timeline"):
+        gone = await client.get(f"/api/v1/customers/crm-alice/{what}", headers=admin)
+        assert gone.status == 404
+        assert gone.content_type == "application/problem+json"
+
+
+async def test_an_erased_address_that_comes_back_is_still_suppressed(
+    client: Client, admin: dict[str, str], settings: Settings, sessions: Sessions
+) -> None:
+    await tell_alice_and_bob(client, admin, settings, sessions)
+    await client.delete("/api/v1/customers/crm-alice", headers=admin)
+
+    body = {
+        "email": "alice@example.com",
+        "phone": "+81 90 1234 5678",
+        "consent": {"channels": ["email", "sms"], "legal_basis": "contract"},
+        "follows": {"page": True},
+    }
+    await _put(client, admin, "crm-alice-again", **body)
+    await ok(
+        await client.post(
+            "/api/v1/incidents", json={"title": "Again", "body": "Looking."}, headers=admin
+        ),
+        201,
+    )
+    await run_worker(settings)
+
+    timeline = await ok(
+        await client.get("/api/v1/customers/crm-alice-again/timeline", headers=admin)
+    )
+    [entry] = timeline["data"]
+    assert {d["channel"]: (d["status"], d["last_error"]) for d in entry["deliveries"]} == {
+        "email": ("suppressed", "address suppressed: bounce"),
+        "sms": ("suppressed", "address suppressed: stop"),
+    }
+
+
+@pytest.mark.parametrize("what", ["timeline", "export"])
+async def test_an_unknown_customer_has_no_timeline_nor_export(
+    client: Client, admin: dict[str, str], what: str
+) -> None:
+    response = await client.get(f"/api/v1/customers/nobody/{what}", headers=admin)
+
+    assert response.status == 404
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["status"] == 404
+
+
+@pytest.mark.parametrize("what", ["timeline", "export"])
+async def test_the_timeline_and_export_need_the_customers_read_scope(
+    client: Client, admin: dict[str, str], make_key: KeyFactory, what: str
+) -> None:
+    await _put(client, admin, "crm-1001", **ALICE)
+    path = f"/api/v1/customers/crm-1001/{what}"
+    reader = await make_key("read")
+    allowed = await make_key("customers:read")
+
+    anonymous = await client.get(path)
+    refused = await client.get(path, headers=reader)
+    granted = await client.get(path, headers=allowed)
+
+    assert anonymous.status == 401
+    assert refused.status == 403
+    assert refused.content_type == "application/problem+json"
+    assert granted.status == 200

@@ -1,0 +1,165 @@
+"""Everything held about one customer, as the ops API exports it (GDPR Art. 15 and 20)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from pydantic import Field
+
+from notifier.personal_data import PersonalData
+from notifier.statuses import ChannelName, ConsentMethod, SignupKind, SuppressionReason
+from notifier.tables import Customer
+from status_page.api.models.access import AuditEntryOut
+from status_page.api.models.common import Output
+from status_page.api.models.inbox import InboxMessageOut
+from status_page.api.models.notifications import DeliveryOut
+
+
+class QuietHoursOut(Output):
+    """Local times (in the customer's time zone) between which only urgent messages go."""
+
+    start: time
+    end: time
+
+
+class CustomerRecordOut(Output):
+    """The customer row, whole. Times are RFC 3339, in UTC."""
+
+    id: str
+    external_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    inapp_user_id: str | None
+    locale: str
+    time_zone: str
+    quiet_hours: QuietHoursOut | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, customer: Customer) -> CustomerRecordOut:
+        """From a ``Customer`` row."""
+        quiet = None
+        if customer.quiet_hours_start is not None and customer.quiet_hours_end is not None:
+            quiet = QuietHoursOut(start=customer.quiet_hours_start, end=customer.quiet_hours_end)
+        return cls(
+            id=customer.id,
+            external_id=customer.external_id or "",
+            name=customer.name,
+            email=customer.email,
+            phone=customer.phone,
+            inapp_user_id=customer.inapp_user_id,
+            locale=customer.locale,
+            time_zone=customer.time_zone,
+            quiet_hours=quiet,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+        )
+
+
+class ConsentRecordOut(Output):
+    """Consent for one channel: how, on what legal basis, and when given, confirmed, withdrawn."""
+
+    channel: ChannelName
+    method: ConsentMethod
+    legal_basis: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    revoked_at: datetime | None
+
+
+class FollowedOut(Output):
+    """Something the customer follows: a component, or the whole page (null id and name)."""
+
+    component_id: str | None
+    component_name: str | None
+    created_at: datetime
+
+
+class SignupOut(Output):
+    """A sign-up in flight for one of their addresses, or made from their manage link."""
+
+    id: str
+    kind: SignupKind
+    channel: ChannelName
+    address: str
+    page: bool
+    components: list[str]
+    locale: str
+    time_zone: str
+    created_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None = Field(description="When the confirmation message went out.")
+
+
+class SuppressionOut(Output):
+    """An address of theirs that we do not send to, and why."""
+
+    channel: ChannelName
+    address: str
+    reason: SuppressionReason
+    created_at: datetime
+
+
+class OutboxMessageOut(Output):
+    """A message the dev outbox kept instead of sending it: exactly what would have gone."""
+
+    id: int
+    delivery_id: int | None
+    channel: ChannelName
+    to: str
+    subject: str
+    body: str
+    html: str
+    created_at: datetime
+
+
+class ProblemNamedOut(Output):
+    """A delivery problem that names the customer."""
+
+    id: str
+    reference: str
+    kind: str
+    status: str
+    title: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class PersonalDataOut(Output):
+    """Everything Forewarn holds about one customer (GDPR Art. 15 and 20), each list oldest
+    first. Times are RFC 3339, in UTC."""
+
+    exported_at: datetime
+    customer: CustomerRecordOut
+    consents: list[ConsentRecordOut]
+    follows: list[FollowedOut]
+    signups: list[SignupOut] = Field(description="Sign-ups in flight for their addresses.")
+    suppressions: list[SuppressionOut] = Field(description="Of their email and phone.")
+    deliveries: list[DeliveryOut]
+    inbox_messages: list[InboxMessageOut] = Field(description="Their in-app inbox.")
+    outbox_messages: list[OutboxMessageOut] = Field(
+        description="Messages the dev outbox kept for them (empty where providers send)."
+    )
+    delivery_problems: list[ProblemNamedOut]
+    audit_log: list[AuditEntryOut] = Field(
+        description="Changes made to their record through the ops API (field names, never values)."
+    )
+
+    @classmethod
+    def from_record(cls, data: PersonalData, *, now: datetime) -> PersonalDataOut:
+        """From ``notifier.personal_data.export``'s answer, exported at ``now``."""
+        return cls(
+            exported_at=now,
+            customer=CustomerRecordOut.from_record(data.customer),
+            consents=[ConsentRecordOut.model_validate(c) for c in data.consents],
+            follows=[FollowedOut.model_validate(f) for f in data.follows],
+            signups=[SignupOut.model_validate(s) for s in data.signups],
+            suppressions=[SuppressionOut.model_validate(s) for s in data.suppressions],
+            deliveries=[DeliveryOut.model_validate(d) for d in data.deliveries],
+            inbox_messages=[InboxMessageOut.model_validate(m) for m in data.inbox],
+            outbox_messages=[OutboxMessageOut.model_validate(m) for m in data.outbox],
+            delivery_problems=[ProblemNamedOut.model_validate(p) for p in data.problems],
+            audit_log=[AuditEntryOut.model_validate(e) for e in data.audit],
+        )
