@@ -97,7 +97,11 @@ async def test_an_erased_customer_keeps_an_anonymous_history(sessions: Sessions)
     async with sessions() as session, session.begin():
         customer, _ = await customers.upsert_customer(session, "cus_1", ADA, secret=SECRET, now=now)
         notification = Notification(
-            kind="incident_update", subject_id="gone", update_id="gone", audience=AudienceRule()
+            kind="incident_update",
+            event="incident_updated",
+            subject_id="gone",
+            update_id="gone",
+            audience=AudienceRule(),
         )
         session.add(notification)
         await session.flush()

@@ -25,6 +25,7 @@ async def test_it_lists_their_notifications_newest_first_with_their_deliveries_o
         notifications = [
             Notification(
                 kind="incident_update",
+                event="incident_updated",
                 subject_id=f"s{n}",
                 update_id=f"u{n}",
                 audience=AudienceRule(),
