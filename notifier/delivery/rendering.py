@@ -112,7 +112,7 @@ def text_on(colour: str) -> str:
     channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    # Contrast with white (1.05 / (L + .05)) against with #1a1a1a (L about .0103).
+    # Contrast with white, 1.05 / (L + .05), against that with #1a1a1a (L about .0103).
     return "#ffffff" if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.0603 else "#1a1a1a"
 
 
