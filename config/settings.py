@@ -132,6 +132,10 @@ class Settings(BaseSettings):
 
     page_name: str = "Forewarn demo"
     page_time_zone: str = "UTC"
+    # The emails' header: a logo (an image URL the recipients' mail clients can load) and
+    # a brand colour (#rrggbb) for the header bar and the button; unset, neither is used.
+    brand_logo_url: AnyHttpUrl | None = None
+    brand_color: str | None = None
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
@@ -170,6 +174,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("brand_color")
+    @classmethod
+    def _hex_colour(cls, value: str | None) -> str | None:
+        # It goes into the emails' CSS: only the one form that cannot carry anything else.
+        if value is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise ValueError(f"use a colour as #rrggbb, e.g. #0b57d0 (got {value!r})")
+        return value.lower() if value else value
 
     @property
     def production(self) -> bool:

@@ -45,6 +45,12 @@ STATUS_LABELS = {
         "cancelled": "中止",
     },
 }
+# A delivery problem's status, as its customer reads it (in_progress is not a
+# maintenance's "work in progress" here).
+PROBLEM_STATUS_LABELS = {
+    "en": {"open": "Open", "in_progress": "In progress", "resolved": "Resolved"},
+    "ja": {"open": "確認中", "in_progress": "対応中", "resolved": "解決済み"},
+}
 SMS_BODY_CHARS = 200
 
 
@@ -91,18 +97,26 @@ async def context(
 ) -> dict[str, Any]:
     """The template context of ``notification`` for one locale's recipients.
 
-    Always ``page_name`` and ``url`` (the page, with a trailing slash). A problem update
-    adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``), ``status`` (the update's
-    ``ProblemStatus``), ``body`` (Markdown), ``body_short`` (its plain text,
-    ``shorten``-ed: cut after the Markdown is gone, so no mark is left half-open)
-    and ``eta``; an incident or maintenance update adds ``title``, ``status_label`` (in
-    ``locale``), ``body``, ``body_short``, ``components`` (affected names) and
-    ``next_update_by``, and a maintenance its scheduled ``window``. Times are formatted
-    in the page's time zone. The subject and
-    update rows must exist (the outbox row is written with them).
+    Always ``page_name``, ``url`` (the page, with a trailing slash) and the emails' brand,
+    ``brand_color`` (``#rrggbb``) and ``brand_logo_url`` (each None when not configured).
+    A problem update adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``),
+    ``status`` (the update's ``ProblemStatus``) and ``status_label`` (in ``locale``),
+    ``body`` (Markdown), ``body_short`` (its plain text, ``shorten``-ed: cut after the
+    Markdown is gone, so no mark is left half-open) and ``eta``; an incident or
+    maintenance update adds ``title``, ``status`` (the update's ``IncidentStatus`` or
+    ``MaintenanceStatus``) and ``status_label`` (in ``locale``), ``body``,
+    ``body_short``, ``components`` (affected names) and ``next_update_by``, and a
+    maintenance its scheduled ``window``. Times are formatted in the page's time zone. The
+    subject and update rows must exist (the outbox row is written with them).
     """
     zone = settings.page_time_zone
-    base = {"page_name": settings.page_name, "url": str(settings.public_url).rstrip("/") + "/"}
+    logo = settings.brand_logo_url
+    base = {
+        "page_name": settings.page_name,
+        "url": str(settings.public_url).rstrip("/") + "/",
+        "brand_color": settings.brand_color,
+        "brand_logo_url": str(logo) if logo else None,
+    }
     if notification.kind == "problem_update":
         problem = await session.get(DeliveryProblem, notification.subject_id)
         update = await session.get(DeliveryProblemUpdate, notification.update_id)
@@ -115,6 +129,9 @@ async def context(
             "title": problem.title,
             "kind": problem.kind,
             "status": update.status,
+            "status_label": PROBLEM_STATUS_LABELS.get(locale, PROBLEM_STATUS_LABELS["en"]).get(
+                update.status, update.status
+            ),
             "body": update.body,
             "body_short": shorten(to_text(update.body)),
             "eta": when(eta, zone),
@@ -127,6 +144,7 @@ async def context(
     said: dict[str, Any] = {
         **base,
         "title": incident.title,
+        "status": incident_update.status,
         "status_label": labels.get(incident_update.status, incident_update.status),
         "body": incident_update.body,
         "body_short": shorten(to_text(incident_update.body)),

@@ -157,6 +157,11 @@ def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
         ("FOREWARN_MODE", "staging"),
         ("FOREWARN_IDEMPOTENCY_TTL_HOURS", "0"),
         ("FOREWARN_TWILIO__BASE_URL", "not a url"),
+        ("FOREWARN_BRAND_COLOR", "red"),
+        ("FOREWARN_BRAND_COLOR", "#fff"),
+        ("FOREWARN_BRAND_COLOR", "#12345g"),
+        ("FOREWARN_BRAND_COLOR", "#123456;x:y"),
+        ("FOREWARN_BRAND_LOGO_URL", "logo.png"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -171,6 +176,20 @@ def test_a_bad_value_is_one_line_naming_the_variable(
     assert "\n" not in message
     assert f"{name}:" in message
     assert error.value.__cause__ is None
+
+
+def test_the_brand_is_optional_and_its_colour_is_kept_as_lowercase_hex(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    unset = load_settings()
+    monkeypatch.setenv("FOREWARN_BRAND_COLOR", "#7B1FA2")
+    monkeypatch.setenv("FOREWARN_BRAND_LOGO_URL", "https://cdn.acme.test/logo.png")
+
+    settings = load_settings()
+
+    assert (unset.brand_color, unset.brand_logo_url) == (None, None)
+    assert settings.brand_color == "#7b1fa2"
+    assert str(settings.brand_logo_url) == "https://cdn.acme.test/logo.png"
 
 
 def test_a_nested_section_that_is_not_json_names_the_variable(

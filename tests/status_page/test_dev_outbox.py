@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pytest_aiohttp import AiohttpClient
@@ -10,6 +11,7 @@ from pytest_aiohttp import AiohttpClient
 from config import Settings
 from status_page import create_app
 from tests.conftest import Client, make_settings
+from tests.notifier.delivery.test_delivery_flow import put_customer
 from tests.notifier.delivery.test_sending import run_worker
 from tests.status_page.signups import sign_up
 
@@ -63,5 +65,68 @@ async def test_production_has_no_outbox(
         create_app(make_settings(database_url, redis_url, mode="production"))
     )
 
-    for path in ("/dev/outbox", "/dev/outbox.json"):
+    for path in ("/dev/outbox", "/dev/outbox.json", "/dev/outbox/1.html"):
         assert (await client.get(path)).status == 404, path
+
+
+async def test_an_emails_html_part_is_shown_sandboxed_as_the_recipient_gets_it(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    await put_customer(
+        client,
+        admin,
+        "sam",
+        name="Sam",
+        email="sam@example.com",
+        consent={"channels": ["email"], "legal_basis": "contract"},
+        follows={"page": True},
+    )
+    created = await client.post(
+        "/api/v1/incidents",
+        json={"title": "Checkout errors", "body": "Some payments **fail**."},
+        headers=admin,
+    )
+    assert created.status == 201, await created.text()
+    await run_worker(settings)
+    [message] = await document(client, "?channel=email")
+
+    page = await (await client.get("/dev/outbox")).text()
+    response = await client.get(f"/dev/outbox/{message['id']}.html")
+
+    [frame] = re.findall(r"<iframe[^>]*>", page)
+    assert f'src="/dev/outbox/{message["id"]}.html"' in frame
+    # Sandboxed without allow-scripts or allow-same-origin: it runs nothing, reaches nothing.
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in frame
+    assert "Hi Sam,\n" in page  # the text part, beside it
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "sandbox allow-popups allow-popups-to-escape-sandbox" in policy
+    assert "script" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = await response.text()
+    assert html == message["html"]
+    assert "Hi Sam," in html
+    assert "<strong>fail</strong>" in html
+    assert f'href="{settings.public_url}"' in html
+    assert f'href="{settings.public_url}manage/' in html
+    assert f'href="{settings.public_url}unsubscribe/' in html
+    assert "%%" not in html
+
+
+async def test_an_unknown_message_or_one_without_html_has_no_html_view(
+    client: Client, settings: Settings
+) -> None:
+    await sign_up(client, channel="sms", phone="+81 90 1234 5678")
+    await run_worker(settings)
+    [text] = await document(client)
+
+    for path in (
+        f"/dev/outbox/{text['id']}.html",
+        f"/dev/outbox/{text['id'] + 1000}.html",
+        "/dev/outbox/99999999999999999999.html",
+        "/dev/outbox/x.html",
+    ):
+        assert (await client.get(path)).status == 404, path
+    assert "<iframe" not in await (await client.get("/dev/outbox")).text()

@@ -65,3 +65,8 @@ async def latest(
     if channel is not None:
         stmt = stmt.where(OutboxMessage.channel == channel)
     return (await session.scalars(stmt)).all()
+
+
+async def message(session: AsyncSession, message_id: int) -> OutboxMessage | None:
+    """The outbox's message ``message_id``; None when there is none."""
+    return await session.get(OutboxMessage, message_id)

@@ -91,7 +91,10 @@ async def test_an_incident_updates_context_in_japanese(database_url: str, redis_
     assert said == {
         "page_name": "Test status",
         "url": "http://status.test/",
+        "brand_color": None,
+        "brand_logo_url": None,
         "title": "Checkout errors",
+        "status": "investigating",
         "status_label": "調査中",
         "body": "Some payments\nfail.",
         "body_short": "Some payments fail.",
@@ -162,10 +165,16 @@ async def test_an_incident_context_has_no_window(database_url: str, redis_url: s
     assert "window" not in said
 
 
-async def test_a_problem_context_has_its_kind_and_the_updates_status(
+async def test_a_problem_context_has_its_kind_the_updates_status_and_the_brand(
     database_url: str, redis_url: str
 ) -> None:
-    settings = make_settings(database_url, redis_url, page_time_zone="Asia/Tokyo")
+    settings = make_settings(
+        database_url,
+        redis_url,
+        page_time_zone="Asia/Tokyo",
+        brand_color="#7b1fa2",
+        brand_logo_url="https://cdn.example.test/logo.png",
+    )
     engine = create_engine(settings.database_url)
     sessions: Sessions = sessionmaker(engine)
     async with sessions() as session, session.begin():
@@ -193,10 +202,13 @@ async def test_a_problem_context_has_its_kind_and_the_updates_status(
     assert said == {
         "page_name": "Test status",
         "url": "http://status.test/",
+        "brand_color": "#7b1fa2",
+        "brand_logo_url": "https://cdn.example.test/logo.png",
         "reference": "ORD-7",
         "title": "",
         "kind": "lost",
         "status": "resolved",
+        "status_label": "Resolved",
         "body": "We **found** it.",
         "body_short": "We found it.",
         "eta": "2026-11-25 12:00 JST",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -31,6 +32,8 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
             **base,
             "reference": "ORD-12345",
             "title": "配送の遅延" if ja else "Parcel delayed",
+            "kind": "delayed",
+            "status": "open",
             "body": body,
             "body_short": messages.shorten(body),
             "eta": "2026-11-25 12:00 JST" if ja else "2026-11-25 12:00 UTC",
@@ -45,14 +48,21 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
         values = {
             **base,
             "title": "決済エラーの発生" if ja else "Checkout errors",
-            "status_label": messages.STATUS_LABELS[locale][status],
+            "status": status,
             "body": body,
             "body_short": messages.shorten(body),
             "components": ["決済", "API"] if ja else ["Checkout", "API"],
             "next_update_by": "2026-11-23 15:30 JST" if ja else "2026-11-23 15:30 UTC",
         }
     values.update(overrides)
+    labels = messages.PROBLEM_STATUS_LABELS if event == "problem_update" else messages.STATUS_LABELS
+    values.setdefault("status_label", labels[locale][values["status"]])
     return values
+
+
+def unstyled(html: str) -> str:
+    """``html`` without the ``style`` attributes that inlining the layout's CSS added."""
+    return re.sub(r' style="[^"]*"', "", html)
 
 
 def recipient(locale: str, name: str | None, unsubscribe_url: str) -> Recipient:
@@ -87,7 +97,7 @@ def test_every_event_renders_on_every_channel_in_every_locale(
     else:
         assert values["page_name"] in content.subject
     if channel == "email":
-        assert content.html.startswith("<!doctype html>")
+        assert content.html.lower().startswith("<!doctype html>")
         assert f'<html lang="{locale}">' in content.html
     else:
         assert content.html == ""
@@ -130,10 +140,11 @@ def test_email_names_the_components_and_links_the_page(event: str, locale: str) 
     content = rendering.render(event, "email", locale, values)
 
     assert values["body"] in content.text
-    assert str(markdown.to_html(values["body"])) in content.html
+    assert str(markdown.to_html(values["body"])) in unstyled(content.html)
     if event != "problem_update":
         assert all(name in content.text for name in values["components"])
-        assert '<a href="http://status.test/">' in content.html
+        assert all(name in content.html for name in values["components"])
+        assert 'href="http://status.test/"' in content.html
 
 
 def test_japanese_email_reads_japanese() -> None:
@@ -190,8 +201,8 @@ def test_email_carries_the_per_recipient_tokens(event: str, locale: str) -> None
 
     assert content.text.startswith("%%greeting%%")
     assert "%%unsubscribe_url%%" in content.text
-    assert "<p>%%greeting_html%%</p>" in content.html
-    assert '<a href="%%unsubscribe_url_html%%">' in content.html
+    assert "<p>%%greeting_html%%</p>" in unstyled(content.html)
+    assert '<a href="%%unsubscribe_url_html%%">' in unstyled(content.html)
     # Each part carries its own form of the tokens: the HTML one is substituted escaped.
     assert "%%greeting%%" not in content.html
     assert "_html%%" not in content.text
@@ -206,8 +217,10 @@ def test_personalise_fills_in_the_greeting_and_the_unsubscribe_link() -> None:
     assert seen.text.startswith("Hi Sam,\n")
     assert f"Unsubscribe: {url}" in seen.text
     assert "Manage your subscription: http://status.test/manage/tok" in seen.text
-    assert "<p>Hi Sam,</p>" in seen.html
-    assert '<a href="http://status.test/unsubscribe/abc?channel=email&amp;x=1">' in seen.html
+    assert "<p>Hi Sam,</p>" in unstyled(seen.html)
+    assert '<a href="http://status.test/unsubscribe/abc?channel=email&amp;x=1">' in unstyled(
+        seen.html
+    )
     assert "%%" not in seen.subject + seen.text + seen.html
 
 
@@ -217,7 +230,7 @@ def test_personalise_escapes_a_name_in_the_html_part_only() -> None:
     seen = personalise(content, recipient("en", "<b>Sam</b>", "http://status.test/u/1"))
 
     assert seen.text.startswith("Hi <b>Sam</b>,")
-    assert "<p>Hi &lt;b&gt;Sam&lt;/b&gt;,</p>" in seen.html
+    assert "<p>Hi &lt;b&gt;Sam&lt;/b&gt;,</p>" in unstyled(seen.html)
     assert "<b>Sam</b>" not in seen.html
 
 
@@ -228,7 +241,7 @@ def test_personalise_greets_japanese_customers_with_sama() -> None:
     anonymous = personalise(content, recipient("ja", None, "http://status.test/u/2"))
 
     assert named.text.startswith("山田 花子 様\n")
-    assert "<p>山田 花子 様</p>" in named.html
+    assert "<p>山田 花子 様</p>" in unstyled(named.html)
     assert anonymous.text.startswith("お客様\n")
     assert "配信停止: http://status.test/u/2" in anonymous.text
 
@@ -254,7 +267,7 @@ def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_e
         assert said in text
         assert "*" not in text
         assert "](" not in text
-    assert "<strong>some users</strong>" in email.html
+    assert "<strong>some users</strong>" in unstyled(email.html)
     assert '<a href="https://example.com/s"' in email.html
 
 
@@ -273,8 +286,8 @@ def test_a_maintenance_message_names_its_window_and_status(channel: str, locale:
     if channel != "sms":
         assert WINDOW[locale] in content.subject
     if channel == "email":
-        assert f"<strong>{WINDOW[locale]}</strong>" in content.html
-        assert f"<strong>{values['status_label']}</strong>" in content.html
+        assert f"<strong>{WINDOW[locale]}</strong>" in unstyled(content.html)
+        assert f">{values['status_label']}</span>" in unstyled(content.html)
 
 
 def test_a_maintenance_message_without_a_window_leaves_the_line_out() -> None:
@@ -321,7 +334,7 @@ def test_an_open_delayed_problem_names_the_reference_first_and_the_eta(
     assert content.text.index(first) < content.text.index(values["body_short"][:10])
     assert values["eta"] in content.text
     if channel == "email":
-        assert f"<strong>{first}</strong>" in content.html
+        assert f"<h1>{first}</h1>" in unstyled(content.html)
         assert ("keep you posted" if locale == "en" else "進展があり次第") in content.text
 
 

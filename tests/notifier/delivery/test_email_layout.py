@@ -1,0 +1,273 @@
+"""The HTML email layout (notifier/delivery/templates/email/_layout.html) every event's HTML
+part extends, with its CSS inlined by ``rendering.render``."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+from xml.etree.ElementTree import Element, TreeBuilder
+
+import pytest
+
+from notifier.delivery import rendering
+from notifier.delivery.channels.base import TOKENS, personalise, token
+from tests.notifier.delivery.test_rendering import LOCALES, context, recipient
+
+LOGO = "https://cdn.example.test/logo.png"
+
+
+class _Tree(HTMLParser):
+    """An HTML document (css-inline's output: every element closed) as an ElementTree."""
+
+    VOID = frozenset({"meta", "link", "br", "img", "input", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.builder = TreeBuilder()
+        self.builder.start("document", {})
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.builder.start(tag, {k: v or "" for k, v in attrs})
+        if tag in self.VOID:
+            self.builder.end(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID:
+            self.builder.end(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.builder.data(data)
+
+
+def parse(html: str) -> Element:
+    tree = _Tree()
+    tree.feed(html)
+    tree.close()
+    tree.builder.end("document")
+    return tree.builder.close()
+
+
+def email(event: str = "incident_update", locale: str = "en", **overrides: Any) -> Element:
+    """``event``'s HTML part, rendered (tokens left in) and parsed."""
+    return parse(rendering.render(event, "email", locale, context(event, locale, **overrides)).html)
+
+
+def style(element: Element) -> dict[str, str]:
+    """An element's inline ``style`` as property -> value."""
+    pairs = (d.split(":", 1) for d in element.get("style", "").split(";") if ":" in d)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def classed(doc: Element, name: str) -> list[Element]:
+    """The elements of class ``name``, in document order."""
+    return [e for e in doc.iter() if name in e.get("class", "").split()]
+
+
+def one(doc: Element, name: str) -> Element:
+    [found] = classed(doc, name)
+    return found
+
+
+def text(element: Element) -> str:
+    return "".join(element.itertext())
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_header_names_the_page_and_shows_a_logo_only_when_configured(
+    event: str, locale: str
+) -> None:
+    plain = email(event, locale)
+    branded = email(event, locale, brand_logo_url=LOGO)
+
+    for doc in (plain, branded):
+        assert context(event, locale)["page_name"] in text(one(doc, "header"))
+    assert list(plain.iter("img")) == []
+    [logo] = one(branded, "header").iter("img")
+    assert logo.get("src") == LOGO
+    assert logo.get("alt") == ""  # the page's name is written beside it
+    assert style(logo)["height"] == "40px"
+
+
+def test_the_brand_colour_fills_the_header_and_the_button_with_readable_text() -> None:
+    default = email()
+    purple = email(brand_color="#7b1fa2")
+    yellow = email(brand_color="#ffd400")
+
+    for doc, colour, ink in (
+        (default, "#0b57d0", "#ffffff"),
+        (purple, "#7b1fa2", "#ffffff"),
+        (yellow, "#ffd400", "#1a1a1a"),
+    ):
+        header = style(one(doc, "header"))
+        assert (header["background-color"], header["color"]) == (colour, ink)
+        cell = one(doc, "button-cell")
+        assert (cell.get("bgcolor"), style(cell)["background-color"]) == (colour, colour)
+        assert style(one(doc, "button-link"))["color"] == ink
+
+
+def test_text_on_picks_the_colour_that_contrasts_more() -> None:
+    assert rendering.text_on("#000000") == "#ffffff"
+    assert rendering.text_on("#ffffff") == "#1a1a1a"
+    assert rendering.text_on("#0b57d0") == "#ffffff"
+    assert rendering.text_on("#ffd400") == "#1a1a1a"
+
+
+# (event, status, the chip's words in en and ja, its background colour)
+CHIPS = [
+    ("incident_update", "investigating", "Investigating", "調査中", "#fdecea"),
+    ("incident_update", "identified", "Identified", "原因特定", "#fdf0e6"),
+    ("incident_update", "monitoring", "Monitoring", "経過観察中", "#fff6dc"),
+    ("incident_update", "resolved", "Resolved", "解決済み", "#e7f5ec"),
+    ("maintenance_update", "scheduled", "Scheduled", "予定", "#e8f0fb"),
+    ("maintenance_update", "in_progress", "In progress", "作業中", "#e8f0fb"),
+    ("maintenance_update", "completed", "Completed", "完了", "#e7f5ec"),
+    ("maintenance_update", "cancelled", "Cancelled", "中止", "#eef0f2"),
+    ("problem_update", "open", "Open", "確認中", "#fdecea"),
+    ("problem_update", "in_progress", "In progress", "対応中", "#fff6dc"),
+    ("problem_update", "resolved", "Resolved", "解決済み", "#e7f5ec"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("event", "status", "en", "ja", "background"), CHIPS)
+def test_the_status_chip_says_the_status_in_words_and_in_colour(
+    event: str, status: str, en: str, ja: str, background: str, locale: str
+) -> None:
+    doc = email(event, locale, status=status)
+
+    chip = one(doc, "chip")
+
+    assert text(chip) == (en if locale == "en" else ja)
+    assert style(chip)["background-color"] == background
+    label = "Status" if locale == "en" else "状況"
+    assert text(one(doc, "status")).startswith(label)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", ["incident_update", "maintenance_update"])
+def test_the_affected_components_are_listed_when_there_are_any(event: str, locale: str) -> None:
+    listed = text(one(email(event, locale), "components"))
+    none = email(event, locale, components=[])
+
+    assert all(name in listed for name in context(event, locale)["components"])
+    assert classed(none, "components") == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_button_links_the_page_except_for_a_private_delivery_problem(
+    event: str, locale: str
+) -> None:
+    html = rendering.render(event, "email", locale, context(event, locale)).html
+    doc = parse(html)
+
+    buttons = classed(doc, "button-link")
+
+    if event == "problem_update":
+        assert buttons == []
+        assert "http://status.test/" not in html
+    else:
+        [button] = buttons
+        assert button.get("href") == "http://status.test/"
+        assert text(button) == (
+            "Follow it live on our status page"
+            if locale == "en"
+            else "ステータスページで最新の状況を見る"
+        )
+        # A table cell carries the colour (Outlook), the link the padding and the text.
+        assert one(doc, "button-cell").tag == "td"
+        assert list(one(doc, "button-cell")) == [button]
+        assert one(doc, "button").tag == "table"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_footer_links_manage_and_unsubscribe_for_each_recipient(
+    event: str, locale: str
+) -> None:
+    content = rendering.render(event, "email", locale, context(event, locale))
+    url = "http://status.test/unsubscribe/abc?channel=email&x=1"
+
+    doc = parse(personalise(content, recipient(locale, "Sam", url)).html)
+
+    links = [a.get("href") for a in one(doc, "footer").iter("a")]
+    assert links == ["http://status.test/manage/tok", url]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_every_token_survives_inlining_once_per_rendering(event: str, locale: str) -> None:
+    html = rendering.render(event, "email", locale, context(event, locale)).html
+
+    for name in TOKENS:
+        assert token(name, html_part=True) in html, name
+
+
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_css_is_inlined_and_only_the_media_query_stays_in_a_style_element(
+    event: str,
+) -> None:
+    doc = email(event)
+
+    [kept] = [text(s) for s in doc.iter("style")]
+    footer_link = next(one(doc, "footer").iter("a"))
+
+    assert kept.strip().startswith("@media (max-width: 620px)")
+    assert ".button-link { display: block !important;" in kept
+    assert ".chip-red" not in kept  # inlined, not kept
+    assert style(footer_link)["color"] == "#5f6368"
+    [body] = doc.iter("body")
+    assert style(body)["background-color"] == "#f4f5f7"
+    assert style(one(doc, "container"))["max-width"] == "600px"
+    if event != "problem_update":
+        assert style(one(doc, "button-link"))["display"] == "inline-block"
+    [viewport] = [m for m in doc.iter("meta") if m.get("name") == "viewport"]
+    assert viewport.get("content") == "width=device-width, initial-scale=1"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_a_hidden_preheader_previews_the_update(event: str, locale: str) -> None:
+    doc = email(event, locale)
+
+    [body] = doc.iter("body")
+    preheader = body[0]
+
+    assert preheader.get("class") == "preheader"
+    assert style(preheader)["display"] == "none"
+    assert text(preheader).startswith(context(event, locale)["body_short"])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_text_part_says_what_the_html_part_says(event: str, locale: str) -> None:
+    values = context(event, locale)
+    content = rendering.render(event, "email", locale, values)
+    doc = parse(content.html)
+    seen = text(doc)
+
+    said = [values["status_label"], values["body"], values["page_name"]]
+    if event == "problem_update":
+        # A problem's title is for ops; its customer reads the reference. It is private:
+        # no link to the public page in either part.
+        said += [values["reference"], values["eta"]]
+    else:
+        said += [values["title"], *values["components"], values["next_update_by"]]
+        said += [values["url"]]
+        seen += one(doc, "button-link").get("href", "")
+    for words in said:
+        assert words in content.text, words
+        assert words in seen, words
+    assert "%%manage_url%%" in content.text
+    assert "%%unsubscribe_url%%" in content.text
+
+
+def test_what_the_layout_shows_is_escaped() -> None:
+    values = context("incident_update", "en", page_name="A & <B>", components=["<i>x</i>"])
+    html = rendering.render("incident_update", "email", "en", values).html
+    doc = parse(html)
+
+    assert text(one(doc, "header")).strip() == "A & <B>"
+    assert list(doc.iter("i")) == []
+    assert "&lt;i&gt;x&lt;/i&gt;" in html
