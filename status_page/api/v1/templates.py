@@ -91,6 +91,7 @@ async def revert_template(ctx: Context, event: str, locale: str, part: str) -> T
     body=TemplatePreview,
     response=PreviewOut,
     reads_only=True,
+    extra_statuses=(404,),
 )
 async def preview_template(ctx: Context, body: TemplatePreview) -> PreviewOut:
     """The message for ``channel``: 404 naming ``customer`` or ``notification_id`` when
