@@ -19,6 +19,7 @@ SCOPES = {
     "components:write": "Change components and component groups.",
     "customers:read": "Read customers (personal data).",
     "customers:write": "Create, change and erase customers.",
+    "templates:write": "Override message templates and revert them to the built-ins.",
     "admin": "Everything, including the audit log.",
 }
 KEY_PREFIX = "fw_"

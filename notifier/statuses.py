@@ -182,3 +182,13 @@ class ConsentMethod(StrEnum):
     double_opt_in = "double_opt_in"
     imported = "imported"
     in_app_identity = "in_app_identity"
+
+
+class TemplatePart(StrEnum):
+    """A part of an event's message with a template of its own (``message_templates.part``).
+    In-app messages have none: their title is the email subject, their body the SMS text."""
+
+    email_subject = "email_subject"
+    email_text = "email_text"
+    email_html = "email_html"
+    sms = "sms"

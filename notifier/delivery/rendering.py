@@ -5,24 +5,51 @@ Layout: ``email/<event>/{subject,body}.<locale>.txt`` and ``body.<locale>.html``
 the SMS text as body. Per-recipient values stay as ``%%tokens%%`` (see channels.base).
 An event's ``body.<locale>.html`` extends ``email/_layout.html``, whose CSS is inlined
 here, once per rendering (css-inline), so clients that drop ``<style>`` still see it.
+
+Ops may override any of those files per event, locale and part through the ops API
+(``notifier.delivery.message_templates``); ``render`` is handed the overrides and
+prefers them. An override is untrusted input: it runs in a sandbox (Jinja's
+``ImmutableSandboxedEnvironment``), and if it fails when sent, the built-in is sent.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import logging
+import operator
+from collections.abc import Mapping
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import css_inline
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from notifier.delivery.channels.base import Content, token
+from notifier.events import Event
 from notifier.markdown import to_html, to_text
-from notifier.statuses import ChannelName, Locale
+from notifier.statuses import ChannelName, Locale, TemplatePart
 
+log = logging.getLogger(__name__)
 _ROOT = Path(__file__).with_name("templates")
 EVENTS = ("incident_update", "maintenance_update", "problem_update")
+# The parts of an event's message with a template each, and their files. In-app
+# messages have none of their own: the email subject is their title, the SMS text their body.
+PARTS: dict[str, str] = {
+    TemplatePart.email_subject: "email/{event}/subject.{locale}.txt",
+    TemplatePart.email_text: "email/{event}/body.{locale}.txt",
+    TemplatePart.email_html: "email/{event}/body.{locale}.html",
+    TemplatePart.sms: "sms/{event}.{locale}.txt",
+}
+# (event, locale, part) -> Jinja source: the overrides ``render`` prefers to the files.
+Overrides = Mapping[tuple[str, str, str], str]
+# The longest text or list an override may build with ``*`` (the sandbox bounds ``range``
+# only), so that no template can make a worker allocate gigabytes.
+_MAX_PRODUCT = 100_000
+# Compiled overrides kept per worker: a batch hands over the sources, compiled once here.
+_COMPILED = 256
 
 # The status chip's colour (a ``.chip-<tone>`` class of email/_layout.html) by status, per
 # palette: incident and maintenance statuses share one, a delivery problem's has its own
@@ -48,30 +75,144 @@ TONES = {
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
 
 
-@cache
-def _env(html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_ROOT),
-        autoescape=html,  # noqa: S701  (text and SMS bodies are not HTML)
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _configure(env: jinja2.Environment, html: bool) -> jinja2.Environment:
     env.filters["markdown"] = to_html
     env.filters["plaintext"] = to_text
     env.filters["text_on"] = text_on
     env.globals["TONES"] = TONES
     # A token is our own constant (%%name%%); its value is escaped when substituted.
     env.globals["token"] = lambda name: Markup(token(name, html_part=html))  # noqa: S704
+    env.globals.pop("lipsum", None)  # random text of any size: no use in a message
     return env
 
 
-def _render(path: str, context: dict[str, Any], *, html: bool = False) -> str:
-    return _env(html).get_template(path).render(context).strip()
+_OPTIONS: dict[str, Any] = {
+    "loader": jinja2.FileSystemLoader(_ROOT),
+    "undefined": jinja2.StrictUndefined,
+    "keep_trailing_newline": False,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
 
 
-def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Content:
+@cache
+def _env(html: bool) -> jinja2.Environment:
+    # Text and SMS bodies are not HTML, so only the HTML part is autoescaped.
+    return _configure(jinja2.Environment(autoescape=html, **_OPTIONS), html)  # noqa: S701
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (no unsafe attributes, no changing the context's lists and dicts,
+    which a worker shares between renders) with ``*`` and ``**`` bounded."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, op: str, left: Any, right: Any) -> Any:
+        if op == "**":
+            raise SecurityError("** is not allowed in a message template")
+        sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+        counts = [v for v in (left, right) if isinstance(v, int)]
+        if sized and counts and len(sized[0]) * counts[0] > _MAX_PRODUCT:
+            raise SecurityError("the text or list would be too long")
+        return operator.mul(left, right)
+
+
+@cache
+def sandbox(html: bool) -> jinja2.Environment:
+    """The environment an override is compiled in: the built-ins' filters, globals and
+    loader (an override may import their macros), sandboxed; autoescaped for ``html``."""
+    return _configure(_Sandbox(autoescape=html, **_OPTIONS), html)
+
+
+@lru_cache(maxsize=_COMPILED)
+def _compiled(source: str, html: bool) -> jinja2.Template:
+    return sandbox(html).from_string(source)
+
+
+def builtin_path(event: str, locale: str, part: str) -> str:
+    """The file (under ``templates/``) of ``event``'s built-in ``part`` in ``locale``.
+
+    An event with no files of its own uses its subject's (``incident_update``,
+    ``maintenance_update``, ``problem_update``), which every event of that subject
+    shared before each had its own. Raises KeyError for an unknown ``part``.
+    """
+    path = PARTS[part].format(event=event, locale=locale)
+    if event in Event.__members__ and not (_ROOT / path).is_file():
+        return PARTS[part].format(event=f"{Event(event).subject}_update", locale=locale)
+    return path
+
+
+def builtin_source(event: str, locale: str, part: str) -> str:
+    """The text of ``builtin_path``'s file."""
+    return (_ROOT / builtin_path(event, locale, part)).read_text(encoding="utf-8")
+
+
+class TemplateFailed(Exception):
+    """A part failed to render in a ``render(fallback=False)``: which ``part``, whether it
+    was an ``overridden`` one, and the ``error`` (Jinja's, or what the template raised)."""
+
+    def __init__(self, part: str, overridden: bool, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.part = part
+        self.overridden = overridden
+        self.error = error
+
+
+def _part(
+    event: str,
+    locale: str,
+    part: str,
+    context: dict[str, Any],
+    overrides: Overrides | None,
+    fallback: bool,
+) -> str:
+    html = part == "email_html"
+    if html:  # the layout's words are per locale; its CSS is inlined once rendered
+        context = {**context, "locale": locale}
+    finish = inline_css if html else str.strip
+    source = overrides.get((event, locale, part)) if overrides else None
+    if source is not None:
+        try:
+            return finish(_compiled(source, html).render(context).strip())
+        except Exception as exc:
+            if not fallback:
+                raise TemplateFailed(part, True, exc) from exc
+            # Checked when saved, yet real data can still break it: the customer gets
+            # the built-in message rather than none.
+            log.warning(
+                "the %s override of %s (%s) failed, the built-in was used: %s: %s",
+                part,
+                event,
+                locale,
+                type(exc).__name__,
+                exc,
+            )
+    try:
+        template = _env(html).get_template(builtin_path(event, locale, part))
+        return finish(template.render(context).strip())
+    except Exception as exc:
+        if fallback:
+            raise
+        raise TemplateFailed(part, False, exc) from exc
+
+
+def render_part(
+    event: str, locale: str, part: str, context: dict[str, Any], overrides: Overrides
+) -> str:
+    """One part of ``event``'s message, as ``render(fallback=False)`` renders it (an SMS
+    text not yet ``sms_safe``). Raises ``TemplateFailed``."""
+    return _part(event, locale, part, context, overrides, fallback=False)
+
+
+def render(
+    event: str,
+    channel: str,
+    locale: str,
+    context: dict[str, Any],
+    overrides: Overrides | None = None,
+    *,
+    fallback: bool = True,
+) -> Content:
     """``event``'s message for ``channel`` ("email", "sms" or "inapp") in ``locale``.
 
     An unknown locale falls back to English. Email gets subject, text and HTML (the
@@ -79,22 +220,23 @@ def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Co
     through ``markdown``, its CSS then inlined; the text part's through ``plaintext``);
     SMS only text, its body through ``plaintext``, made ``sms_safe``; in-app the email
     subject as title and the SMS text as body.
+    ``overrides`` (``message_templates.current``) replace the built-in parts they
+    name; one that raises is replaced by the built-in, unless ``fallback`` is False
+    (a preview): then any part that raises raises ``TemplateFailed``.
     Raises jinja2's TemplateNotFound for an unknown event and UndefinedError when
     ``context`` lacks a value a template uses.
     """
     locale = locale if locale in Locale.__members__ else Locale.en
+
+    def part(name: str) -> str:
+        return _part(event, locale, name, context, overrides, fallback)
+
     if channel == ChannelName.sms:
-        return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
-    subject = _render(f"email/{event}/subject.{locale}.txt", context)
+        return Content(subject="", text=sms_safe(part("sms")))
+    subject = part("email_subject")
     if channel == ChannelName.inapp:
-        return Content(subject=subject, text=_render(f"sms/{event}.{locale}.txt", context))
-    return Content(
-        subject=subject,
-        text=_render(f"email/{event}/body.{locale}.txt", context),
-        html=inline_css(
-            _render(f"email/{event}/body.{locale}.html", {**context, "locale": locale}, html=True)
-        ),
-    )
+        return Content(subject=subject, text=part("sms"))
+    return Content(subject=subject, text=part("email_text"), html=part("email_html"))
 
 
 def inline_css(html: str) -> str:

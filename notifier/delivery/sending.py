@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links
 from notifier.db import among, utcnow
-from notifier.delivery import messages, parking
+from notifier.delivery import message_templates, messages, parking
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
@@ -254,12 +254,15 @@ class Sender:
                 )
                 groups.setdefault((notification_id, channel, locale), []).append(recipient)
         work = []
+        overrides = await message_templates.current(session) if groups else {}
         for (notification_id, channel, locale), recipients in groups.items():
             notification = notifications[notification_id]
             context = await self._context(session, notification, locale)
             for recipient in recipients:
                 recipient.values["url"] = context["url"]
-            work.append((render(notification.kind, channel, locale, context), recipients))
+            work.append(
+                (render(notification.event, channel, locale, context, overrides), recipients)
+            )
         batch = _Batch(
             self._recorder, [Claimed(r.id, r.channel, r.attempts, r.created_at) for r in rows]
         )

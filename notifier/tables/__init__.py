@@ -13,6 +13,7 @@ from notifier.tables.deliveries import (
 from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
 from notifier.tables.subscribers import Consent, Signup, Subscription, Suppression
+from notifier.tables.templates import MessageTemplate
 
 __all__ = [
     "ApiKey",
@@ -31,6 +32,7 @@ __all__ = [
     "Incident",
     "IncidentComponent",
     "IncidentUpdate",
+    "MessageTemplate",
     "Notification",
     "OutboxMessage",
     "ProviderEvent",

@@ -155,8 +155,9 @@ def _errors(op: Operation) -> list[int]:
     statuses = [401, 403]
     if body or op.method == "POST":
         statuses.append(400)
-    # A body may name records (components, a group, customers); a search names none.
-    if op.path_params or (body and not op.reads_only):
+    # A body may name records (components, a group, customers); a search names none,
+    # a preview may (extra_statuses says so).
+    if op.path_params or (body and not op.reads_only) or 404 in op.extra_statuses:
         statuses.append(404)
     if 409 in op.extra_statuses:
         statuses.append(409)

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import api_keys, audit, idempotency, notifications
 from notifier.db import utcnow
+from notifier.events import Event
 from notifier.page import generation as page_generation
 from notifier.schemas.fields import EXTERNAL_ID, Matching
+from notifier.statuses import Locale, TemplatePart
 from notifier.tables import ApiKey
 from status_page import enqueue, keys
 from status_page.api.errors import ApiError, FieldError, Location, field_errors, json_body
@@ -34,10 +36,17 @@ IDEMPOTENCY_KEY = Matching(
 # Ids are 12 lowercase letters and digits (notifier.db.new_id); the column holds 16.
 RECORD_ID = Matching(r"[0-9a-z]{1,16}", "no record has this id")
 # The rule of each path parameter not named a record id.
-PATH_RULES = {"external_id": EXTERNAL_ID}
+PATH_RULES = {
+    "external_id": EXTERNAL_ID,
+    # A message template's (/templates/{event}/{locale}/{part}): one of the enum's values.
+    **{
+        name: Matching("|".join(e.value for e in enum), f"use one of {', '.join(enum)}")
+        for name, enum in (("event", Event), ("locale", Locale), ("part", TemplatePart))
+    },
+}
 # Writes that never show on the public page, so do not invalidate its cache (a
 # customer sync can be thousands of writes).
-OFF_PAGE_TAGS = frozenset({"customers"})
+OFF_PAGE_TAGS = frozenset({"customers", "templates"})
 
 
 @dataclass

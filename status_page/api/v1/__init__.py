@@ -9,6 +9,7 @@ from status_page.api.v1 import (
     maintenance,
     notifications,
     problems,
+    templates,
 )
 
 API = Api(
@@ -20,6 +21,7 @@ API = Api(
         *problems.api.operations,
         *customers.api.operations,
         *notifications.api.operations,
+        *templates.api.operations,
         *audit_log.api.operations,
     ],
 )

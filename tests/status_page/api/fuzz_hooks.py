@@ -7,6 +7,8 @@ OpenAPI document describes in words and a test of its own covers:
 - which time zones exist (``format: time-zone``): this machine's tz database, as the server's;
 - ``scheduled_until`` after ``scheduled_for`` when a body sends both;
 - an incident lists each affected component at most once;
+- a message template is Jinja that compiles and uses only its event's variables:
+  a generated one is made plain text (no ``{``), which always is;
 - an Idempotency-Key names one request: a generated key used again with another
   request is a 422 by design, so every request gets a key of its own.
 
@@ -52,6 +54,17 @@ def before_call(
     if isinstance(case.body, dict):
         _order_window(case.body)
         _once_each(case.body)
+        _plain_templates(case.body)
+
+
+def _plain_templates(body: dict[str, Any]) -> None:
+    sources = body.get("sources")
+    for holder, names in ((body, ["source"]), (sources, list(sources or {}))):
+        if not isinstance(holder, dict):
+            continue
+        for name in names:
+            if isinstance(holder.get(name), str):
+                holder[name] = holder[name].replace("{", "").strip() or "x"
 
 
 def _header(case: schemathesis.Case[Any], name: str) -> str | None:

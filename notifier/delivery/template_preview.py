@@ -1,0 +1,142 @@
+"""What a recipient would get: one event's message rendered for a channel and a locale,
+with sample or real data, for a given customer or a sample one. Reads only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from notifier import customers, links, notifications
+from notifier.delivery import message_templates, messages, rendering, sms_segments, template_samples
+from notifier.delivery.channels.base import Content, Recipient, personalise
+from notifier.errors import InvalidField, NotFound, UnknownReference
+from notifier.events import Event
+from notifier.statuses import ChannelName, Locale, TemplatePart
+
+# Links in a preview are signed with this, which no one else has: they look real and
+# never work. One per process (the signers are cached per secret).
+_THROWAWAY_SECRET = secrets.token_urlsafe(32)
+# A sample recipient's id: as long as a real one (notifier.db.new_id), so the links are too.
+_SAMPLE_ID = "sample000000"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The message as the recipient would see it, in ``locale``: ``subject`` (email and
+    in-app), ``text``, ``html`` (email), and for SMS the segments billed and their encoding."""
+
+    locale: Locale
+    subject: str
+    text: str
+    html: str
+    sms_segments: int | None
+    sms_encoding: str | None
+
+
+async def preview(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    event: Event,
+    channel: ChannelName,
+    locale: Locale | None = None,
+    customer: str | None = None,
+    notification_id: str | None = None,
+    sources: Mapping[TemplatePart, str] | None = None,
+) -> Preview:
+    """``event``'s message on ``channel`` in ``locale`` (default: the customer's, else
+    English), the overrides in force applied and ``sources`` (unsaved parts) over them.
+
+    ``customer`` (an external id) gives the greeting by their name; without one a
+    sample name. The manage and unsubscribe links have their real form and length, but
+    are signed with a throwaway secret: a preview never makes a working link that acts
+    for a customer. ``notification_id`` gives a real notification's data (it must
+    tell ``event``); without one, ``template_samples``. Raises UnknownReference
+    (``customer``, ``notification_id``) and InvalidField (``event``, ``sources.<part>``
+    when it fails its checks, or the part that failed to render).
+    """
+    person = None
+    if customer is not None:
+        try:
+            person = await customers.get_customer(session, customer)
+        except NotFound:
+            raise UnknownReference("customer", f"no customer with id {customer!r}") from None
+    if locale is None:
+        known = person is not None and person.locale in Locale.__members__
+        locale = Locale(person.locale) if person is not None and known else Locale.en
+    if notification_id is not None:
+        try:
+            notification = await notifications.get(session, notification_id)
+        except NotFound:
+            detail = f"no notification with id {notification_id!r}"
+            raise UnknownReference("notification_id", detail) from None
+        if notification.event != event:
+            detail = f"notification {notification_id} tells {notification.event}, not {event}"
+            raise InvalidField("event", detail)
+        context = await messages.context(session, notification, settings, locale)
+    else:
+        context = template_samples.context(
+            event,
+            locale,
+            message_templates.variables(event),
+            zone=settings.page_time_zone,
+            page_name=settings.page_name,
+            url=str(settings.public_url).rstrip("/") + "/",
+            brand_color=settings.brand_color,
+            brand_logo_url=str(settings.brand_logo_url) if settings.brand_logo_url else None,
+        )
+    overrides = await message_templates.current(session)
+    for part, source in (sources or {}).items():
+        message_templates.check(event, locale, part, source, field=f"sources.{part}")
+        overrides[(event.value, locale.value, part.value)] = source
+    try:
+        content = rendering.render(event, channel, locale, context, overrides, fallback=False)
+    except rendering.TemplateFailed as exc:
+        field = f"sources.{exc.part}" if exc.part in (sources or {}) else "event"
+        saved = "the saved override of " if exc.overridden else "the built-in "
+        raise InvalidField(field, f"{saved}{exc.part} fails with this data: {exc}") from None
+    name = person.name if person is not None else template_samples.name(locale)
+    recipient_id = person.id if person is not None else _SAMPLE_ID
+    shown = personalise(content, _recipient(settings, recipient_id, name, locale, channel))
+    shown = _with_url(shown, context["url"])
+    if channel != ChannelName.sms:
+        return Preview(locale, shown.subject, shown.text, shown.html, None, None)
+    return Preview(
+        locale,
+        "",
+        shown.text,
+        "",
+        sms_segments.segments(shown.text),
+        sms_segments.encoding(shown.text),
+    )
+
+
+def _recipient(
+    settings: Settings, customer_id: str, name: str | None, locale: str, channel: str
+) -> Recipient:
+    """The per-recipient values, as ``sending`` gives them, links signed with a secret
+    no one keeps."""
+    throwaway = _THROWAWAY_SECRET
+    public = str(settings.public_url).rstrip("/")
+    unsubscribe = links.sign(throwaway, "unsubscribe", f"{customer_id}:{channel}")
+    manage = links.manage_token(throwaway, customer_id, channel)
+    return Recipient(
+        delivery_id=0,
+        address="",
+        values={
+            "greeting": messages.greeting(locale, name),
+            "unsubscribe_url": f"{public}/unsubscribe/{unsubscribe}",
+            "manage_url": f"{public}/manage/{manage}",
+        },
+    )
+
+
+def _with_url(content: Content, url: str) -> Content:
+    # ``sending`` gives each recipient the page's url as a value too (%%url%%).
+    recipient = Recipient(delivery_id=0, address="", values={"url": url})
+    return personalise(content, recipient)
