@@ -20,6 +20,8 @@ from notifier.statuses import ChannelName, Locale
 
 _ROOT = Path(__file__).with_name("templates")
 EVENTS = ("incident_update", "maintenance_update", "problem_update")
+# Until the maintenance reminder has templates of its own, it speaks as a maintenance update.
+_STAND_IN = {"maintenance_reminder": "maintenance_update"}
 
 
 @cache
@@ -54,6 +56,7 @@ def render(event: str, channel: str, locale: str, context: dict[str, Any]) -> Co
     ``context`` lacks a value a template uses.
     """
     locale = locale if locale in Locale.__members__ else Locale.en
+    event = _STAND_IN.get(event, event)
     if channel == ChannelName.sms:
         return Content(subject="", text=sms_safe(_render(f"sms/{event}.{locale}.txt", context)))
     subject = _render(f"email/{event}/subject.{locale}.txt", context)

@@ -10,7 +10,7 @@ from notifier.tables.deliveries import (
     OutboxMessage,
     ProviderEvent,
 )
-from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
+from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate, Promise
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
 from notifier.tables.subscribers import Consent, Signup, Subscription, Suppression
 
@@ -33,6 +33,7 @@ __all__ = [
     "IncidentUpdate",
     "Notification",
     "OutboxMessage",
+    "Promise",
     "ProviderEvent",
     "Signup",
     "Subscription",
