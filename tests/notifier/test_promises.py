@@ -32,7 +32,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
 
@@ -69,7 +69,7 @@ async def test_an_update_without_a_time_promises_the_next_by_its_impact(
     admin: dict[str, str],
     settings: Settings,
     sessions: Sessions,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
     impact: str,
     minutes: int | None,
 ) -> None:
@@ -94,7 +94,7 @@ async def test_an_update_without_a_time_promises_the_next_by_its_impact(
 
 
 async def test_a_given_time_wins_over_the_cadence_and_resolving_promises_nothing(
-    client: Client, admin: dict[str, str], clock: time_machine.Coordinates
+    client: Client, admin: dict[str, str], clock: time_machine.Traveller
 ) -> None:
     promised = T0 + timedelta(minutes=12)
     incident = await open_incident(
@@ -118,7 +118,7 @@ async def test_an_update_in_time_keeps_the_promise_and_makes_the_next(
     admin: dict[str, str],
     settings: Settings,
     sessions: Sessions,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     incident = await open_incident(client, admin, impact="critical")
     clock.move_to(T0 + timedelta(minutes=25))
@@ -146,7 +146,7 @@ async def test_a_promise_whose_time_passes_is_recorded_broken_and_counted(
     admin: dict[str, str],
     settings: Settings,
     sessions: Sessions,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     incident = await open_incident(client, admin, impact="critical")
     clock.move_to(T0 + timedelta(minutes=29))
@@ -174,7 +174,7 @@ async def test_a_promise_whose_time_passes_is_recorded_broken_and_counted(
 
 
 async def test_an_update_posted_late_before_the_worker_noticed_breaks_it_too(
-    client: Client, admin: dict[str, str], clock: time_machine.Coordinates
+    client: Client, admin: dict[str, str], clock: time_machine.Traveller
 ) -> None:
     incident = await open_incident(client, admin, impact="major")
     clock.move_to(T0 + timedelta(minutes=75))
@@ -192,7 +192,7 @@ async def test_an_update_posted_late_before_the_worker_noticed_breaks_it_too(
 
 
 async def test_patching_the_time_moves_the_open_promise_and_null_withdraws_it(
-    client: Client, admin: dict[str, str], clock: time_machine.Coordinates
+    client: Client, admin: dict[str, str], clock: time_machine.Traveller
 ) -> None:
     incident = await open_incident(client, admin, impact="critical")
     later = T0 + timedelta(minutes=45)
@@ -216,7 +216,7 @@ async def test_the_holding_update_keeps_the_promise_and_promises_again(
     admin: dict[str, str],
     settings: Settings,
     sessions: Sessions,
-    clock: time_machine.Coordinates,
+    clock: time_machine.Traveller,
 ) -> None:
     holding = settings.model_copy(
         update={"promises": settings.promises.model_copy(update={"holding_update": True})}
