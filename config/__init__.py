@@ -2,6 +2,8 @@
 
 from config.settings import (
     DeliverySettings,
+    OnCallSettings,
+    PromiseSettings,
     SendGridSettings,
     Settings,
     SettingsError,
@@ -12,6 +14,8 @@ from config.settings import (
 
 __all__ = [
     "DeliverySettings",
+    "OnCallSettings",
+    "PromiseSettings",
     "SendGridSettings",
     "Settings",
     "SettingsError",

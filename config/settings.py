@@ -104,6 +104,77 @@ class SubscribeSettings(BaseModel):
         return regions
 
 
+class PromiseSettings(BaseModel):
+    """Promised next updates (``next_update_by``): the default cadence by impact, the ops
+    reminder before one is due, and the optional automatic holding update.
+
+    A cadence of 0 minutes: no promise unless the update gives one.
+    """
+
+    critical_minutes: int = Field(default=30, ge=0, le=1440)
+    major_minutes: int = Field(default=60, ge=0, le=1440)
+    # Minor and none promise nothing by default: a cadence there makes ops post noise.
+    minor_minutes: int = Field(default=0, ge=0, le=1440)
+    none_minutes: int = Field(default=0, ge=0, le=1440)
+    # Ops are reminded this long before a promised update is due.
+    reminder_lead_minutes: int = Field(default=10, ge=1, le=1440)
+    # At the due time with no update: post "We are still working on this" with a new promise.
+    holding_update: bool = False
+
+    def cadence(self, impact: str) -> int:
+        """Minutes to the next update an ``impact`` promises by default (0: none)."""
+        minutes: int = getattr(self, f"{impact}_minutes", 0)
+        return minutes
+
+
+class OnCallSettings(BaseModel):
+    """Where ops hear of promises coming due or broken: any of emails, E.164 numbers and
+    a webhook (a JSON POST signed with ``webhook_secret``; ``notifier.delivery.on_call``)."""
+
+    emails: Annotated[list[str], NoDecode] = []
+    numbers: Annotated[list[str], NoDecode] = []
+    webhook_url: AnyHttpUrl | None = None
+    # Its own secret: the receiver must hold it, and must never hold FOREWARN_SECRET_KEY.
+    webhook_secret: SecretStr = SecretStr("")
+
+    @field_validator("emails", "numbers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("emails")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        if any(not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v) for v in value):
+            raise ValueError("each must be an email address")
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _e164(cls, value: list[str]) -> list[str]:
+        # The value is not echoed: a phone number never goes into a log line.
+        if any(not re.fullmatch(r"\+[1-9][0-9]{6,14}", v) for v in value):
+            raise ValueError("each must be an E.164 number such as +819012345678")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 16:
+            raise ValueError("use at least 16 characters")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        """Whether anyone is on call: without, reminders and alerts are only logged."""
+        return bool(self.emails or self.numbers or self.webhook_url)
+
+
 class Settings(BaseSettings):
     """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
 
@@ -138,6 +209,8 @@ class Settings(BaseSettings):
     brand_color: str | None = None
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # A maintenance reminder goes this long before the window opens (0: none).
+    maintenance_reminder_minutes: int = Field(default=60, ge=0, le=10_080)
 
     # Signs the links in messages (confirm, manage, unsubscribe), the page's CSRF tokens and
     # in-app identities (Novu's subscriberHash). Production needs it; in development the
@@ -148,6 +221,8 @@ class Settings(BaseSettings):
     twilio: TwilioSettings = TwilioSettings()
     sendgrid: SendGridSettings = SendGridSettings()
     subscribe: SubscribeSettings = SubscribeSettings()
+    promises: PromiseSettings = PromiseSettings()
+    on_call: OnCallSettings = OnCallSettings()
 
     @field_validator("database_url")
     @classmethod
@@ -209,6 +284,11 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(
             f"invalid configuration: {name}: not valid JSON; set its parts as {name}__FIELD"
         ) from None
+    if settings.on_call.webhook_url and not settings.on_call.webhook_secret.get_secret_value():
+        raise SettingsError(
+            "invalid configuration: FOREWARN_ON_CALL__WEBHOOK_URL needs "
+            "FOREWARN_ON_CALL__WEBHOOK_SECRET (it signs each POST)"
+        )
     if settings.production:
         _check_production(settings)
     return settings

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components, events, notifications
+from config import PromiseSettings
+from notifier import components, events, notifications, promises
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
@@ -28,11 +29,18 @@ ENDED = (IncidentStatus.resolved, IncidentStatus.postmortem)
 
 
 async def create_incident(
-    session: AsyncSession, body: IncidentCreate, *, posted_by: str, now: datetime
+    session: AsyncSession,
+    body: IncidentCreate,
+    *,
+    posted_by: str,
+    now: datetime,
+    cadence: PromiseSettings | None = None,
 ) -> Incident:
     """Open an incident with its first update (and a notification when ``notify``).
 
     A ``started_at`` in the past starts the components' outage then (uptime history).
+    Without ``next_update_by`` the update promises the next one after ``cadence``'s
+    minutes for the impact (``notifier.promises``; none without ``cadence``).
     ``UnknownReference`` (``components[i].component_id``) for an unknown component;
     ``InvalidField`` for a component listed twice.
     """
@@ -48,6 +56,7 @@ async def create_incident(
         updated_at=now,
         affected=[],
         updates=[],
+        promises=[],
     )
     session.add(incident)
     await session.flush()
@@ -60,7 +69,9 @@ async def create_incident(
     )
     # Posted late: the components' history starts the outage when the incident did.
     since = incident.started_at if incident.started_at < now else None
-    await _record_update(session, incident, update, posted_by=posted_by, now=now, since=since)
+    await _record_update(
+        session, incident, update, posted_by=posted_by, now=now, since=since, cadence=cadence
+    )
     return incident
 
 
@@ -109,9 +120,14 @@ async def patch_incident(
         raise Conflict(
             f"the incident is {incident.status}; it needs no next update", field="next_update_by"
         )
-    for field, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for field, value in changes.items():
         setattr(incident, field, value)
     incident.updated_at = now
+    if "next_update_by" in changes and IncidentStatus(incident.status).active:
+        await promises.repromise(session, incident, changes["next_update_by"], now=now)
+        await session.flush()
+        await session.refresh(incident, ["promises"])
     await session.flush()
     return incident
 
@@ -124,10 +140,13 @@ async def post_update(
     posted_by: str,
     now: datetime,
     reopen: bool = False,
+    cadence: PromiseSettings | None = None,
 ) -> Incident:
     """Post an update: new status, body, affected components; a notification when asked.
 
     ``reopen`` allows a resolved incident to become active again (and only that).
+    The update keeps (or, late, breaks) the open promise and, active, makes the next
+    one: ``next_update_by`` or ``cadence``'s default for the impact (``notifier.promises``).
     ``NotFound`` for an unknown id; ``Conflict`` for a transition the lifecycle forbids
     (e.g. an update to a resolved incident without ``reopen``); ``UnknownReference`` and
     ``InvalidField`` for the components, as ``create_incident``.
@@ -136,7 +155,7 @@ async def post_update(
     _check_transition(IncidentStatus(incident.status), body.status, reopen=reopen)
     if reopen:
         incident.resolved_at = None
-    await _record_update(session, incident, body, posted_by=posted_by, now=now)
+    await _record_update(session, incident, body, posted_by=posted_by, now=now, cadence=cadence)
     return incident
 
 
@@ -180,12 +199,17 @@ async def _record_update(
     posted_by: str,
     now: datetime,
     since: datetime | None = None,
+    cadence: PromiseSettings | None = None,
 ) -> IncidentUpdate:
     changes = await _apply_components(session, incident, body.components or [])
     status = IncidentStatus(body.status)
     incident.status = status
     incident.updated_at = now
-    incident.next_update_by = None if not status.active else body.next_update_by
+    incident.next_update_by = (
+        None
+        if not status.active
+        else body.next_update_by or promises.default_due(incident.impact, now, cadence)
+    )
     if status is IncidentStatus.monitoring and incident.monitoring_at is None:
         incident.monitoring_at = now
     if status is IncidentStatus.resolved:
@@ -203,6 +227,10 @@ async def _record_update(
     )
     session.add(update)
     incident.updates.insert(0, update)
+    await promises.settle(session, incident.id, now=now)
+    if incident.next_update_by is not None:
+        await session.flush()  # the update's row first: the promise refers to it
+        promises.make(session, incident.id, update.id, incident.next_update_by, now)
     affected_ids = [a.component_id for a in incident.affected]
     if body.notify and incident.public:
         notifications.add(
@@ -218,6 +246,7 @@ async def _record_update(
         session, affected_ids, now=now, incident_id=incident.id, since=since
     )
     await session.flush()
+    await session.refresh(incident, ["promises"])  # settled and made by statements above
     return update
 
 

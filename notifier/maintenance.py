@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import components, events, notifications
@@ -123,6 +123,8 @@ async def patch_maintenance(
     if current in _ENDED:
         raise Conflict(f"the maintenance is {current} and can no longer change")
     changes = body.model_dump(exclude_unset=True, exclude={"status", "body", "notify"})
+    if changes.get("scheduled_for", maintenance.scheduled_for) != maintenance.scheduled_for:
+        maintenance.reminded_at = None  # moved: a reminder before the new window
     for field, value in changes.items():
         setattr(maintenance, field, value)
     if maintenance.scheduled_until <= maintenance.scheduled_for:  # type: ignore[operator]
@@ -203,6 +205,55 @@ async def auto_transition(session: AsyncSession, *, now: datetime) -> tuple[int,
     if started or completed:
         log.info("maintenance auto-transition: %d started, %d completed", started, completed)
     return started, completed
+
+
+async def remind(session: AsyncSession, *, now: datetime, lead: timedelta) -> int:
+    """Write the reminder notification (event ``maintenance_reminder``) of each public,
+    still scheduled maintenance whose window opens within ``lead``; -> how many.
+
+    Once per window: ``reminded_at`` is claimed by a conditional UPDATE, so the cron
+    run twice or two workers write one. Kind ``maintenance_reminder``, the subject the
+    maintenance, ``update_id`` its latest update, the audience its updates'. None for a
+    maintenance scheduled less than ``lead`` ahead: its "scheduled" message is the
+    heads-up, and a second one minutes later would be noise.
+    """
+    due = await session.scalars(
+        select(Incident)
+        .where(
+            Incident.kind == IncidentKind.maintenance,
+            Incident.status == MaintenanceStatus.scheduled,
+            Incident.public.is_(True),
+            Incident.reminded_at.is_(None),
+            Incident.scheduled_for > now,
+            Incident.scheduled_for <= now + lead,
+        )
+        .order_by(Incident.scheduled_for)
+    )
+    written = 0
+    for maintenance in due.all():
+        assert maintenance.scheduled_for is not None
+        if maintenance.created_at > maintenance.scheduled_for - lead or not maintenance.updates:
+            continue
+        claimed = await session.execute(
+            update(Incident)
+            .where(Incident.id == maintenance.id, Incident.reminded_at.is_(None))
+            .values(reminded_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        notifications.add(
+            session,
+            kind="maintenance_reminder",
+            event=events.Event.maintenance_reminder,
+            subject_id=maintenance.id,
+            update_id=maintenance.updates[0].id,
+            audience=AudienceRule.page(a.component_id for a in maintenance.affected),
+            now=now,
+        )
+        written += 1
+    if written:
+        log.info("maintenance reminders: %d written", written)
+    return written
 
 
 async def _move(

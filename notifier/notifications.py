@@ -36,8 +36,9 @@ def add(
 ) -> Notification:
     """Add the notification row for one update (status ``pending``) and note its id on the session.
 
-    ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``
-    (what ``subject_id`` and ``update_id`` name); ``event`` which message it is;
+    ``kind`` is ``incident_update``, ``maintenance_update``, ``problem_update`` or
+    ``maintenance_reminder`` (what ``subject_id`` and ``update_id`` name: a reminder's
+    update is its maintenance's latest); ``event`` which message it is;
     ``audience`` says who hears (``AudienceRule``: a page's subscribers to some
     components, or a problem's customers). The fan-out is enqueued after the commit:
     see ``created_in``.

@@ -7,13 +7,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from arq import Retry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier import idempotency, maintenance, notifications, signup
+from notifier import holding, idempotency, maintenance, notifications, promises, signup
 from notifier.db import utcnow
-from notifier.delivery import fanout, signup_messages, sweeper
+from notifier.delivery import fanout, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
 from notifier.delivery.jobs import enqueue_batches, enqueue_fan_outs, enqueue_signup_messages
 from notifier.delivery.outcomes import backoff
@@ -118,3 +119,53 @@ async def expire_signups(ctx: Ctx) -> int:
         log.info("sign-ups: %d expired, %d messages re-enqueued", swept.expired, len(swept.unsent))
     await enqueue_signup_messages(ctx["redis"], swept.unsent)
     return swept.expired
+
+
+async def promise_tick(ctx: Ctx) -> tuple[int, int, int]:
+    """Promised updates: post holding updates (when on) for those due, record the
+    broken ones, remind ops of those due within the lead; alert ops of both.
+
+    Returns (holding updates, broken, reminded). Each promise is claimed (committed)
+    before its alert goes out: a worker killed between the two loses that alert rather
+    than sending it twice.
+    """
+    settings: Settings = ctx["settings"]
+    now = utcnow()
+    lead = timedelta(minutes=settings.promises.reminder_lead_minutes)
+    held = 0
+    async with _sessions(ctx)() as session:
+        if settings.promises.holding_update:
+            async with session.begin():
+                held = await holding.post_holding_updates(session, settings, now=now)
+            if held:
+                await page_generation.bump(ctx["redis"])
+            await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
+        async with session.begin():
+            broken = await promises.claim_broken(session, now=now)
+            due = await promises.claim_reminders(session, now=now, lead=lead)
+    if broken or due:
+        log.info("promises: %d broken, %d reminders", len(broken), len(due))
+    if (broken or due) and settings.on_call.configured:
+        alerts: list[tuple[on_call.Kind, list[promises.Due]]] = [
+            ("broken", broken),
+            ("reminder", due),
+        ]
+        async with aiohttp.ClientSession() as http:
+            for kind, found in alerts:
+                for promise in found:
+                    await on_call.alert(ctx["channels"], http, settings, promise, kind, now=now)
+    return held, len(broken), len(due)
+
+
+async def maintenance_reminders(ctx: Ctx) -> int:
+    """Write the reminder notification of maintenance whose window opens within the
+    configured lead (once each); enqueue their fan-outs. Returns how many."""
+    settings: Settings = ctx["settings"]
+    if not settings.maintenance_reminder_minutes:
+        return 0
+    lead = timedelta(minutes=settings.maintenance_reminder_minutes)
+    async with _sessions(ctx)() as session:
+        async with session.begin():
+            written = await maintenance.remind(session, now=utcnow(), lead=lead)
+        await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
+    return written

@@ -26,6 +26,9 @@ CRON_JOBS = [
     cron(jobs.sweep, second={5, 20, 35, 50}, unique=True, timeout=60),
     cron(jobs.prune_idempotency, minute=17, second=0, unique=True, timeout=300),
     cron(jobs.expire_signups, second=40, unique=True, timeout=60),
+    # Every minute: a reminder ten minutes ahead is at most a minute early or late.
+    cron(jobs.promise_tick, second=10, unique=True, timeout=120),
+    cron(jobs.maintenance_reminders, second=25, unique=True, timeout=60),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -46,6 +49,8 @@ FUNCTIONS = [
         timeout=60,
     ),
     func(jobs.expire_signups, name=names.EXPIRE_SIGNUPS),
+    func(jobs.promise_tick, name=names.PROMISE_TICK),
+    func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
 ]
 
 

@@ -36,6 +36,8 @@ SWEEP = "sweep"
 MAINTENANCE_TICK = "maintenance_tick"
 PRUNE_IDEMPOTENCY = "prune_idempotency"
 EXPIRE_SIGNUPS = "expire_signups"
+PROMISE_TICK = "promise_tick"
+MAINTENANCE_REMINDERS = "maintenance_reminders"
 NAMES = frozenset(
     {
         FAN_OUT,
@@ -45,6 +47,8 @@ NAMES = frozenset(
         MAINTENANCE_TICK,
         PRUNE_IDEMPOTENCY,
         EXPIRE_SIGNUPS,
+        PROMISE_TICK,
+        MAINTENANCE_REMINDERS,
     }
 )
 

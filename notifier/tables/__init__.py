@@ -10,7 +10,7 @@ from notifier.tables.deliveries import (
     OutboxMessage,
     ProviderEvent,
 )
-from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate
+from notifier.tables.incidents import Incident, IncidentComponent, IncidentUpdate, Promise
 from notifier.tables.problems import DeliveryProblem, DeliveryProblemCustomer, DeliveryProblemUpdate
 from notifier.tables.subscribers import Consent, Signup, Subscription, Suppression
 from notifier.tables.templates import MessageTemplate
@@ -35,6 +35,7 @@ __all__ = [
     "MessageTemplate",
     "Notification",
     "OutboxMessage",
+    "Promise",
     "ProviderEvent",
     "Signup",
     "Subscription",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
@@ -34,6 +34,8 @@ class Incident(Base):
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scheduled_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     auto_transition: Mapped[bool] = mapped_column(default=True)
+    # A maintenance: when its reminder notification was written (once per window).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -45,6 +47,9 @@ class Incident(Base):
     )
     affected: Mapped[list[IncidentComponent]] = relationship(
         lazy="selectin", cascade="all, delete-orphan"
+    )
+    promises: Mapped[list[Promise]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="Promise.id"
     )
 
 
@@ -81,3 +86,29 @@ class IncidentUpdate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="updates")
+
+
+class Promise(Base):
+    """A promised next update of an incident (``next_update_by``) and how it ended.
+
+    Open while ``kept_at`` and ``broken_at`` are null: kept by the next update (or the
+    resolution) posted by ``due_at``, broken (``broken_at`` = ``due_at``) when none was.
+    ``reminded_at``: when ops were reminded before it was due (once).
+    """
+
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_open_due", "kept_at", "broken_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    incident_id: Mapped[str] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    # The update that made the promise.
+    update_id: Mapped[str] = mapped_column(ForeignKey("incident_updates.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

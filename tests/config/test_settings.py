@@ -210,3 +210,35 @@ def test_settings_built_in_code_do_not_read_a_dot_env_file(tmp_path: Path) -> No
     (tmp_path / ".env").write_text("FOREWARN_PAGE_NAME=from the file\n")
 
     assert Settings(_env_file=None).page_name == "Forewarn demo"
+
+
+def test_the_on_call_list_is_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_ON_CALL__EMAILS", "a@example.com, b@example.com")
+    monkeypatch.setenv("FOREWARN_ON_CALL__NUMBERS", '["+819012345678"]')
+    monkeypatch.setenv("FOREWARN_PROMISES__CRITICAL_MINUTES", "15")
+
+    settings = load_settings()
+
+    assert settings.on_call.emails == ["a@example.com", "b@example.com"]
+    assert settings.on_call.numbers == ["+819012345678"]
+    assert settings.on_call.configured
+    assert (settings.promises.cadence("critical"), settings.promises.cadence("minor")) == (15, 0)
+
+
+def test_a_bad_on_call_number_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FOREWARN_ON_CALL__NUMBERS", "090-1234-5678")
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    assert "FOREWARN_ON_CALL__NUMBERS:" in str(error.value)
+    assert "090-1234-5678" not in str(error.value)
+
+
+def test_an_on_call_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_ON_CALL__WEBHOOK_URL", "https://ops.example.com/hook")
+
+    with pytest.raises(SettingsError, match="FOREWARN_ON_CALL__WEBHOOK_SECRET"):
+        load_settings()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
-from notifier.tables import Incident
+from notifier.tables import Incident, Promise
 from status_page.api.models.common import Output
 
 
@@ -43,6 +43,34 @@ class UpdateOut(Output):
     created_at: datetime
 
 
+class PromiseOut(Output):
+    """A promised next update and how it ended: ``open`` until the next update (or the
+    resolution) keeps it by ``due_at``; ``broken`` when ``due_at`` passed without one.
+    Times are RFC 3339, in UTC."""
+
+    update_id: str = Field(description="The update that made the promise.")
+    due_at: datetime
+    state: Literal["open", "kept", "broken"]
+    reminded_at: datetime | None = Field(description="When ops were reminded before due_at.")
+    kept_at: datetime | None
+    broken_at: datetime | None
+
+    @classmethod
+    def of(cls, promise: Promise) -> PromiseOut:
+        """From a ``Promise`` row."""
+        state: Literal["open", "kept", "broken"] = (
+            "broken" if promise.broken_at else "kept" if promise.kept_at else "open"
+        )
+        return cls(
+            update_id=promise.update_id,
+            due_at=promise.due_at,
+            state=state,
+            reminded_at=promise.reminded_at,
+            kept_at=promise.kept_at,
+            broken_at=promise.broken_at,
+        )
+
+
 class IncidentOut(Output):
     """An incident with its affected components and its updates. Times are RFC 3339, in UTC."""
 
@@ -59,6 +87,8 @@ class IncidentOut(Output):
     updated_at: datetime
     components: list[AffectedComponentOut]
     updates: list[UpdateOut] = Field(description="Newest first.")
+    promises: list[PromiseOut] = Field(description="Promised next updates, oldest first.")
+    broken_promises: int = Field(description="How many promises were broken.", ge=0)
 
     @classmethod
     def from_record(cls, incident: Incident) -> IncidentOut:
@@ -77,6 +107,8 @@ class IncidentOut(Output):
             updated_at=incident.updated_at,
             components=AffectedComponentOut.of(incident),
             updates=[UpdateOut.model_validate(u) for u in incident.updates],
+            promises=[PromiseOut.of(p) for p in incident.promises],
+            broken_promises=sum(1 for p in incident.promises if p.broken_at is not None),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config import PromiseSettings
 from notifier import incidents
 from notifier.schemas.incidents import (
     IncidentCreate,
@@ -10,6 +11,7 @@ from notifier.schemas.incidents import (
     IncidentResolve,
     IncidentUpdateCreate,
 )
+from status_page import keys
 from status_page.api.models.common import Page
 from status_page.api.models.incidents import IncidentOut
 from status_page.api.routing import Api, Context
@@ -47,7 +49,7 @@ async def list_incidents(ctx: Context, query: IncidentQuery) -> Page[IncidentOut
 async def create_incident(ctx: Context, body: IncidentCreate) -> IncidentOut:
     """The new incident (201); 404 or 422 naming the component at fault."""
     incident = await incidents.create_incident(
-        ctx.session, body, posted_by=ctx.posted_by, now=ctx.now
+        ctx.session, body, posted_by=ctx.posted_by, now=ctx.now, cadence=_cadence(ctx)
     )
     return IncidentOut.from_record(incident)
 
@@ -97,7 +99,7 @@ async def patch_incident(ctx: Context, incident_id: str, body: IncidentPatch) ->
 async def post_update(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
     """The incident with the new update (201); 409 for a transition it cannot make."""
     incident = await incidents.post_update(
-        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now
+        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now, cadence=_cadence(ctx)
     )
     return IncidentOut.from_record(incident)
 
@@ -136,6 +138,17 @@ async def resolve(ctx: Context, incident_id: str, body: IncidentResolve) -> Inci
 async def reopen(ctx: Context, incident_id: str, body: IncidentUpdateCreate) -> IncidentOut:
     """The reopened incident; 409 unless it had ended and the new status is active."""
     incident = await incidents.post_update(
-        ctx.session, incident_id, body, posted_by=ctx.posted_by, now=ctx.now, reopen=True
+        ctx.session,
+        incident_id,
+        body,
+        posted_by=ctx.posted_by,
+        now=ctx.now,
+        reopen=True,
+        cadence=_cadence(ctx),
     )
     return IncidentOut.from_record(incident)
+
+
+def _cadence(ctx: Context) -> PromiseSettings:
+    """The default promise by impact an update without ``next_update_by`` makes."""
+    return ctx.request.app[keys.SETTINGS].promises

@@ -1,6 +1,6 @@
 """message templates: ops' overrides of the built-in templates
 
-Revision ID: 0007t
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import notifier.db
 
-revision: str = "0007t"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
