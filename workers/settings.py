@@ -26,6 +26,8 @@ CRON_JOBS = [
     cron(jobs.sweep, second={5, 20, 35, 50}, unique=True, timeout=60),
     cron(jobs.prune_idempotency, minute=17, second=0, unique=True, timeout=300),
     cron(jobs.expire_signups, second=40, unique=True, timeout=60),
+    # Every 30 s: an unread urgent in-app message goes by email at most half a minute late.
+    cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -46,6 +48,7 @@ FUNCTIONS = [
         timeout=60,
     ),
     func(jobs.expire_signups, name=names.EXPIRE_SIGNUPS),
+    func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
 ]
 
 
@@ -69,7 +72,7 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             sessions=sessions,
             settings=settings,
             channels=channels,
-            sender=Sender(sessions, channels, settings),
+            sender=Sender(sessions, channels, settings, ctx["redis"]),
         )
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
         # out of the collector, whose full passes over it were pauses of up to a second.

@@ -36,6 +36,7 @@ SWEEP = "sweep"
 MAINTENANCE_TICK = "maintenance_tick"
 PRUNE_IDEMPOTENCY = "prune_idempotency"
 EXPIRE_SIGNUPS = "expire_signups"
+FALL_BACK_UNREAD = "fall_back_unread"
 NAMES = frozenset(
     {
         FAN_OUT,
@@ -45,6 +46,7 @@ NAMES = frozenset(
         MAINTENANCE_TICK,
         PRUNE_IDEMPOTENCY,
         EXPIRE_SIGNUPS,
+        FALL_BACK_UNREAD,
     }
 )
 
