@@ -105,6 +105,7 @@ class CustomerPut(Input):
         default=None,
         min_length=1,
         max_length=len(ChannelName),
+        json_schema_extra={"uniqueItems": True},
         description="Channels to try one after another: a message goes by the first that "
         "can reach them, and by the next when it fails for good (or, in-app, stays unread). "
         "Channels not listed are not used. Null: every consented channel at once.",
