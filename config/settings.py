@@ -67,6 +67,9 @@ class DeliverySettings(BaseModel):
     claim_lease_seconds: int = Field(default=20, ge=1)
     # Work younger than this is probably still queued; the sweeper leaves it alone.
     sweep_grace_seconds: int = Field(default=30, ge=0)
+    # A critical in-app message still unread this long after it arrived goes on by
+    # email, or by its reader's next channel (``notifier.delivery.fallback``).
+    unread_fallback_minutes: float = Field(default=15, gt=0)
 
 
 class SubscribeSettings(BaseModel):

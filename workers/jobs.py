@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import holding, idempotency, maintenance, notifications, promises, signup
 from notifier.db import utcnow
-from notifier.delivery import fanout, on_call, signup_messages, sweeper
+from notifier.delivery import fallback, fanout, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
+from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches, enqueue_fan_outs, enqueue_signup_messages
 from notifier.delivery.outcomes import backoff
 from notifier.delivery.sending import Sender
@@ -169,3 +170,15 @@ async def maintenance_reminders(ctx: Ctx) -> int:
             written = await maintenance.remind(session, now=utcnow(), lead=lead)
         await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
     return written
+
+
+async def fall_back_unread(ctx: Ctx) -> int:
+    """Send on, by the next channel, in-app messages left unread too long (urgent ones,
+    and those of customers with a channel order); returns how many deliveries it made."""
+    settings: Settings = ctx["settings"]
+    async with _sessions(ctx)() as session, session.begin():
+        made = await fallback.after_unread(session, settings.delivery, now=utcnow())
+    if made:
+        log.info("unread in-app messages: %d sent on by another channel", len(made))
+    await enqueue_batches(ctx["redis"], batch_up(made, settings.delivery))
+    return len(made)

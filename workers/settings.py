@@ -29,6 +29,8 @@ CRON_JOBS = [
     # Every minute: a reminder ten minutes ahead is at most a minute early or late.
     cron(jobs.promise_tick, second=10, unique=True, timeout=120),
     cron(jobs.maintenance_reminders, second=25, unique=True, timeout=60),
+    # Every 30 s: an unread urgent in-app message goes by email at most half a minute late.
+    cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -51,6 +53,7 @@ FUNCTIONS = [
     func(jobs.expire_signups, name=names.EXPIRE_SIGNUPS),
     func(jobs.promise_tick, name=names.PROMISE_TICK),
     func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
+    func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
 ]
 
 
@@ -74,7 +77,7 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             sessions=sessions,
             settings=settings,
             channels=channels,
-            sender=Sender(sessions, channels, settings),
+            sender=Sender(sessions, channels, settings, ctx["redis"]),
         )
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
         # out of the collector, whose full passes over it were pauses of up to a second.

@@ -88,6 +88,18 @@ def page(audience: AudienceRule, channel: str, *, after: str, limit: int) -> Sel
     return stmt.where(Customer.id > after, *_reachable(channel)).order_by(Customer.id).limit(limit)
 
 
+def ordered_page(audience: AudienceRule, *, after: str, limit: int) -> Select[str]:
+    """The next ``limit`` members after the cursor who ordered their channels (whom
+    ``page`` and ``rows`` leave out: ``notifier.delivery.fallback`` decides theirs): their
+    ids, ascending."""
+    stmt = _within(select(Customer.id), audience)
+    return (
+        stmt.where(Customer.id > after, Customer.channel_order.is_not(None))
+        .order_by(Customer.id)
+        .limit(limit)
+    )
+
+
 def rows(
     audience: AudienceRule,
     channel: str,
@@ -127,6 +139,7 @@ def rows(
     )
 
 
-def _reachable(channel: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _reachable(channel: str) -> tuple[ColumnElement[bool], ...]:
     address = address_column(channel)
-    return address.is_not(None), address != ""
+    # Who ordered their channels is not everyone's fan-out (``ordered_page``).
+    return address.is_not(None), address != "", Customer.channel_order.is_(None)

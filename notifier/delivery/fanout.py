@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
-from notifier.delivery import audience
+from notifier.delivery import audience, fallback
 from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 from notifier.tables import Delivery, Notification
 
@@ -20,6 +20,10 @@ from notifier.tables import Delivery, Notification
 # the bulk, last.
 ORDER = (ChannelName.sms, ChannelName.inapp, ChannelName.email)
 FIRST: dict[str, int] = {channel: i for i, channel in enumerate(ORDER)}
+# Fan-out's steps: before the channels, the members who ordered theirs (few, and each
+# gets one channel first: ``notifier.delivery.fallback``).
+ORDERED = "ordered"
+STEPS = (ORDERED, *ORDER)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ async def fan_out_page(
     session: AsyncSession, notification_id: str, settings: DeliverySettings, *, now: datetime
 ) -> tuple[list[Batch], bool]:
     """Add the deliveries of the next page of the audience; returns its batches and
-    whether the fan-out is complete. Channel by channel, in ``ORDER``: every text is
+    whether the fan-out is complete. First the members who ordered their channels
+    (``ORDERED``), then channel by channel, in ``ORDER``: every text is
     queued before the first email, so a large audience's email does not hold them up.
     Safe to re-run: rows are unique per (notification, customer, channel) and the
     cursor only moves on commit (rows a re-run finds already there are left to the
@@ -63,12 +68,18 @@ async def fan_out_page(
     ).first()
     if found is None or found.status == NotificationStatus.done:
         return [], True
-    channel = found.cursor_channel or ORDER[0]
+    channel, after = found.cursor_channel or STEPS[0], found.cursor
+    ordered: list[tuple[int, str, str]] = []
+    if channel == ORDERED:
+        ordered, last = await _fan_out_ordered(session, notification_id, found, settings, now=now)
+        if last is not None:  # a full page: more of them next time
+            await _move_cursor(session, notification_id, ORDERED, last, False, now=now)
+            return batch_up(ordered, settings), False
+        # The rest of this step is the first channel's first page: no step of its own.
+        channel, after = ORDER[0], ""
     members = (
         await session.execute(
-            audience.page(
-                found.audience, channel, after=found.cursor, limit=settings.fanout_page_size
-            )
+            audience.page(found.audience, channel, after=after, limit=settings.fanout_page_size)
         )
     ).all()
     created: list[tuple[int, str, str]] = []
@@ -78,7 +89,7 @@ async def fan_out_page(
             found.audience,
             channel,
             notification_id,
-            after=found.cursor,
+            after=after,
             upto=members[-1].id,
             now=now,
         )
@@ -92,13 +103,58 @@ async def fan_out_page(
             for row in result
             if row.status == DeliveryStatus.pending
         ]
-    cursor_channel, cursor = channel, members[-1].id if members else found.cursor
+    cursor_channel, cursor = channel, members[-1].id if members else after
     if len(members) < settings.fanout_page_size:  # this channel is done
-        following = ORDER.index(channel) + 1
-        cursor_channel, cursor = (ORDER[following], "") if following < len(ORDER) else ("", "")
-        done = following == len(ORDER)
+        cursor_channel, cursor, done = _next_step(channel)
     else:
         done = False
+    await _move_cursor(session, notification_id, cursor_channel, cursor, done, now=now)
+    return batch_up(ordered, settings) + batch_up(sorted(created), settings), done
+
+
+async def _fan_out_ordered(
+    session: AsyncSession,
+    notification_id: str,
+    found: Any,
+    settings: DeliverySettings,
+    *,
+    now: datetime,
+) -> tuple[list[tuple[int, str, str]], str | None]:
+    """The ``ORDERED`` step: a page of the members who ordered their channels, each given
+    the first channel of their order that can reach them (``fallback.advance``). Returns
+    the pending rows made, and the last member if the page was full (None: step done)."""
+    members = list(
+        (
+            await session.scalars(
+                audience.ordered_page(
+                    found.audience, after=found.cursor, limit=settings.fanout_page_size
+                )
+            )
+        ).all()
+    )
+    steps = [fallback.Step(notification_id, member) for member in members]
+    created = await fallback.advance(session, steps, now=now) if steps else []
+    full = len(members) == settings.fanout_page_size
+    return created, members[-1] if full else None
+
+
+def _next_step(step: str) -> tuple[str, str, bool]:
+    """The cursor (step, member) after ``step`` is done, and whether fan-out is."""
+    following = STEPS.index(step) + 1
+    if following < len(STEPS):
+        return STEPS[following], "", False
+    return "", "", True
+
+
+async def _move_cursor(
+    session: AsyncSession,
+    notification_id: str,
+    cursor_channel: str,
+    cursor: str,
+    done: bool,
+    *,
+    now: datetime,
+) -> None:
     await session.execute(
         update(Notification)
         .where(Notification.id == notification_id)
@@ -109,7 +165,6 @@ async def fan_out_page(
             fanned_out_at=now if done else None,
         )
     )
-    return batch_up(sorted(created), settings), done
 
 
 def batch_up(rows: Sequence[tuple[int, str, str]], settings: DeliverySettings) -> list[Batch]:

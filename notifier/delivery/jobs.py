@@ -38,6 +38,7 @@ PRUNE_IDEMPOTENCY = "prune_idempotency"
 EXPIRE_SIGNUPS = "expire_signups"
 PROMISE_TICK = "promise_tick"
 MAINTENANCE_REMINDERS = "maintenance_reminders"
+FALL_BACK_UNREAD = "fall_back_unread"
 NAMES = frozenset(
     {
         FAN_OUT,
@@ -49,6 +50,7 @@ NAMES = frozenset(
         EXPIRE_SIGNUPS,
         PROMISE_TICK,
         MAINTENANCE_REMINDERS,
+        FALL_BACK_UNREAD,
     }
 )
 

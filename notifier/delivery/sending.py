@@ -12,14 +12,17 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from arq.connections import ArqRedis
 from sqlalchemy import Table, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import links
 from notifier.db import among, utcnow
-from notifier.delivery import message_templates, messages, parking
+from notifier.delivery import fallback, message_templates, messages, parking
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
+from notifier.delivery.fanout import batch_up
+from notifier.delivery.jobs import enqueue_batches
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
 from notifier.statuses import ChannelName, DeliveryStatus
@@ -43,8 +46,11 @@ class Sender:
         sessions: async_sessionmaker[AsyncSession],
         channels: Mapping[str, Channel],
         settings: Settings,
+        queue: ArqRedis | None = None,
     ) -> None:
         self._sessions = sessions
+        # Where fallbacks' send jobs go (None: the sweeper finds them).
+        self._queue = queue
         self._channels = channels
         self._settings = settings
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -110,6 +116,8 @@ class Sender:
             retry_at = batch.retry_at
             if batch.refused is not None:
                 parking.alert(channel_name, batch.parked, batch.refused.reason)
+            if batch.failed:
+                await self._fall_back(batch.failed)
         retry_in = None if retry_at is None else max(0.0, (retry_at - utcnow()).total_seconds())
         if len(claimed) == len(ids):
             return retry_in
@@ -154,6 +162,13 @@ class Sender:
                 )
         except Exception:  # then their lease runs out and the next claim takes them
             log.exception("could not hand back %d unsent deliveries", len(ids))
+
+    async def _fall_back(self, failed: list[int]) -> None:
+        """The batch's permanent failures go on by their next channel (``fallback``)."""
+        async with self._sessions() as session, session.begin():
+            made = await fallback.after_failures(session, failed, now=utcnow())
+        if made and self._queue is not None:
+            await enqueue_batches(self._queue, batch_up(made, self._settings.delivery))
 
     async def _claim(
         self, session: AsyncSession, channel_name: str, ids: Sequence[int], now: datetime
@@ -233,11 +248,17 @@ class Sender:
             elif row.attempts > 1 and notification_id in superseded:
                 # A late retry of an old update would only confuse: a newer one exists.
                 decided.append(
-                    (delivery_id, DeliveryError("superseded by a newer update", permanent=True))
+                    (
+                        delivery_id,
+                        DeliveryError("superseded by a newer update", permanent=True, late=True),
+                    )
                 )
             elif now - row.created_at > deadline:
                 decided.append(
-                    (delivery_id, DeliveryError("past the delivery deadline", permanent=True))
+                    (
+                        delivery_id,
+                        DeliveryError("past the delivery deadline", permanent=True, late=True),
+                    )
                 )
             else:
                 customer_id, locale = row.customer_id, row.locale
@@ -343,6 +364,8 @@ class _Batch:
         self.size = len(rows)
         self.sent = 0
         self.parked = 0
+        # Failed for good, and worth sending by another channel (``fallback``).
+        self.failed: list[int] = []
         self.retry_at: datetime | None = None
         # The provider's refusal of our credentials, once one came (``alert_ops``).
         self.refused: DeliveryError | None = None
@@ -363,8 +386,10 @@ class _Batch:
         for _row, outcome, _to in mine:
             if isinstance(outcome, DeliveryError) and outcome.alert_ops and self.refused is None:
                 self.refused = outcome
-        for new in await self._recorder.record(mine):
+        for (_row, outcome, _to), new in zip(mine, await self._recorder.record(mine), strict=True):
             status = DeliveryStatus(new["status"])
+            if isinstance(outcome, DeliveryError) and outcome.falls_back:
+                self.failed.append(new["id"])
             self.sent += status.reached_provider
             self.parked += status == DeliveryStatus.parked
             due = new["next_attempt_at"]

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_va
 
 from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import Name, RecordId, TimeZone
-from notifier.statuses import Locale
+from notifier.statuses import ChannelName, Locale
 
 
 def e164(value: str) -> str:
@@ -101,6 +101,22 @@ class CustomerPut(Input):
         description="What page notifications they get (replaces the previous choice). "
         "Delivery problems reach their named customers whatever they follow.",
     )
+    channel_order: list[ChannelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(ChannelName),
+        json_schema_extra={"uniqueItems": True},
+        description="Channels to try one after another: a message goes by the first that "
+        "can reach them, and by the next when it fails for good (or, in-app, stays unread). "
+        "Channels not listed are not used. Null: every consented channel at once.",
+    )
+
+    @field_validator("channel_order")
+    @classmethod
+    def _each_once(cls, value: list[ChannelName] | None) -> list[ChannelName] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("each channel at most once")
+        return value
 
 
 def _email_or_phone(schema: dict[str, Any]) -> None:

@@ -23,6 +23,8 @@ from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 # The partial indexes' conditions: the same text as the migrations that made them.
 UNFINISHED = "status IN ({})".format(", ".join(f"'{s}'" for s in DeliveryStatus if s.unfinished))
 SMS_ONLY = f"channel = '{ChannelName.sms}'"
+FALLBACKS = "fallback_of IS NOT NULL"
+UNREAD = "read_at IS NULL"
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -75,6 +77,13 @@ class Delivery(Base):
             postgresql_where=text(SMS_ONLY),
             sqlite_where=text(SMS_ONLY),
         ),
+        # Whether a delivery was fallen back from already (``delivery.fallback``).
+        Index(
+            "ix_deliveries_fallback_of",
+            "fallback_of",
+            postgresql_where=text(FALLBACKS),
+            sqlite_where=text(FALLBACKS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -94,6 +103,9 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The delivery this one falls back from (failed, suppressed or unread on the
+    # channel before it: ``notifier.delivery.fallback``); None for fan-out's own.
+    fallback_of: Mapped[int | None] = mapped_column(BigId)
 
 
 class OutboxMessage(Base):
@@ -115,7 +127,16 @@ class InboxMessage(Base):
     """An in-app message in one user's inbox (the in-app channel's 'provider')."""
 
     __tablename__ = "inbox_messages"
-    __table_args__ = (Index("ix_inbox_messages_user", "user_id", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_messages_user", "user_id", "id"),
+        # Unread messages by age: the unread fallback's scan (``delivery.fallback``).
+        Index(
+            "ix_inbox_messages_unread",
+            "created_at",
+            postgresql_where=text(UNREAD),
+            sqlite_where=text(UNREAD),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     delivery_id: Mapped[int] = mapped_column(

@@ -77,12 +77,14 @@ class Sent:
 
 class DeliveryError(Exception):
     """A send failed, or was not made. ``permanent``: retrying cannot help (bad
-    address, opted out); ``retry_after``: seconds a provider asked us to wait;
-    ``suppress``: a suppression to record for the address now (the provider said it
-    is invalid, or opted out); ``suppressed``: not sent because the address was
-    suppressed already (the delivery's status is then ``suppressed``, not
-    ``failed``: see ``suppressed_address``); ``alert_ops``: our credentials were
-    refused (the batch is parked, see ``notifier.delivery.parking``)."""
+        address, opted out); ``retry_after``: seconds a provider asked us to wait;
+        ``suppress``: a suppression to record for the address now (the provider said it
+        is invalid, or opted out); ``suppressed``: not sent because the address was
+        suppressed already (the delivery's status is then ``suppressed``, not
+        ``failed``: see ``suppressed_address``); ``alert_ops``: our credentials were
+        refused (the batch is parked, see ``notifier.delivery.parking``); ``late``: not
+    sent because it is no longer worth sending (superseded, past its deadline), so no
+    other channel takes it up either (``notifier.delivery.fallback``)."""
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class DeliveryError(Exception):
         suppress: SuppressionReason | None = None,
         suppressed: bool = False,
         alert_ops: bool = False,
+        late: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -104,6 +107,14 @@ class DeliveryError(Exception):
         # Our own credentials are wrong (401/403): the sender stops the batch and parks
         # it, and ops are told (``notifier.delivery.parking``); never retried on its own.
         self.alert_ops = alert_ops
+        self.late = late
+
+    @property
+    def falls_back(self) -> bool:
+        """Whether another channel should carry the message (``notifier.delivery.fallback``):
+        this address failed for good; not our credentials (the message goes once ops
+        fix them), not a message too late to go at all."""
+        return self.permanent and not self.alert_ops and not self.late
 
     @classmethod
     def suppressed_address(cls, reason: str) -> DeliveryError:

@@ -39,6 +39,9 @@ class CustomerOut(Output):
     inapp_user_id: str | None
     locale: Locale
     time_zone: str
+    channel_order: list[ChannelName] | None = Field(
+        description="Channels tried one after another; null: every consented channel at once."
+    )
     consent: list[ConsentOut]
     follows: FollowsOut
     created_at: datetime
@@ -57,6 +60,7 @@ class CustomerOut(Output):
             inapp_user_id=customer.inapp_user_id,
             locale=customer.locale,
             time_zone=customer.time_zone,
+            channel_order=customer.channel_order,
             consent=[ConsentOut.model_validate(c) for c in profile.consents],
             follows=FollowsOut(page=profile.follows_page, components=list(profile.follows)),
             created_at=customer.created_at,

@@ -62,6 +62,10 @@ class DeliveryOut(Output):
     provider_id: str | None
     segments: int | None
     last_error: str | None
+    fallback_of: int | None = Field(
+        description="The delivery this one falls back from: it failed for good, was not "
+        "allowed, or stayed unread. Null: one of the notification's own."
+    )
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None

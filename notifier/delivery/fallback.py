@@ -1,0 +1,268 @@
+"""Fallback and channel order: when one channel cannot reach a customer, the next one does.
+
+The rules (issue 12, behaviour 9; design.md's care policies):
+
+- A customer with no channel order (``customers.channel_order`` null) gets every
+  consented channel at once, from fan-out. When their text fails permanently (a
+  permanent ``DeliveryError``: invalid number, landline, STOP; not a transient error,
+  not our credentials refused, not a message too late to send: its ``falls_back``),
+  their email follows.
+  A critical notification's in-app message still unread ``unread_fallback_minutes``
+  after it arrived goes by email too (when no email of it exists yet).
+- A customer with a channel order (``["sms", "email"]``) gets the first reachable
+  channel of it only (fan-out's ``ORDERED`` step); on a permanent failure the next
+  reachable one, and after a critical in-app message left unread as long, the next
+  one too. An unread message that is not critical is not chased: it did arrive.
+  Channels not in the order are not used.
+
+Reachable: an address on the channel, consent confirmed and not revoked, and the
+address not suppressed. A channel with an address but no consent (or suppressed) gets a
+``suppressed`` row saying why, as fan-out does, and the walk goes on past it. Each row
+made here names the row it follows in ``fallback_of`` (the ops API shows it). Rows are
+unique per (notification, customer, channel): a channel that has a row already ends
+the walk, so nothing goes twice however often a fallback runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Insert, Table, and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import DeliverySettings
+from notifier.db import utcnow
+from notifier.statuses import ChannelName, DeliveryStatus, Impact
+from notifier.tables import (
+    Consent,
+    Customer,
+    Delivery,
+    InboxMessage,
+    Incident,
+    Notification,
+    Suppression,
+)
+from notifier.tables.customers import ADDRESS
+
+DELIVERIES = cast(Table, Delivery.__table__)
+
+# Who has no order: a text that cannot arrive, or an urgent in-app message nobody read,
+# goes by email.
+DEFAULT_NEXT: dict[str, tuple[str, ...]] = {
+    ChannelName.sms: (ChannelName.email,),
+    ChannelName.inapp: (ChannelName.email,),
+}
+
+
+def next_channels(order: Sequence[str] | None, after: str | None) -> list[str]:
+    """The channels to try, in turn, after one on channel ``after`` did not reach its
+    customer (None: before any, fan-out's start); ``order`` is theirs, or None."""
+    if order is None:
+        return [] if after is None else list(DEFAULT_NEXT.get(after, ()))
+    if after is None:
+        return list(order)
+    return list(order[order.index(after) + 1 :]) if after in order else []
+
+
+def urgent() -> ColumnElement[bool]:
+    """Whether a ``Notification`` is urgent enough to chase unread: its incident's
+    impact is critical. (The one place to switch to ``notifications.urgent``.)"""
+    return exists().where(
+        Incident.id == Notification.subject_id, Incident.impact == Impact.critical
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A (notification, customer) to carry on: from the delivery ``delivery_id`` on
+    ``after``, or from the start (both None)."""
+
+    notification_id: str
+    customer_id: str
+    after: str | None = None
+    delivery_id: int | None = None
+
+
+@dataclass
+class _Reach:
+    """What decides, for one customer, whether each channel can reach them."""
+
+    locale: str
+    order: list[str] | None
+    addresses: dict[str, str]
+    consented: set[str] = field(default_factory=set)
+    suppressed: dict[str, str] = field(default_factory=dict)
+
+    def refusal(self, channel: str) -> str | None:
+        """Why the channel may not be used (its ``last_error``), or None: it may."""
+        if channel not in self.consented:
+            return "no consent for this channel"
+        if channel in self.suppressed:
+            return f"address suppressed: {self.suppressed[channel]}"
+        return None
+
+
+async def _reach(session: AsyncSession, ids: set[str]) -> dict[str, _Reach]:
+    """Each customer's addresses, order, consents and suppressions: three queries."""
+    found: dict[str, _Reach] = {}
+    rows = await session.execute(
+        select(Customer.id, Customer.locale, Customer.channel_order, *ADDRESS.values()).where(
+            Customer.id.in_(ids), Customer.erased_at.is_(None)
+        )
+    )
+    for row in rows:
+        addresses: dict[str, str] = {
+            channel.value: str(value)
+            for channel, column in ADDRESS.items()
+            if (value := getattr(row, column.key))
+        }
+        found[row.id] = _Reach(row.locale, row.channel_order, addresses)
+    if not found:
+        return found
+    consents = await session.execute(
+        select(Consent.customer_id, Consent.channel).where(
+            Consent.customer_id.in_(found),
+            Consent.confirmed_at.is_not(None),
+            Consent.revoked_at.is_(None),
+        )
+    )
+    for customer_id, channel in consents:
+        found[customer_id].consented.add(channel)
+    wanted = {(c, a) for r in found.values() for c, a in r.addresses.items()}
+    suppressions = await session.execute(
+        select(Suppression.channel, Suppression.address, Suppression.reason).where(
+            or_(*(and_(Suppression.channel == c, Suppression.address == a) for c, a in wanted))
+        )
+    )
+    reasons = {(c, a): reason for c, a, reason in suppressions}
+    for reach in found.values():
+        for channel, address in reach.addresses.items():
+            if (channel, address) in reasons:
+                reach.suppressed[channel] = reasons[channel, address]
+    return found
+
+
+def _insert(session: AsyncSession) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING into deliveries (as fan-out's; that module
+    imports this one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(DELIVERIES).on_conflict_do_nothing()
+    return sqlite.insert(DELIVERIES).on_conflict_do_nothing()
+
+
+@dataclass
+class _Walk:
+    step: Step
+    reach: _Reach
+    remaining: list[str]
+    previous: int | None
+
+
+async def advance(
+    session: AsyncSession, steps: Sequence[Step], *, now: datetime
+) -> list[tuple[int, str, str]]:
+    """Make each step's next deliveries (see the module): ``suppressed`` rows for the
+    channels it may not use, then one ``pending`` row on the first it may. Returns the
+    pending rows made, as (id, channel, locale) for ``fanout.batch_up``. A few
+    statements whatever the number of steps: three reads and one INSERT per channel
+    walked past."""
+    unique = {(s.notification_id, s.customer_id): s for s in steps}
+    reach = await _reach(session, {s.customer_id for s in unique.values()})
+    walks = []
+    for step in unique.values():
+        customer = reach.get(step.customer_id)
+        if customer is None:  # erased
+            continue
+        remaining = [
+            c for c in next_channels(customer.order, step.after) if c in customer.addresses
+        ]
+        if remaining:
+            walks.append(_Walk(step, customer, remaining, step.delivery_id))
+    made: list[tuple[int, str, str]] = []
+    while walks:
+        rows: list[dict[str, Any]] = []
+        for walk in walks:
+            channel = walk.remaining.pop(0)
+            refusal = walk.reach.refusal(channel)
+            rows.append(
+                {
+                    "notification_id": walk.step.notification_id,
+                    "customer_id": walk.step.customer_id,
+                    "channel": channel,
+                    "status": DeliveryStatus.suppressed if refusal else DeliveryStatus.pending,
+                    "last_error": refusal,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "fallback_of": walk.previous,
+                }
+            )
+        result = await session.execute(
+            _insert(session).returning(
+                Delivery.id, Delivery.notification_id, Delivery.customer_id, Delivery.status
+            ),
+            rows,
+        )
+        inserted = {(r.notification_id, r.customer_id): r for r in result}
+        going_on = []
+        for walk, row in zip(walks, rows, strict=True):
+            new = inserted.get((walk.step.notification_id, walk.step.customer_id))
+            if new is None:  # that channel has its row already: it goes (or went) that way
+                continue
+            if new.status == DeliveryStatus.pending:
+                made.append((new.id, row["channel"], walk.reach.locale))
+            elif walk.remaining:
+                walk.previous = new.id
+                going_on.append(walk)
+        walks = going_on
+    return sorted(made)
+
+
+async def after_failures(
+    session: AsyncSession, delivery_ids: Sequence[int], *, now: datetime
+) -> list[tuple[int, str, str]]:
+    """The next deliveries of these, which failed permanently (``warrants_fallback``):
+    as ``advance``."""
+    if not delivery_ids:
+        return []
+    rows = await session.execute(
+        select(Delivery.id, Delivery.notification_id, Delivery.customer_id, Delivery.channel)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+    )
+    steps = [Step(r.notification_id, r.customer_id, r.channel, r.id) for r in rows]
+    return await advance(session, steps, now=now)
+
+
+async def after_unread(
+    session: AsyncSession, settings: DeliverySettings, *, now: datetime | None = None
+) -> list[tuple[int, str, str]]:
+    """The next deliveries of urgent notifications' (``urgent``) in-app messages unread
+    ``unread_fallback_minutes`` after they arrived (as ``advance``). Messages older than
+    the delivery deadline are left: too late. Safe to run any number of times (a
+    message followed up once is not looked at again)."""
+    now = now or utcnow()
+    unread_for = timedelta(minutes=settings.unread_fallback_minutes)
+    oldest = now - timedelta(minutes=settings.deadline_minutes)
+    later = DELIVERIES.alias("later")
+    followed = select(later.c.id).where(later.c.fallback_of == Delivery.id)
+    rows = await session.execute(
+        select(Delivery.id, Delivery.notification_id, Delivery.customer_id)
+        .join(InboxMessage, InboxMessage.delivery_id == Delivery.id)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            InboxMessage.read_at.is_(None),
+            InboxMessage.created_at <= now - unread_for,
+            InboxMessage.created_at > oldest,
+            Delivery.channel == ChannelName.inapp,
+            urgent(),
+            ~followed.exists(),
+        )
+        .order_by(Delivery.id)
+    )
+    steps = [Step(r.notification_id, r.customer_id, ChannelName.inapp, r.id) for r in rows]
+    return await advance(session, steps, now=now)
