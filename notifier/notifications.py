@@ -18,7 +18,7 @@ from notifier.db import new_id
 from notifier.errors import NotFound
 from notifier.events import Event
 from notifier.pagination import paginate
-from notifier.statuses import NotificationStatus
+from notifier.statuses import Impact, NotificationStatus
 from notifier.tables import Delivery, Notification
 
 _CREATED = "forewarn.notifications"
@@ -33,14 +33,19 @@ def add(
     update_id: str,
     audience: AudienceRule,
     now: datetime,
+    urgent: bool = False,
+    impact: str | None = None,
 ) -> Notification:
     """Add the notification row for one update (status ``pending``) and note its id on the session.
 
     ``kind`` is ``incident_update``, ``maintenance_update`` or ``problem_update``
     (what ``subject_id`` and ``update_id`` name); ``event`` which message it is;
     ``audience`` says who hears (``AudienceRule``: a page's subscribers to some
-    components, or a problem's customers). The fan-out is enqueued after the commit:
-    see ``created_in``.
+    components, or a problem's customers); ``impact`` the subject's impact now (an
+    ``Impact``, None for a delivery problem). It is urgent, and breaks through quiet
+    hours and no-spam windows (``notifier.delivery.care``), when ``urgent`` was asked
+    for or the impact is critical. The fan-out is enqueued after the commit: see
+    ``created_in``.
     """
     notification = Notification(
         id=new_id(),
@@ -49,6 +54,8 @@ def add(
         subject_id=subject_id,
         update_id=update_id,
         audience=audience,
+        urgent=urgent or impact == Impact.critical,
+        impact=impact,
         status=NotificationStatus.pending,
         cursor="",
         created_at=now,

@@ -48,7 +48,7 @@ async def fan_out_page(
     queued before the first email, so a large audience's email does not hold them up.
     Safe to re-run: rows are unique per (notification, customer, channel) and the
     cursor only moves on commit (rows a re-run finds already there are left to the
-    sweeper)."""
+    sweeper). The SMS channel gets no rows for an event not in ``sms_events``."""
     found = (
         await session.execute(
             select(
@@ -56,6 +56,7 @@ async def fan_out_page(
                 Notification.cursor_channel,
                 Notification.cursor,
                 Notification.audience,
+                Notification.event,
             )
             .where(Notification.id == notification_id)
             .with_for_update()
@@ -64,13 +65,16 @@ async def fan_out_page(
     if found is None or found.status == NotificationStatus.done:
         return [], True
     channel = found.cursor_channel or ORDER[0]
-    members = (
-        await session.execute(
-            audience.page(
-                found.audience, channel, after=found.cursor, limit=settings.fanout_page_size
+    members: Sequence[Any] = []
+    # Texts cost money: only the events the page sends by SMS (``sms_events``) get rows.
+    if channel != ChannelName.sms or found.event in settings.sms_events:
+        members = (
+            await session.execute(
+                audience.page(
+                    found.audience, channel, after=found.cursor, limit=settings.fanout_page_size
+                )
             )
-        )
-    ).all()
+        ).all()
     created: list[tuple[int, str, str]] = []
     if members:
         locale = {member.id: member.locale for member in members}

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, String, Time, case
+from sqlalchemy import Boolean, ColumnElement, Index, String, Time, case, false
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
@@ -46,6 +46,9 @@ class Customer(Base):
     # (both or neither; the end may be past midnight: 22:00-07:00).
     quiet_hours_start: Mapped[time | None] = mapped_column(Time)
     quiet_hours_end: Mapped[time | None] = mapped_column(Time)
+    # Messages held (quiet hours, no-spam window) are dropped if the subject was resolved
+    # meanwhile: they want to hear only while a problem is going on.
+    only_unresolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

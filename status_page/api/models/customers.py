@@ -39,6 +39,7 @@ class CustomerOut(Output):
     inapp_user_id: str | None
     locale: Locale
     time_zone: str
+    only_unresolved: bool
     consent: list[ConsentOut]
     follows: FollowsOut
     created_at: datetime
@@ -57,6 +58,7 @@ class CustomerOut(Output):
             inapp_user_id=customer.inapp_user_id,
             locale=customer.locale,
             time_zone=customer.time_zone,
+            only_unresolved=customer.only_unresolved,
             consent=[ConsentOut.model_validate(c) for c in profile.consents],
             follows=FollowsOut(page=profile.follows_page, components=list(profile.follows)),
             created_at=customer.created_at,
