@@ -106,11 +106,7 @@ class DeliverySettings(BaseModel):
     @classmethod
     def _known_events(cls, value: list[str]) -> list[str]:
         # Spelled here, not imported: config imports nothing of ours (design.md).
-        known = {
-            f"{subject}_{step}"
-            for subject, steps in _EVENT_STEPS.items()
-            for step in steps
-        }
+        known = {f"{subject}_{step}" for subject, steps in _EVENT_STEPS.items() for step in steps}
         unknown = [v for v in value if v not in known]
         if unknown:
             raise ValueError(f"unknown events {unknown}; use e.g. incident_created")

@@ -7,9 +7,9 @@ Issue 12's "contact them when it suits them" and "no spam", per recipient:
 - **Folding**: a held delivery, released, whose recipient has a newer one about the same
   subject on the same channel (held, pending, being sent or sent) is not sent: the
   newer one tells the current state. A delivery never held is sent as before (an
-  update posted before the first was sent does not cancel it). It becomes ``folded``, a final status of its own rather than
-  ``suppressed``, which means "may not be sent to this address" (consent, bounce,
-  STOP) and would mislead ops counting those.
+  update posted before the first was sent does not cancel it). It becomes ``folded``,
+  a final status of its own rather than ``suppressed``, which means "may not be sent
+  to this address" (consent, bounce, STOP) and would mislead ops counting those.
 - **Only while unresolved**: a held delivery released after its subject was resolved
   (its newest notification closes it) is folded too when the customer asked to hear
   only while a problem lasts (``Customer.only_unresolved``).
