@@ -26,6 +26,8 @@ def test_the_values_are_the_strings_stored_before_the_enums() -> None:
         "bounced",
         "suppressed",
         "parked",  # new with parking: a value no row held before
+        "held",  # new with the care policies (quiet hours, no-spam windows)
+        "folded",
     ]
     assert list(NotificationStatus) == ["pending", "fanning_out", "done"]
     assert list(ChannelName) == ["email", "sms", "inapp"]

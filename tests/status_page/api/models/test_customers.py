@@ -23,6 +23,7 @@ def customer(**fields: object) -> Customer:
         "inapp_user_id": "u-42",
         "locale": "ja",
         "time_zone": "Asia/Tokyo",
+        "only_unresolved": True,
         "created_at": CREATED,
         "updated_at": CHANGED,
         **fields,
@@ -54,6 +55,7 @@ def test_a_customer_with_consent_and_follows_maps_field_for_field() -> None:
         "inapp_user_id": "u-42",
         "locale": "ja",
         "time_zone": "Asia/Tokyo",
+        "only_unresolved": True,
         "consent": [
             {
                 "channel": "email",
