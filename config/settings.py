@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from datetime import time
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -70,6 +79,72 @@ class DeliverySettings(BaseModel):
     # A critical in-app message still unread this long after it arrived goes on by
     # email, or by its reader's next channel (``notifier.delivery.fallback``).
     unread_fallback_minutes: float = Field(default=15, gt=0)
+    # The page's quiet hours, local times in each recipient's zone ("22:00", "07:00"; the
+    # end may be past midnight), for recipients with none of their own. Both or neither.
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+    # No spam: at most one message per recipient, subject and channel per window, but for
+    # changes that matter (opened, closed, impact raised, urgent) (``delivery.care``).
+    sms_window_minutes: float = Field(default=15, ge=0)
+    email_window_minutes: float = Field(default=5, ge=0)
+    # The events (``notifier.events.Event``) that go by SMS, since texts cost money
+    # ("incident_created,incident_resolved" or a JSON list). As Statuspage: created,
+    # resolved, maintenance started; and every step of a delivery problem, which is
+    # one customer's own order.
+    sms_events: Annotated[list[str], NoDecode] = [
+        "incident_created",
+        "incident_resolved",
+        "maintenance_started",
+        "problem_opened",
+        "problem_updated",
+        "problem_resolved",
+    ]
+
+    @field_validator("sms_events", mode="before")
+    @classmethod
+    def _event_list(cls, value: Any) -> Any:
+        return _comma_separated(value)
+
+    @field_validator("sms_events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        # Spelled here, not imported: config imports nothing of ours (design.md).
+        known = {f"{subject}_{step}" for subject, steps in _EVENT_STEPS.items() for step in steps}
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown events {unknown}; use e.g. incident_created")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
+            raise ValueError("set both quiet_hours_start and quiet_hours_end, or neither")
+        return self
+
+
+# The steps of each subject, as ``notifier.events.Event`` names them
+# (tests/config checks the two agree).
+_EVENT_STEPS = {
+    "incident": ("created", "updated", "resolved"),
+    "maintenance": (
+        "scheduled",
+        "reminder",
+        "started",
+        "updated",
+        "completed",
+        "cancelled",
+    ),
+    "problem": ("opened", "updated", "resolved"),
+}
+
+
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        if value.startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class SubscribeSettings(BaseModel):

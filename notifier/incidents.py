@@ -65,6 +65,7 @@ async def create_incident(
         body=body.body,
         components=body.components,
         notify=body.notify,
+        urgent=body.urgent,
         next_update_by=body.next_update_by,
     )
     # Posted late: the components' history starts the outage when the incident did.
@@ -169,7 +170,7 @@ async def resolve(
 ) -> Incident:
     """Resolve the incident with a last update; errors as ``post_update``."""
     update = IncidentUpdateCreate(
-        status=IncidentStatus.resolved, body=body.body, notify=body.notify
+        status=IncidentStatus.resolved, body=body.body, notify=body.notify, urgent=body.urgent
     )
     return await post_update(session, incident_id, update, posted_by=posted_by, now=now)
 
@@ -241,6 +242,8 @@ async def _record_update(
             update_id=update.id,
             audience=AudienceRule.page(affected_ids),
             now=now,
+            urgent=body.urgent,
+            impact=incident.impact,
         )
     await components.refresh_statuses(
         session, affected_ids, now=now, incident_id=incident.id, since=since

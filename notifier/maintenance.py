@@ -75,7 +75,13 @@ async def create_maintenance(
         link.component = component
         maintenance.affected.append(link)
     _add_update(
-        maintenance, body.body, notify=body.notify, posted_by=posted_by, now=now, session=session
+        maintenance,
+        body.body,
+        notify=body.notify,
+        posted_by=posted_by,
+        now=now,
+        session=session,
+        urgent=body.urgent,
     )
     await session.flush()
     return maintenance
@@ -138,7 +144,9 @@ async def patch_maintenance(
         if _ORDER.index(body.status) < _ORDER.index(current):
             raise Conflict(f"a maintenance cannot go back from {current} to {body.status}")
         text = body.body or AUTO_BODY.get(body.status, f"Maintenance is {body.status}.")
-        await _move(session, maintenance, body.status, text, body.notify, posted_by, now)
+        await _move(
+            session, maintenance, body.status, text, body.notify, posted_by, now, body.urgent
+        )
     elif body.body is not None:
         _add_update(
             maintenance,
@@ -147,6 +155,7 @@ async def patch_maintenance(
             posted_by=posted_by,
             now=now,
             session=session,
+            urgent=body.urgent,
         )
     await session.flush()
     return maintenance
@@ -168,7 +177,14 @@ async def cancel_maintenance(
     if maintenance.status != MaintenanceStatus.scheduled:
         raise Conflict(f"only a scheduled maintenance can be cancelled; it is {maintenance.status}")
     await _move(
-        session, maintenance, MaintenanceStatus.cancelled, body.body, body.notify, posted_by, now
+        session,
+        maintenance,
+        MaintenanceStatus.cancelled,
+        body.body,
+        body.notify,
+        posted_by,
+        now,
+        body.urgent,
     )
     return maintenance
 
@@ -264,6 +280,7 @@ async def _move(
     notify: bool,
     posted_by: str,
     now: datetime,
+    urgent: bool = False,
 ) -> None:
     maintenance.status = status
     maintenance.updated_at = now
@@ -271,7 +288,15 @@ async def _move(
         maintenance.started_at = now
     if status in _ENDED:
         maintenance.resolved_at = now
-    _add_update(maintenance, text, notify=notify, posted_by=posted_by, now=now, session=session)
+    _add_update(
+        maintenance,
+        text,
+        notify=notify,
+        posted_by=posted_by,
+        now=now,
+        session=session,
+        urgent=urgent,
+    )
     await components.refresh_statuses(
         session, [a.component_id for a in maintenance.affected], now=now, incident_id=maintenance.id
     )
@@ -286,6 +311,7 @@ def _add_update(
     posted_by: str,
     now: datetime,
     session: AsyncSession,
+    urgent: bool = False,
 ) -> None:
     update = IncidentUpdate(
         id=new_id(),
@@ -307,4 +333,5 @@ def _add_update(
             update_id=update.id,
             audience=AudienceRule.page(a.component_id for a in maintenance.affected),
             now=now,
+            urgent=urgent,
         )

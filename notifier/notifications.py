@@ -18,7 +18,7 @@ from notifier.db import new_id
 from notifier.errors import NotFound
 from notifier.events import Event
 from notifier.pagination import paginate
-from notifier.statuses import NotificationStatus
+from notifier.statuses import Impact, NotificationStatus
 from notifier.tables import Delivery, Notification
 
 _CREATED = "forewarn.notifications"
@@ -33,6 +33,8 @@ def add(
     update_id: str,
     audience: AudienceRule,
     now: datetime,
+    urgent: bool = False,
+    impact: str | None = None,
 ) -> Notification:
     """Add the notification row for one update (status ``pending``) and note its id on the session.
 
@@ -40,8 +42,11 @@ def add(
     ``maintenance_reminder`` (what ``subject_id`` and ``update_id`` name: a reminder's
     update is its maintenance's latest); ``event`` which message it is;
     ``audience`` says who hears (``AudienceRule``: a page's subscribers to some
-    components, or a problem's customers). The fan-out is enqueued after the commit:
-    see ``created_in``.
+    components, or a problem's customers); ``impact`` the subject's impact now (an
+    ``Impact``, None for a delivery problem). It is urgent, and breaks through quiet
+    hours and no-spam windows (``notifier.delivery.care``), when ``urgent`` was asked
+    for or the impact is critical. The fan-out is enqueued after the commit: see
+    ``created_in``.
     """
     notification = Notification(
         id=new_id(),
@@ -50,6 +55,8 @@ def add(
         subject_id=subject_id,
         update_id=update_id,
         audience=audience,
+        urgent=urgent or impact == Impact.critical,
+        impact=impact,
         status=NotificationStatus.pending,
         cursor="",
         created_at=now,

@@ -46,7 +46,15 @@ async def create_problem(
     session.add(problem)
     await session.flush()
     _add_update(
-        session, problem, ProblemStatus.open, body.body, body.eta, body.notify, posted_by, now
+        session,
+        problem,
+        ProblemStatus.open,
+        body.body,
+        body.eta,
+        body.notify,
+        posted_by,
+        now,
+        urgent=body.urgent,
     )
     await session.flush()
     return problem
@@ -105,7 +113,17 @@ async def post_update(
     if body.eta is not None:
         problem.eta = body.eta
     problem.updated_at = now
-    _add_update(session, problem, body.status, body.body, body.eta, body.notify, posted_by, now)
+    _add_update(
+        session,
+        problem,
+        body.status,
+        body.body,
+        body.eta,
+        body.notify,
+        posted_by,
+        now,
+        urgent=body.urgent,
+    )
     await session.flush()
     return problem
 
@@ -114,7 +132,9 @@ async def resolve(
     session: AsyncSession, problem_id: str, body: ProblemResolve, *, posted_by: str, now: datetime
 ) -> DeliveryProblem:
     """Resolve the delivery problem with a last update; errors as ``post_update``."""
-    update = ProblemUpdateCreate(status=ProblemStatus.resolved, body=body.body, notify=body.notify)
+    update = ProblemUpdateCreate(
+        status=ProblemStatus.resolved, body=body.body, notify=body.notify, urgent=body.urgent
+    )
     return await post_update(session, problem_id, update, posted_by=posted_by, now=now)
 
 
@@ -127,6 +147,8 @@ def _add_update(
     notify: bool,
     posted_by: str,
     now: datetime,
+    *,
+    urgent: bool = False,
 ) -> None:
     update = DeliveryProblemUpdate(
         id=new_id(),
@@ -149,6 +171,7 @@ def _add_update(
             update_id=update.id,
             audience=AudienceRule.of_problem(problem.id),
             now=now,
+            urgent=urgent,
         )
 
 

@@ -119,11 +119,15 @@ class DeliveryStatus(StrEnum):
     """Where one delivery (notification, customer, channel) is.
 
     ``pending -> sending -> sent -> delivered | failed | bounced``, or ``suppressed``
-    without a send (no consent, or the address is suppressed). ``pending`` and
-    ``sending`` are unfinished: the sender and the sweeper look at those only (the
+    without a send (no consent, or the address is suppressed). ``pending``, ``held``
+    and ``sending`` are unfinished: the sender and the sweeper look at those only (the
     partial index ``tables.deliveries.UNFINISHED``). ``parked``: a provider refused our
     credentials; it waits, unsent and unretried, until ops resume it
-    (``notifier.delivery.parking``).
+    (``notifier.delivery.parking``). ``held``: not sent yet on purpose, until
+    ``next_attempt_at`` (the recipient's quiet hours, or the no-spam window after the
+    last message about the subject: ``notifier.delivery.care``).
+    ``folded``: never sent, because a newer message about the same subject said it
+    (or the subject was resolved and the recipient asked only while unresolved); final.
     """
 
     pending = "pending"
@@ -134,11 +138,13 @@ class DeliveryStatus(StrEnum):
     bounced = "bounced"
     suppressed = "suppressed"
     parked = "parked"
+    held = "held"
+    folded = "folded"
 
     @property
     def unfinished(self) -> bool:
-        """True while a send may still be made (pending, or claimed and sending)."""
-        return self in (DeliveryStatus.pending, DeliveryStatus.sending)
+        """True while a send may still be made (pending, held, or claimed and sending)."""
+        return self in (DeliveryStatus.pending, DeliveryStatus.sending, DeliveryStatus.held)
 
     @property
     def reached_provider(self) -> bool:

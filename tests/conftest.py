@@ -39,8 +39,15 @@ KeyFactory = Callable[..., Awaitable[dict[str, str]]]
 Client = TestClient[web.Request, web.Application]
 
 
+# The no-spam windows hold a second message about a subject for minutes: tests of
+# anything else post updates seconds apart, so they run without them; the care
+# policies' own tests (tests/notifier/delivery/test_care.py) set them as shipped.
+NO_SPAM_WINDOWS_OFF = {"sms_window_minutes": 0, "email_window_minutes": 0}
+
+
 def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """Settings from explicit values, never from a developer's .env file."""
+    """Settings from explicit values, never from a developer's .env file (and without
+    the no-spam windows, unless ``delivery`` sets them)."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
@@ -48,6 +55,7 @@ def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settin
         "page_name": "Test status",
         "secret_key": "test-secret-key-not-for-production",
         **overrides,
+        "delivery": {**NO_SPAM_WINDOWS_OFF, **overrides.get("delivery", {})},
     }
     return Settings(_env_file=None, **values)
 

@@ -25,24 +25,23 @@ the walk, so nothing goes twice however often a fallback runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Insert, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
 from notifier.db import utcnow
-from notifier.statuses import ChannelName, DeliveryStatus, Impact
+from notifier.statuses import ChannelName, DeliveryStatus
 from notifier.tables import (
     Consent,
     Customer,
     Delivery,
     InboxMessage,
-    Incident,
     Notification,
     Suppression,
 )
@@ -69,11 +68,9 @@ def next_channels(order: Sequence[str] | None, after: str | None) -> list[str]:
 
 
 def urgent() -> ColumnElement[bool]:
-    """Whether a ``Notification`` is urgent enough to chase unread: its incident's
-    impact is critical. (The one place to switch to ``notifications.urgent``.)"""
-    return exists().where(
-        Incident.id == Notification.subject_id, Incident.impact == Impact.critical
-    )
+    """Whether a ``Notification`` is urgent enough to chase unread: ``urgent``, set when
+    it was written (a critical impact, or asked for on the update)."""
+    return Notification.urgent.is_(True)
 
 
 @dataclass(frozen=True)
@@ -163,10 +160,15 @@ class _Walk:
 
 
 async def advance(
-    session: AsyncSession, steps: Sequence[Step], *, now: datetime
+    session: AsyncSession,
+    steps: Sequence[Step],
+    *,
+    now: datetime,
+    skip: Collection[str] = (),
 ) -> list[tuple[int, str, str]]:
     """Make each step's next deliveries (see the module): ``suppressed`` rows for the
-    channels it may not use, then one ``pending`` row on the first it may. Returns the
+    channels it may not use, then one ``pending`` row on the first it may; channels in
+    ``skip`` are passed over without a row (SMS for an event not sent by text). Returns the
     pending rows made, as (id, channel, locale) for ``fanout.batch_up``. A few
     statements whatever the number of steps: three reads and one INSERT per channel
     walked past."""
@@ -178,7 +180,9 @@ async def advance(
         if customer is None:  # erased
             continue
         remaining = [
-            c for c in next_channels(customer.order, step.after) if c in customer.addresses
+            c
+            for c in next_channels(customer.order, step.after)
+            if c in customer.addresses and c not in skip
         ]
         if remaining:
             walks.append(_Walk(step, customer, remaining, step.delivery_id))

@@ -53,7 +53,7 @@ async def fan_out_page(
     queued before the first email, so a large audience's email does not hold them up.
     Safe to re-run: rows are unique per (notification, customer, channel) and the
     cursor only moves on commit (rows a re-run finds already there are left to the
-    sweeper)."""
+    sweeper). The SMS channel gets no rows for an event not in ``sms_events``."""
     found = (
         await session.execute(
             select(
@@ -61,6 +61,7 @@ async def fan_out_page(
                 Notification.cursor_channel,
                 Notification.cursor,
                 Notification.audience,
+                Notification.event,
             )
             .where(Notification.id == notification_id)
             .with_for_update()
@@ -77,11 +78,14 @@ async def fan_out_page(
             return batch_up(ordered, settings), False
         # The rest of this step is the first channel's first page: no step of its own.
         channel, after = ORDER[0], ""
-    members = (
-        await session.execute(
-            audience.page(found.audience, channel, after=after, limit=settings.fanout_page_size)
-        )
-    ).all()
+    members: Sequence[Any] = []
+    # Texts cost money: only the events the page sends by SMS (``sms_events``) get rows.
+    if channel != ChannelName.sms or found.event in settings.sms_events:
+        members = (
+            await session.execute(
+                audience.page(found.audience, channel, after=after, limit=settings.fanout_page_size)
+            )
+        ).all()
     created: list[tuple[int, str, str]] = []
     if members:
         locale = {member.id: member.locale for member in members}
@@ -133,7 +137,9 @@ async def _fan_out_ordered(
         ).all()
     )
     steps = [fallback.Step(notification_id, member) for member in members]
-    created = await fallback.advance(session, steps, now=now) if steps else []
+    # Their order too passes over SMS for an event the page does not text.
+    skip = () if found.event in settings.sms_events else (ChannelName.sms,)
+    created = await fallback.advance(session, steps, now=now, skip=skip) if steps else []
     full = len(members) == settings.fanout_page_size
     return created, members[-1] if full else None
 

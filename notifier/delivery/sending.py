@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links
 from notifier.db import among, utcnow
-from notifier.delivery import fallback, message_templates, messages, parking
+from notifier.delivery import care, fallback, message_templates, messages, parking
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches
@@ -184,7 +184,8 @@ class Sender:
                 Delivery.channel == channel_name,
                 or_(
                     and_(
-                        Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now
+                        Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.held)),
+                        Delivery.next_attempt_at <= now,
                     ),
                     and_(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < lapsed),
                 ),
@@ -219,6 +220,7 @@ class Sender:
                     Customer.locale,
                     address.label("address"),
                     suppressed.label("suppressed"),
+                    *care.COLUMNS,
                 )
                 .join(Customer, Customer.id == Delivery.customer_id)
                 .where(among(Delivery.id, claimed, postgres=self._postgres))
@@ -232,6 +234,17 @@ class Sender:
             )
         }
         superseded = await self._superseded(session, set(notifications))
+        # Quiet hours, folding, no spam: what these hold back or fold is written there.
+        policies = await care.decide(
+            session,
+            [r for r in rows if r.address and not r.suppressed],
+            notifications,
+            superseded,
+            self._settings.delivery,
+            now=now,
+            postgres=self._postgres,
+        )
+        rows = [r for r in rows if r.id not in policies.decided]
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
         groups: dict[tuple[str, str, str], list[Recipient]] = {}
         decided: list[tuple[int, Outcome]] = []
@@ -253,7 +266,7 @@ class Sender:
                         DeliveryError("superseded by a newer update", permanent=True, late=True),
                     )
                 )
-            elif now - row.created_at > deadline:
+            elif now - care.since(row) > deadline:
                 decided.append(
                     (
                         delivery_id,
@@ -285,8 +298,9 @@ class Sender:
                 (render(notification.event, channel, locale, context, overrides), recipients)
             )
         batch = _Batch(
-            self._recorder, [Claimed(r.id, r.channel, r.attempts, r.created_at) for r in rows]
+            self._recorder, [Claimed(r.id, r.channel, r.attempts, care.since(r)) for r in rows]
         )
+        batch.retry_at = policies.due  # the held ones' job runs again when they are due
         return batch, decided, work
 
     async def _context(
@@ -330,7 +344,9 @@ class Sender:
                         func.min(
                             case(
                                 (
-                                    Delivery.status == DeliveryStatus.pending,
+                                    Delivery.status.in_(
+                                        (DeliveryStatus.pending, DeliveryStatus.held)
+                                    ),
                                     Delivery.next_attempt_at,
                                 )
                             )
@@ -340,7 +356,9 @@ class Sender:
                         ).label("claim"),
                     ).where(
                         among(Delivery.id, ids, postgres=self._postgres),
-                        Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.sending)),
+                        Delivery.status.in_(
+                            (DeliveryStatus.pending, DeliveryStatus.held, DeliveryStatus.sending)
+                        ),
                     )
                 )
             ).one()

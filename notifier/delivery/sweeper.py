@@ -54,7 +54,11 @@ async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datet
     rows = await session.execute(
         select(Delivery.notification_id, Delivery.id, Delivery.channel, Customer.locale)
         .join(Customer, Customer.id == Delivery.customer_id)
-        .where(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at < now - grace)
+        .where(
+            # Held ones too: their job waits for their release, but may be lost with Redis.
+            Delivery.status.in_((DeliveryStatus.pending, DeliveryStatus.held)),
+            Delivery.next_attempt_at < now - grace,
+        )
         .order_by(Delivery.id)
         .limit(MAX_ROWS)
     )

@@ -93,6 +93,11 @@ class CustomerPut(Input):
     )
     locale: Locale = Locale.en
     time_zone: TimeZone = "UTC"
+    only_unresolved: bool = Field(
+        default=False,
+        description="Drop a message held back (quiet hours, no-spam window) when its "
+        "subject was resolved meanwhile: tell them only while a problem lasts.",
+    )
     consent: ConsentIn | None = Field(
         default=None, description="Grants these channels; channels not listed keep their state."
     )

@@ -223,3 +223,13 @@ TimeZone = Annotated[
         }
     ),
 ]
+
+# An update's ``urgent``: it breaks through the recipients' quiet hours and no-spam
+# windows (``notifier.delivery.care``); a critical impact does so without asking.
+URGENT: Any = Field(
+    default=False,
+    description=(
+        "Send at once, through quiet hours and no-spam windows "
+        "(an incident whose impact is critical is urgent anyway)."
+    ),
+)

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, AfterValidator, Field, WithJsonSchema
 
 from notifier.schemas.common import Input, PageQuery
-from notifier.schemas.fields import Body, Instant, RecordId, Title
+from notifier.schemas.fields import URGENT, Body, Instant, RecordId, Title
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
 
 
@@ -49,6 +49,7 @@ class IncidentCreate(Input):
         default=[], description="The affected components, each at most once."
     )
     notify: bool = True
+    urgent: bool = URGENT
     public: bool = True
     next_update_by: Instant | None = Field(
         default=None, description="The promised time of the next update."
@@ -75,6 +76,7 @@ class IncidentUpdateCreate(Input):
         description="New statuses of affected components (added if not yet), each at most once.",
     )
     notify: bool = True
+    urgent: bool = URGENT
     next_update_by: Instant | None = None
 
 
@@ -83,6 +85,7 @@ class IncidentResolve(Input):
 
     body: Body = "This incident has been resolved."
     notify: bool = True
+    urgent: bool = URGENT
 
 
 class IncidentQuery(PageQuery):

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import MISSING, Field, ValidationInfo, field_validator
 
 from notifier.schemas.common import Input, PageQuery
-from notifier.schemas.fields import Body, Instant, RecordId, Title
+from notifier.schemas.fields import URGENT, Body, Instant, RecordId, Title
 from notifier.statuses import MaintenanceStatus
 
 
@@ -24,6 +24,7 @@ class MaintenanceCreate(Input):
         description="Start at scheduled_for and complete at scheduled_until on their own.",
     )
     notify: bool = True
+    urgent: bool = URGENT
     public: bool = True
 
     @field_validator("scheduled_until")
@@ -50,6 +51,7 @@ class MaintenancePatch(Input):
     )
     body: Body | None = Field(default=None, description="Posted as an update.")
     notify: bool = True
+    urgent: bool = URGENT
 
     @field_validator("scheduled_until")
     @classmethod
@@ -66,6 +68,7 @@ class MaintenanceCancel(Input):
 
     body: Body = "This maintenance has been cancelled."
     notify: bool = True
+    urgent: bool = URGENT
 
 
 class MaintenanceQuery(PageQuery):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import Field
 
 from notifier.schemas.common import Input, PageQuery
-from notifier.schemas.fields import Body, ExternalId, Filter, Instant, Name, OptionalTitle
+from notifier.schemas.fields import (
+    URGENT,
+    Body,
+    ExternalId,
+    Filter,
+    Instant,
+    Name,
+    OptionalTitle,
+)
 from notifier.statuses import ProblemKind, ProblemStatus
 
 
@@ -21,6 +29,7 @@ class ProblemCreate(Input):
         min_length=1, max_length=10_000, description="external_id of each affected customer."
     )
     notify: bool = True
+    urgent: bool = URGENT
 
 
 class ProblemUpdateCreate(Input):
@@ -30,6 +39,7 @@ class ProblemUpdateCreate(Input):
     body: Body
     eta: Instant | None = None
     notify: bool = True
+    urgent: bool = URGENT
 
 
 class ProblemResolve(Input):
@@ -37,6 +47,7 @@ class ProblemResolve(Input):
 
     body: Body = "This has been resolved."
     notify: bool = True
+    urgent: bool = URGENT
 
 
 class ProblemQuery(PageQuery):

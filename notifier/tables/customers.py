@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Index, String, Time, case, text
+from sqlalchemy import JSON, Boolean, ColumnElement, Index, String, Time, case, false, text
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
@@ -60,6 +60,9 @@ class Customer(Base):
     # Channel names to try one after another (``notifier.delivery.fallback``); None:
     # every consented channel at once.
     channel_order: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # Messages held (quiet hours, no-spam window) are dropped if the subject was resolved
+    # meanwhile: they want to hear only while a problem is going on.
+    only_unresolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

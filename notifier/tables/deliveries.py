@@ -6,12 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,6 +46,12 @@ class Notification(Base):
     update_id: Mapped[str] = mapped_column(String(16))
     # Who hears: {"components": [...]} (page subscribers) or {"problem": id} (its customers).
     audience: Mapped[AudienceRule] = mapped_column(AudienceRuleJSON)
+    # Breaks through quiet hours and the no-spam windows (``notifier.delivery.care``):
+    # asked for on the update, or the subject's impact was critical when it was written.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The subject's impact when it was written (an ``Impact``; None for a delivery
+    # problem): a raised impact is a change that matters, sent inside a no-spam window.
+    impact: Mapped[str | None] = mapped_column(String(16))
     # A NotificationStatus: pending -> fanning_out -> done
     status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.pending)
     # Where fan-out is: the channel it is on ("" before it starts) and the last customer

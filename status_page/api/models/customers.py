@@ -42,6 +42,7 @@ class CustomerOut(Output):
     channel_order: list[ChannelName] | None = Field(
         description="Channels tried one after another; null: every consented channel at once."
     )
+    only_unresolved: bool
     consent: list[ConsentOut]
     follows: FollowsOut
     created_at: datetime
@@ -61,6 +62,7 @@ class CustomerOut(Output):
             locale=customer.locale,
             time_zone=customer.time_zone,
             channel_order=customer.channel_order,
+            only_unresolved=customer.only_unresolved,
             consent=[ConsentOut.model_validate(c) for c in profile.consents],
             follows=FollowsOut(page=profile.follows_page, components=list(profile.follows)),
             created_at=customer.created_at,

@@ -178,6 +178,7 @@ async def test_an_update_posted_before_the_first_was_sent_does_not_cancel_it(
     sessions: Sessions,
 ) -> None:
     # Only a late *retry* of an older update is dropped; its first send is not late.
+    # (No no-spam window here, as in every test but the care policies' own.)
     await add_audience(provider_settings, 1)
     incident_id = await post_incident(api, admin)
     response = await api.post(

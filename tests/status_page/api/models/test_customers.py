@@ -24,6 +24,7 @@ def customer(**fields: object) -> Customer:
         "locale": "ja",
         "time_zone": "Asia/Tokyo",
         "channel_order": ["sms", "email"],
+        "only_unresolved": True,
         "created_at": CREATED,
         "updated_at": CHANGED,
         **fields,
@@ -56,6 +57,7 @@ def test_a_customer_with_consent_and_follows_maps_field_for_field() -> None:
         "locale": "ja",
         "time_zone": "Asia/Tokyo",
         "channel_order": ["sms", "email"],
+        "only_unresolved": True,
         "consent": [
             {
                 "channel": "email",
