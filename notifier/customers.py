@@ -117,7 +117,9 @@ async def erase_customer(session: AsyncSession, external_id: str, *, now: dateti
     """Erase the personal data; the row stays so that history keeps its shape."""
     customer = await get_customer(session, external_id)
     customer.external_id = None
-    customer.name = customer.email = customer.phone = customer.inapp_user_id = None
+    customer.given_name = customer.family_name = customer.email = customer.phone = (
+        customer.inapp_user_id
+    ) = None
     await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
     await session.execute(
         update(Consent)

@@ -20,7 +20,7 @@ Sessions = async_sessionmaker[AsyncSession]
 async def test_a_put_creates_once_then_replaces_the_customer_whole(sessions: Sessions) -> None:
     async with sessions() as session, session.begin():
         first, created = await customers.upsert_customer(
-            session, "cus_1", CustomerPut(name="Ada", email="Ada@Example.COM"), now=utcnow()
+            session, "cus_1", CustomerPut(given_name="Ada", email="Ada@Example.COM"), now=utcnow()
         )
         assert created
         again, created = await customers.upsert_customer(
@@ -29,7 +29,7 @@ async def test_a_put_creates_once_then_replaces_the_customer_whole(sessions: Ses
         assert not created
     assert again.id == first.id
     # A field left out takes its default: the name and email are gone.
-    assert (again.name, again.email, again.phone) == (None, None, "+819012345678")
+    assert (again.given_name, again.email, again.phone) == (None, None, "+819012345678")
     async with sessions() as session:
         page, cursor = await customers.list_customers(session, PageQuery())
     assert ([c.external_id for c in page], cursor) == (["cus_1"], None)
@@ -94,7 +94,8 @@ async def test_customers_are_found_by_exactly_one_address_as_stored(sessions: Se
 
 async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Sessions) -> None:
     body = CustomerPut(
-        name="Ada",
+        given_name="Ada",
+        family_name="Lovelace",
         email="ada@example.com",
         phone="+819012345678",
         inapp_user_id="u-1",
@@ -106,7 +107,14 @@ async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Session
         erased = await customers.erase_customer(session, "cus_1", now=utcnow())
     assert erased.id == customer.id
     assert erased.erased_at is not None
-    assert (erased.external_id, erased.name, erased.email, erased.phone, erased.inapp_user_id) == (
+    assert (
+        erased.external_id,
+        erased.given_name,
+        erased.family_name,
+        erased.email,
+        erased.phone,
+        erased.inapp_user_id,
+    ) == (
         None,
         None,
         None,
