@@ -114,13 +114,7 @@ async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Session
         erased.email,
         erased.phone,
         erased.inapp_user_id,
-    ) == (
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+    ) == (None, None, None, None, None, None)
     async with sessions() as session:
         consents = (
             await session.scalars(select(Consent).where(Consent.customer_id == customer.id))

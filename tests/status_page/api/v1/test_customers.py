@@ -254,7 +254,7 @@ async def test_delete_erases_the_personal_data(
     assert [c["external_id"] for c in listed["data"]] == ["crm-1002"]
     erased = [c for c in await _rows(sessions) if c.erased_at is not None]
     assert len(erased) == 1
-    assert (erased[0].external_id, erased[0].name, erased[0].email, erased[0].phone) == (
+    assert (erased[0].external_id, erased[0].given_name, erased[0].email, erased[0].phone) == (
         None,
         None,
         None,
