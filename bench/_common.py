@@ -43,9 +43,38 @@ async def flush_redis(url: str) -> None:
     await client.aclose()
 
 
-async def seed(url: str, audience: int, sms_every: int, sms_only: bool) -> tuple[str, str, int]:
+# Time zones the audience lives in (``--zones N`` takes the first N): each is a
+# rendering group of its own, as every message is written in its recipient's zone.
+ZONES = (
+    "UTC",
+    "Asia/Tokyo",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/Los_Angeles",
+    "America/Chicago",
+    "Asia/Singapore",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "Europe/Paris",
+    "America/Sao_Paulo",
+    "Asia/Shanghai",
+    "Asia/Seoul",
+    "Europe/Istanbul",
+    "Africa/Johannesburg",
+    "America/Toronto",
+    "Pacific/Auckland",
+    "Asia/Dubai",
+    "America/Mexico_City",
+)
+
+
+async def seed(
+    url: str, audience: int, sms_every: int, sms_only: bool, zones: int = 1
+) -> tuple[str, str, int]:
     """Migrate, then ``audience`` page subscribers (every ``sms_every``-th with a phone;
-    with ``sms_only`` nobody has consented to email). Returns an admin API key, the id
+    with ``sms_only`` nobody has consented to email; spread over the first ``zones`` of
+    ``ZONES``). Returns an admin API key, the id
     of a component, and how many subscribers have a phone."""
     engine = create_engine(url)
     await migrate.upgrade(engine)
@@ -68,11 +97,11 @@ async def seed(url: str, audience: int, sms_every: int, sms_only: bool) -> tuple
                 {
                     "id": cid,
                     "external_id": f"bench-{i}",
-                    "name": f"Person {i}",
+                    "given_name": f"Person {i}",
                     "email": f"p{i}@example.com",
                     "phone": phone,
                     "locale": "ja" if i % 3 == 0 else "en",
-                    "time_zone": "UTC",
+                    "time_zone": ZONES[i % zones],
                     "created_at": now,
                     "updated_at": now,
                 }

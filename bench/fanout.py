@@ -124,6 +124,9 @@ async def main() -> None:
     )
     # Twilio's per-sender throughput, not ours: high enough here not to be the limit.
     parser.add_argument("--sms-per-second", type=float, default=10_000)
+    parser.add_argument(
+        "--zones", type=int, default=1, help="time zones the audience is spread over (1-20)"
+    )
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     args = parser.parse_args()
@@ -132,7 +135,7 @@ async def main() -> None:
     await flush_redis(args.redis_url)
     t = time.perf_counter()
     secret, component_id, phones = await seed(
-        args.database_url, args.audience, args.sms_every, args.sms_only
+        args.database_url, args.audience, args.sms_every, args.sms_only, args.zones
     )
     took = time.perf_counter() - t
     print(f"seeded {args.audience} subscribers ({phones} with a phone) in {took:.1f}s")

@@ -66,6 +66,11 @@ class DeliverySettings(BaseModel):
     sms_batch_size: int = Field(default=250, ge=1, le=1000)
     sms_per_second: float = Field(default=10.0, gt=0, description="shared by all workers")
     sms_concurrency: int = Field(default=50, ge=1, le=500)
+    # An SMS's update text is cut so the whole message costs at most this many segments
+    # (GSM-7 160 / 153 characters each, UCS-2 70 / 67). Two hold a Japanese message's
+    # title, a sentence or two and the link (134 characters), or an English one's 306,
+    # at twice the price of one: one segment leaves a Japanese text little but the link.
+    sms_max_segments: int = Field(default=2, ge=1, le=10)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     deadline_minutes: int = Field(default=360, ge=1)

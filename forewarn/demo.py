@@ -285,7 +285,8 @@ async def _customers(session: AsyncSession, ids: dict[str, str], *, now: datetim
     consent = ConsentIn(channels=["email", "sms"], legal_basis="demo data")
     people = [
         CustomerPut(
-            name="田中愛子",
+            given_name="愛子",
+            family_name="田中",
             email="aiko@example.com",
             phone="+81 90 1234 5678",
             inapp_user_id="demo-user-1",
@@ -295,7 +296,8 @@ async def _customers(session: AsyncSession, ids: dict[str, str], *, now: datetim
             follows=FollowsIn(page=True),
         ),
         CustomerPut(
-            name="Sam Lee",
+            given_name="Sam",
+            family_name="Lee",
             email="sam@example.com",
             phone="+44 7911 123456",
             locale=Locale.en,

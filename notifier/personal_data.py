@@ -243,7 +243,8 @@ async def erase(session: AsyncSession, external_id: str, *, secret: str, now: da
         .values(revoked_at=now)
     )
     customer.external_id = None
-    customer.name = customer.email = customer.phone = customer.inapp_user_id = None
+    customer.given_name = customer.family_name = None
+    customer.email = customer.phone = customer.inapp_user_id = None
     customer.locale, customer.time_zone = "en", "UTC"
     customer.quiet_hours_start = customer.quiet_hours_end = None
     customer.erased_at = customer.updated_at = now

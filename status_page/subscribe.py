@@ -94,6 +94,8 @@ async def form_page(request: web.Request) -> web.Response:
         "channel": "email",
         "email": "",
         "phone": "",
+        "given_name": "",
+        "family_name": "",
         "scope": "page",
         "components": [],
         "locale": i18n.negotiate(request),
@@ -166,7 +168,16 @@ def _values(form: MultiDictProxy[str]) -> dict[str, Any]:
     """What was typed, to fill the form in again (the honeypot and token excepted)."""
     values: dict[str, Any] = {
         name: form.get(name, "")
-        for name in ("channel", "email", "phone", "scope", "locale", "time_zone")
+        for name in (
+            "channel",
+            "email",
+            "phone",
+            "given_name",
+            "family_name",
+            "scope",
+            "locale",
+            "time_zone",
+        )
     }
     values["components"] = form.getall("components", [])
     return values

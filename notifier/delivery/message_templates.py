@@ -19,41 +19,17 @@ from jinja2 import meta, nodes
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.delivery import rendering, template_samples
+from notifier.delivery import messages, rendering, template_samples
 from notifier.delivery.channels.base import TOKENS
 from notifier.errors import InvalidField
 from notifier.events import Event
 from notifier.statuses import Locale, TemplatePart
 from notifier.tables import MessageTemplate
 
-# What ``messages.context`` gives each subject's templates today: the page's name, URL
-# and brand, and the subject's own.
-_BASE = frozenset({"page_name", "url", "brand_color", "brand_logo_url"})
-_INCIDENT = _BASE | {
-    "title",
-    "status",
-    "status_label",
-    "body",
-    "body_short",
-    "components",
-    "next_update_by",
-}
-_BY_SUBJECT = {
-    "incident": _INCIDENT,
-    "maintenance": _INCIDENT | {"window"},
-    "problem": _BASE
-    | {"reference", "title", "kind", "status", "status_label", "body", "body_short", "eta"},
-}
-
 
 def variables(event: Event) -> frozenset[str]:
-    """The names ``messages.context`` gives ``event``'s templates.
-
-    Read from what the context holds per subject (incident, maintenance, problem);
-    when ``messages`` declares its ``VARIABLES`` per event, this returns
-    ``messages.VARIABLES[event]`` instead (the one line to change).
-    """
-    return _BY_SUBJECT[event.subject]
+    """The names ``messages.context`` gives ``event``'s templates (``messages.VARIABLES``)."""
+    return messages.VARIABLES[event]
 
 
 @dataclass(frozen=True)

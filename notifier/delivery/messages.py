@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
+from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from notifier.events import Event
 from notifier.markdown import to_text
-from notifier.statuses import IncidentKind
 from notifier.tables import (
     DeliveryProblem,
     DeliveryProblemUpdate,
@@ -53,63 +56,162 @@ PROBLEM_STATUS_LABELS = {
 }
 SMS_BODY_CHARS = 200
 
+# The context keys each event's templates may use (``context`` returns exactly these),
+# for template overrides and previews to check a template against. Per-recipient values
+# are not in it: the templates write them as tokens, ``token("greeting")``,
+# ``token("manage_url")`` and ``token("unsubscribe_url")`` (``channels.base.TOKENS``).
+# Times are already written in the recipient's zone and language ("Dec 20, 10:30 JST").
+_PAGE = frozenset({"page_name", "url", "brand_color", "brand_logo_url"})
+_INCIDENT = _PAGE | {
+    "title",
+    "status",
+    "status_label",
+    "body",
+    "body_short",
+    "components",
+    "next_update_by",
+}
+_MAINTENANCE = _INCIDENT | {"window"}
+_PROBLEM = _PAGE | {
+    "reference",
+    "title",
+    "kind",
+    "status",
+    "status_label",
+    "body",
+    "body_short",
+    "eta",
+}
+VARIABLES: dict[Event, frozenset[str]] = {
+    event: {"incident": _INCIDENT, "maintenance": _MAINTENANCE, "problem": _PROBLEM}[event.subject]
+    for event in Event
+}
 
-def greeting(locale: str, name: str | None) -> str:
-    """The salutation by name for ``locale``: ``山田 様`` / ``Hi Ann,``, or an anonymous one."""
+
+def greeting(locale: str, given: str | None, family: str | None = None) -> str:
+    """The salutation for ``locale``, by name when one is known.
+
+    Japanese: the family name with 様 (``山田様``), else the given name (``太郎様``), else
+    ``お客様``. English (and any other locale): ``Hi Taro,`` by the given name; with only a
+    family name, ``Hello,`` (``Dear Mr/Ms Yamada`` would need a title we do not keep),
+    and ``Hello,`` with none.
+    """
+    given, family = (given or "").strip(), (family or "").strip()
     if locale == "ja":
-        return f"{name} 様" if name else "お客様"
-    return f"Hi {name}," if name else "Hello,"
+        return f"{family or given}様" if family or given else "お客様"
+    return f"Hi {given}," if given else "Hello,"
 
 
-def when(value: datetime | None, zone: str) -> str:
-    """``value`` in time zone ``zone`` as ``2026-11-23 18:30 JST``; "" for None."""
+def recipient_zone(zone: str | None, page_zone: str) -> str:
+    """The IANA zone a recipient's times are written in: their own (``customers.time_zone``,
+    "UTC" included: that is a zone they have), the page's when they have none or one
+    this machine's tzdata does not know."""
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return page_zone
+        return zone
+    return page_zone
+
+
+@lru_cache(maxsize=64)
+def _date_pattern(locale: str) -> str:
+    # CLDR's month-and-day form for the locale: "MMM d" (Dec 20), "M月d日" (12月20日).
+    return str(Locale.parse(locale).datetime_skeletons["MMMd"].pattern)
+
+
+def _zone_label(moment: datetime, zone: str) -> str:
+    """The zone's abbreviation (JST, EST, CEST), or its IANA name in brackets where tzdata
+    has only an offset for it ("+03" for Europe/Istanbul)."""
+    name = moment.tzname() or ""
+    return f"({zone})" if not name or name[0] in "+-" else name
+
+
+def _day(moment: datetime, locale: str) -> str:
+    return format_date(moment.date(), _date_pattern(locale), locale=locale)
+
+
+def _day_time(moment: datetime, locale: str) -> str:
+    # English puts a comma between the day and the time (Dec 20, 10:30); Japanese a space.
+    joiner = " " if locale == "ja" else ", "
+    return f"{_day(moment, locale)}{joiner}{moment:%H:%M}"
+
+
+def _locale(locale: str) -> str:
+    return "ja" if locale == "ja" else "en"
+
+
+def when(value: datetime | None, zone: str, locale: str = "en") -> str:
+    """``value`` in time zone ``zone``, in ``locale``'s way, with the zone named:
+    ``Dec 20, 10:30 JST``, ``12月20日 10:30 JST``, ``Dec 20, 10:30 (Europe/Istanbul)``;
+    "" for None. 24-hour clock; the year is left out (messages are about the coming days).
+    Locales other than ja are written as en.
+    """
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    locale = _locale(locale)
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{_day_time(local, locale)} {_zone_label(local, zone)}"
 
 
-def window(starts: datetime | None, ends: datetime | None, zone: str) -> str:
-    """A maintenance window in time zone ``zone``: ``2026-12-20 10:00-12:00 JST`` when
-    both ends fall on one day with one zone name there, else ``2026-12-20 23:00 JST -
-    2026-12-21 01:00 JST``; only the start when ``ends`` is None, "" when ``starts`` is.
+def window(starts: datetime | None, ends: datetime | None, zone: str, locale: str = "en") -> str:
+    """A maintenance window in time zone ``zone`` and ``locale``'s way: ``Dec 20,
+    10:00-12:00 JST`` / ``12月20日 10:00〜12:00 JST`` when both ends fall on one day with one
+    zone name there, else both ends in full (``Dec 20, 23:00 JST - Dec 21, 01:00 JST``);
+    only the start when ``ends`` is None, "" when ``starts`` is.
     """
     if starts is None:
         return ""
     if ends is None:
-        return when(starts, zone)
+        return when(starts, zone, locale)
+    locale = _locale(locale)
     start, end = starts.astimezone(ZoneInfo(zone)), ends.astimezone(ZoneInfo(zone))
+    dash = "〜" if locale == "ja" else "-"
     # A change of offset inside the day (DST) names two zones: then both ends in full.
     if start.date() == end.date() and start.tzname() == end.tzname():
-        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} {start:%Z}"
-    return f"{when(starts, zone)} - {when(ends, zone)}"
+        return f"{_day_time(start, locale)}{dash}{end:%H:%M} {_zone_label(start, zone)}"
+    spaced = dash if locale == "ja" else f" {dash} "
+    return f"{when(starts, zone, locale)}{spaced}{when(ends, zone, locale)}"
 
 
 def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
     """``text`` on one line with whitespace runs folded, cut to ``limit`` characters
-    (the last one an ellipsis) when longer.
+    (the last one an ellipsis) when longer; "" when ``limit`` is below 1.
     """
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…" if limit > 0 else ""
 
 
 async def context(
-    session: AsyncSession, notification: Notification, settings: Settings, locale: str
+    session: AsyncSession,
+    notification: Notification,
+    settings: Settings,
+    locale: str,
+    zone: str | None = None,
 ) -> dict[str, Any]:
-    """The template context of ``notification`` for one locale's recipients.
+    """The template context of ``notification`` for its recipients in one locale and
+    time zone: exactly the keys ``VARIABLES[event]`` names.
 
     Always ``page_name``, ``url`` (the page, with a trailing slash) and the emails' brand,
     ``brand_color`` (``#rrggbb``) and ``brand_logo_url`` (each None when not configured).
-    A problem update adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``),
+    A problem event adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``),
     ``status`` (the update's ``ProblemStatus``) and ``status_label`` (in ``locale``),
     ``body`` (Markdown), ``body_short`` (its plain text, ``shorten``-ed: cut after the
     Markdown is gone, so no mark is left half-open) and ``eta``; an incident or
-    maintenance update adds ``title``, ``status`` (the update's ``IncidentStatus`` or
+    maintenance event adds ``title``, ``status`` (the update's ``IncidentStatus`` or
     ``MaintenanceStatus``) and ``status_label`` (in ``locale``), ``body``,
-    ``body_short``, ``components`` (affected names) and ``next_update_by``, and a
-    maintenance its scheduled ``window``. Times are formatted in the page's time zone. The
-    subject and update rows must exist (the outbox row is written with them).
+    ``body_short``, ``components`` (affected names) and ``next_update_by`` ("" when none
+    was promised), and a maintenance event (a reminder too: its notification names the
+    maintenance and its latest update) its scheduled ``window``. Times are written by
+    ``when`` and ``window`` in ``zone`` (an IANA name; the page's zone when None or
+    empty) and ``locale``. The subject and update rows must exist (the outbox row is
+    written with them).
     """
-    zone = settings.page_time_zone
+    zone = recipient_zone(zone, settings.page_time_zone)
+    event = Event(notification.event)
     logo = settings.brand_logo_url
     base = {
         "page_name": settings.page_name,
@@ -117,7 +219,7 @@ async def context(
         "brand_color": settings.brand_color,
         "brand_logo_url": str(logo) if logo else None,
     }
-    if notification.kind == "problem_update":
+    if event.subject == "problem":
         problem = await session.get(DeliveryProblem, notification.subject_id)
         update = await session.get(DeliveryProblemUpdate, notification.update_id)
         assert problem is not None
@@ -134,7 +236,7 @@ async def context(
             ),
             "body": update.body,
             "body_short": shorten(to_text(update.body)),
-            "eta": when(eta, zone),
+            "eta": when(eta, zone, locale),
         }
     incident = await session.get(Incident, notification.subject_id)
     incident_update = await session.get(IncidentUpdate, notification.update_id)
@@ -149,8 +251,8 @@ async def context(
         "body": incident_update.body,
         "body_short": shorten(to_text(incident_update.body)),
         "components": [a.component.name for a in incident.affected],
-        "next_update_by": when(incident_update.next_update_by, zone),
+        "next_update_by": when(incident_update.next_update_by, zone, locale),
     }
-    if incident.kind == IncidentKind.maintenance:
-        said["window"] = window(incident.scheduled_for, incident.scheduled_until, zone)
+    if event.subject == "maintenance":
+        said["window"] = window(incident.scheduled_for, incident.scheduled_until, zone, locale)
     return said

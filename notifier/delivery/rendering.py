@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,17 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from notifier.delivery.channels.base import Content, token
+from notifier.delivery import messages
+from notifier.delivery.channels.base import TOKENS, Content, token
+from notifier.delivery.sms_segments import encoding, segments
 from notifier.events import Event
 from notifier.markdown import to_html, to_text
 from notifier.statuses import ChannelName, Locale, TemplatePart
 
 log = logging.getLogger(__name__)
 _ROOT = Path(__file__).with_name("templates")
-EVENTS = ("incident_update", "maintenance_update", "problem_update")
+# One set of templates per event (``notifier.events.Event``).
+EVENTS = tuple(Event)
 # The parts of an event's message with a template each, and their files. In-app
 # messages have none of their own: the email subject is their title, the SMS text their body.
 PARTS: dict[str, str] = {
@@ -131,15 +134,8 @@ def _compiled(source: str, html: bool) -> jinja2.Template:
 
 def builtin_path(event: str, locale: str, part: str) -> str:
     """The file (under ``templates/``) of ``event``'s built-in ``part`` in ``locale``.
-
-    An event with no files of its own uses its subject's (``incident_update``,
-    ``maintenance_update``, ``problem_update``), which every event of that subject
-    shared before each had its own. Raises KeyError for an unknown ``part``.
-    """
-    path = PARTS[part].format(event=event, locale=locale)
-    if event in Event.__members__ and not (_ROOT / path).is_file():
-        return PARTS[part].format(event=f"{Event(event).subject}_update", locale=locale)
-    return path
+    Raises KeyError for an unknown ``part``."""
+    return PARTS[part].format(event=event, locale=locale)
 
 
 def builtin_source(event: str, locale: str, part: str) -> str:
@@ -212,14 +208,21 @@ def render(
     overrides: Overrides | None = None,
     *,
     fallback: bool = True,
+    sms_max_segments: int | None = None,
+    values: Mapping[str, str] | None = None,
+    ucs2: bool = False,
 ) -> Content:
-    """``event``'s message for ``channel`` ("email", "sms" or "inapp") in ``locale``.
+    """``event``'s message (an ``Event``) for ``channel`` ("email", "sms" or "inapp") in
+    ``locale``.
 
     An unknown locale falls back to English. Email gets subject, text and HTML (the
     HTML template autoescaped, with ``locale`` added to ``context``, update bodies
     through ``markdown``, its CSS then inlined; the text part's through ``plaintext``);
-    SMS only text, its body through ``plaintext``, made ``sms_safe``; in-app the email
-    subject as title and the SMS text as body.
+    SMS only text, its body through ``plaintext``, made ``sms_safe`` and, with
+    ``sms_max_segments``, fitted to that many segments (``fit_sms``, measured with the
+    tokens as ``values``: token name -> the longest value a recipient will get, and as
+    UCS-2 when ``ucs2``: some recipient's value is not GSM-7); in-app the email subject
+    as title and the SMS text as body (uncut).
     ``overrides`` (``message_templates.current``) replace the built-in parts they
     name; one that raises is replaced by the built-in, unless ``fallback`` is False
     (a preview): then any part that raises raises ``TemplateFailed``.
@@ -232,7 +235,15 @@ def render(
         return _part(event, locale, name, context, overrides, fallback)
 
     if channel == ChannelName.sms:
-        return Content(subject="", text=sms_safe(part("sms")))
+        if sms_max_segments is None:
+            return Content(subject="", text=sms_safe(part("sms")))
+
+        def sms(said: dict[str, Any]) -> str:
+            return sms_safe(_part(event, locale, "sms", said, overrides, fallback))
+
+        return Content(
+            subject="", text=fit_sms(sms, context, sms_max_segments, values or {}, ucs2=ucs2)
+        )
     subject = part("email_subject")
     if channel == ChannelName.inapp:
         return Content(subject=subject, text=part("sms"))
@@ -256,6 +267,51 @@ def text_on(colour: str) -> str:
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     # Contrast with white, 1.05 / (L + .05), against that with #1a1a1a (L about .0103).
     return "#ffffff" if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.0603 else "#1a1a1a"
+
+
+def fit_sms(
+    render_sms: Callable[[dict[str, Any]], str],
+    context: dict[str, Any],
+    max_segments: int,
+    values: Mapping[str, str],
+    *,
+    ucs2: bool = False,
+) -> str:
+    """The SMS text (``render_sms`` of a context, made ``sms_safe``) rendered so that,
+    with each token replaced by its value in ``values`` (the longest a recipient gets;
+    tokens not there count as written), it costs at most ``max_segments`` segments:
+    ``body_short`` (the update's words) is cut, with an ellipsis, as little as that takes.
+    Everything else stays, the link to the full update above all; when even an empty
+    body does not fit, the text goes uncut rather than without its link (a title that
+    long is the sender's choice).
+    ``ucs2``: measure as UCS-2 whatever the text (a value substituted later makes it so).
+    """
+    ucs2 = ucs2 or any(encoding(v) != "GSM-7" for v in values.values())
+
+    def text(body: str) -> str:
+        return render_sms({**context, "body_short": body})
+
+    def fits(said: str) -> bool:
+        for name in TOKENS:
+            if name in values:
+                said = said.replace(token(name), values[name])
+        return segments(said, ucs2=ucs2) <= max_segments
+
+    body = context["body_short"]
+    whole = text(body)
+    if fits(whole) or not body:
+        return whole
+    if not fits(text("")):
+        return whole
+    # The longest cut that fits: fitting is monotonic in the cut's length.
+    low, high = 0, len(body) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text(messages.shorten(body, middle))):
+            low = middle
+        else:
+            high = middle - 1
+    return text(messages.shorten(body, low))
 
 
 # A no-break space, typographic quotes, dashes or the ellipsis that ``messages.shorten``

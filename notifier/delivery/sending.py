@@ -25,13 +25,14 @@ from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
+from notifier.delivery.sms_segments import encoding
 from notifier.statuses import ChannelName, DeliveryStatus
 from notifier.tables import Customer, Delivery, Notification, Suppression
 from notifier.tables.customers import address_by_channel
 
 log = logging.getLogger(__name__)
 DELIVERIES = cast(Table, Delivery.__table__)
-# What a notification says depends only on it and the language: keep a few.
+# What a notification says depends only on it, the language and the time zone: keep a few.
 CONTEXT_CACHE = 256
 TEXTS_FIRST_SECONDS = 5.0
 
@@ -53,7 +54,7 @@ class Sender:
         self._queue = queue
         self._channels = channels
         self._settings = settings
-        self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._contexts: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
         self._texts_sending = 0
@@ -216,8 +217,10 @@ class Sender:
                     Delivery.created_at,
                     Delivery.notification_id,
                     Customer.id.label("customer_id"),
-                    Customer.name,
+                    Customer.given_name,
+                    Customer.family_name,
                     Customer.locale,
+                    Customer.time_zone,
                     address.label("address"),
                     suppressed.label("suppressed"),
                     *care.COLUMNS,
@@ -246,10 +249,12 @@ class Sender:
         )
         rows = [r for r in rows if r.id not in policies.decided]
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
-        groups: dict[tuple[str, str, str], list[Recipient]] = {}
+        # Rendered once per group: times are written in the recipient's zone and language.
+        groups: dict[tuple[str, str, str, str], list[Recipient]] = {}
         decided: list[tuple[int, Outcome]] = []
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
+        page_zone = self._settings.page_time_zone
         for row in rows:
             delivery_id, channel, notification_id = row.id, row.channel, row.notification_id
             if not row.address:
@@ -281,22 +286,32 @@ class Sender:
                     delivery_id=delivery_id,
                     address=row.address,
                     values={
-                        "greeting": messages.greeting(locale, row.name),
+                        "greeting": messages.greeting(locale, row.given_name, row.family_name),
                         "unsubscribe_url": f"{public}/unsubscribe/{token}",
                         "manage_url": f"{public}/manage/{manage}",
                     },
                 )
-                groups.setdefault((notification_id, channel, locale), []).append(recipient)
+                zone = messages.recipient_zone(row.time_zone, page_zone)
+                groups.setdefault((notification_id, channel, locale, zone), []).append(recipient)
         work = []
         overrides = await message_templates.current(session) if groups else {}
-        for (notification_id, channel, locale), recipients in groups.items():
+        for (notification_id, channel, locale, zone), recipients in groups.items():
             notification = notifications[notification_id]
-            context = await self._context(session, notification, locale)
+            context = await self._context(session, notification, locale, zone)
             for recipient in recipients:
                 recipient.values["url"] = context["url"]
-            work.append(
-                (render(notification.event, channel, locale, context, overrides), recipients)
+            longest, ucs2 = _longest(recipients) if channel == ChannelName.sms else ({}, False)
+            content = render(
+                notification.event,
+                channel,
+                locale,
+                context,
+                overrides,
+                sms_max_segments=self._settings.delivery.sms_max_segments,
+                values=longest,
+                ucs2=ucs2,
             )
+            work.append((content, recipients))
         batch = _Batch(
             self._recorder, [Claimed(r.id, r.channel, r.attempts, care.since(r)) for r in rows]
         )
@@ -304,14 +319,14 @@ class Sender:
         return batch, decided, work
 
     async def _context(
-        self, session: AsyncSession, notification: Notification, locale: str
+        self, session: AsyncSession, notification: Notification, locale: str, zone: str
     ) -> dict[str, Any]:
-        key = (notification.id, locale)
+        key = (notification.id, locale, zone)
         if key not in self._contexts:
             if len(self._contexts) >= CONTEXT_CACHE:
                 self._contexts.pop(next(iter(self._contexts)))
             self._contexts[key] = await messages.context(
-                session, notification, self._settings, locale
+                session, notification, self._settings, locale, zone
             )
         return self._contexts[key]
 
@@ -413,6 +428,19 @@ class _Batch:
             due = new["next_attempt_at"]
             if due is not None and (self.retry_at is None or due < self.retry_at):
                 self.retry_at = due
+
+
+def _longest(recipients: Sequence[Recipient]) -> tuple[dict[str, str], bool]:
+    """Per token, the longest value among ``recipients`` (what an SMS is fitted to), and
+    whether any value is not GSM-7 (that recipient's whole text is then UCS-2)."""
+    longest: dict[str, str] = {}
+    ucs2 = False
+    for recipient in recipients:
+        for name, value in recipient.values.items():
+            if len(value) > len(longest.get(name, "")):
+                longest[name] = value
+            ucs2 = ucs2 or encoding(value) != "GSM-7"
+    return longest, ucs2
 
 
 def _aware(at: Any) -> datetime:

@@ -15,8 +15,9 @@ def encoding(text: str) -> str:
     return "GSM-7" if all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in text) else "UCS-2"
 
 
-def segments(text: str) -> int:
-    """How many SMS segments ``text`` is billed as (an empty text: 1).
+def segments(text: str, *, ucs2: bool = False) -> int:
+    """How many SMS segments ``text`` is billed as (an empty text: 1); ``ucs2``: count it
+    as UCS-2 even when it is GSM-7 (a value substituted later will make it so).
 
     GSM-7: 160 septets in one, 153 a segment when concatenated, an extension character
     counting two; UCS-2: 70 / 67 UTF-16 units. Twilio's and the carriers' rule (3GPP
@@ -24,7 +25,7 @@ def segments(text: str) -> int:
     """
     if not text:
         return 1
-    if encoding(text) == "GSM-7":
+    if not ucs2 and encoding(text) == "GSM-7":
         costs = [2 if c in _GSM7_EXTENDED else 1 for c in text]
         single, multi = 160, 153
     else:

@@ -94,15 +94,29 @@ async def preview(
     for part, source in (sources or {}).items():
         message_templates.check(event, locale, part, source, field=f"sources.{part}")
         overrides[(event.value, locale.value, part.value)] = source
+    if person is not None:
+        names = (person.given_name, person.family_name)
+    else:
+        names = template_samples.name(locale)
+    recipient_id = person.id if person is not None else _SAMPLE_ID
+    recipient = _recipient(settings, recipient_id, names, locale, channel)
     try:
-        content = rendering.render(event, channel, locale, context, overrides, fallback=False)
+        content = rendering.render(
+            event,
+            channel,
+            locale,
+            context,
+            overrides,
+            fallback=False,
+            # Fitted to the segment limit with this recipient's values, as ``sending`` does.
+            sms_max_segments=settings.delivery.sms_max_segments,
+            values=recipient.values,
+        )
     except rendering.TemplateFailed as exc:
         field = f"sources.{exc.part}" if exc.part in (sources or {}) else "event"
         saved = "the saved override of " if exc.overridden else "the built-in "
         raise InvalidField(field, f"{saved}{exc.part} fails with this data: {exc}") from None
-    name = person.name if person is not None else template_samples.name(locale)
-    recipient_id = person.id if person is not None else _SAMPLE_ID
-    shown = personalise(content, _recipient(settings, recipient_id, name, locale, channel))
+    shown = personalise(content, recipient)
     shown = _with_url(shown, context["url"])
     if channel != ChannelName.sms:
         return Preview(locale, shown.subject, shown.text, shown.html, None, None)
@@ -117,7 +131,11 @@ async def preview(
 
 
 def _recipient(
-    settings: Settings, customer_id: str, name: str | None, locale: str, channel: str
+    settings: Settings,
+    customer_id: str,
+    names: tuple[str | None, str | None],
+    locale: str,
+    channel: str,
 ) -> Recipient:
     """The per-recipient values, as ``sending`` gives them, links signed with a secret
     no one keeps."""
@@ -129,7 +147,7 @@ def _recipient(
         delivery_id=0,
         address="",
         values={
-            "greeting": messages.greeting(locale, name),
+            "greeting": messages.greeting(locale, *names),
             "unsubscribe_url": f"{public}/unsubscribe/{unsubscribe}",
             "manage_url": f"{public}/manage/{manage}",
         },

@@ -45,7 +45,8 @@ _WORDS: dict[str, dict[str, Any]] = {
         "maintenance_body": "We are upgrading the database. Sign-in may be slow for a few minutes.",
         "problem": f"Delivery of order {REFERENCE}",
         "problem_body": "Your parcel missed its connection at the depot; it leaves tomorrow.",
-        "name": "Ann Lee",
+        "given_name": "Ann",
+        "family_name": "Lee",
     },
     "ja": {
         "incident": "ログインエラー",
@@ -55,7 +56,8 @@ _WORDS: dict[str, dict[str, Any]] = {
         "maintenance_body": "データベースを更新します。数分間ログインが遅くなる場合があります。",
         "problem": f"ご注文 {REFERENCE} のお届け",
         "problem_body": "配送拠点での積み替えに間に合わず、明日の出荷となります。",
-        "name": "山田 太郎",
+        "given_name": "太郎",
+        "family_name": "山田",
     },
 }
 
@@ -115,6 +117,7 @@ def context(
     return {name: f"[{name}]" for name in names} | said
 
 
-def name(locale: str) -> str:
-    """The sample recipient's name in ``locale``."""
-    return str(_WORDS.get(locale, _WORDS["en"])["name"])
+def name(locale: str) -> tuple[str, str]:
+    """The sample recipient's given and family names in ``locale``."""
+    words = _WORDS.get(locale, _WORDS["en"])
+    return str(words["given_name"]), str(words["family_name"])

@@ -85,7 +85,10 @@ class CustomerPut(Input):
     consent and follows left out keep what the customer has.
     """
 
-    name: Name | None = None
+    given_name: Name | None = Field(default=None, description="e.g. Taro; 'Hi Taro,' in English.")
+    family_name: Name | None = Field(
+        default=None, description="e.g. Yamada; '山田様' in Japanese messages."
+    )
     email: Email | None = None
     phone: Phone | None = Field(default=None, description="International form; stored as E.164.")
     inapp_user_id: Name | None = Field(

@@ -58,6 +58,8 @@ async def request(
         components=list(choice.components),
         locale=choice.locale,
         time_zone=choice.time_zone,
+        given_name=choice.given_name,
+        family_name=choice.family_name,
         attempts=0,
         created_at=now,
         expires_at=now + timedelta(hours=settings.pending_expiry_hours),
@@ -113,6 +115,8 @@ async def confirm(session: AsyncSession, row: Signup, *, now: datetime) -> Custo
         set_address(customer, row.channel, row.address)
         session.add(customer)
     customer.locale, customer.time_zone, customer.updated_at = row.locale, row.time_zone, now
+    if row.given_name or row.family_name:  # a sign-up without names keeps those known
+        customer.given_name, customer.family_name = row.given_name, row.family_name
     await session.flush()
     await subscribers.grant(
         session,

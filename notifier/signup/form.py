@@ -14,9 +14,12 @@ import phonenumbers
 from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
+from notifier.control_characters import one_line
 from notifier.schemas.customers import e164, time_zone
 from notifier.statuses import ChannelName, Locale
 
+# As the ops API's names (``notifier.schemas.fields.Name``) and the column.
+NAME_CHARS = 200
 _MOBILE = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -31,6 +34,9 @@ class Choice:
     components: tuple[str, ...]
     locale: str
     time_zone: str
+    # Optional, for the greeting ("山田様", "Hi Taro,"); a sign-up may leave both out.
+    given_name: str | None = None
+    family_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +127,24 @@ def parse_choice(form: Form, components: Collection[str], chosen: Sequence[str])
         time_zone(zone)
     except ValueError:
         errors["time_zone"] = FormError("Choose a time zone such as Asia/Tokyo.")
+    names = {}
+    for name in ("given_name", "family_name"):
+        typed = one_line(form.get(name, "")).strip()
+        if len(typed) > NAME_CHARS:
+            errors[name] = FormError(
+                "Use at most %(count)s characters.", {"count": str(NAME_CHARS)}
+            )
+        names[name] = typed or None
     if errors:
         raise Invalid(errors)
-    return Choice(page=page, components=() if page else picked, locale=locale, time_zone=zone)
+    return Choice(
+        page=page,
+        components=() if page else picked,
+        locale=locale,
+        time_zone=zone,
+        given_name=names["given_name"],
+        family_name=names["family_name"],
+    )
 
 
 def parse_address(form: Form, countries: Sequence[str]) -> tuple[str, str]:

@@ -46,7 +46,10 @@ class Customer(Base):
     external_id: Mapped[str | None] = mapped_column(
         String(200), unique=True, default=page_external_id
     )
-    name: Mapped[str | None] = mapped_column(String(200))
+    # Two names, not one string to guess from: messages address a Japanese customer by
+    # the family name (山田様) and an English one by the given name (Hi Taro).
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(20))
     # The host application's user id, for the in-app inbox.

@@ -238,7 +238,7 @@ def incident_context(locale: str) -> dict[str, Any]:
             ),
             "body_short": "一部のお客様で決済が完了しない事象が発生しています。",
             "components": ["決済", "API"],
-            "next_update_by": "2026-11-23 15:30 JST",
+            "next_update_by": "11月23日 15:30 JST",
         }
     return {
         "page_name": "Test status",
@@ -248,7 +248,7 @@ def incident_context(locale: str) -> dict[str, Any]:
         "body": "Some card payments fail at checkout. We have found the cause and are fixing it.",
         "body_short": "Some card payments fail at checkout.",
         "components": ["Checkout", "API"],
-        "next_update_by": "2026-11-23 15:30 UTC",
+        "next_update_by": "Nov 23, 15:30 UTC",
     }
 
 
@@ -259,7 +259,7 @@ def recipients(locale: str, addresses: list[str]) -> list[Recipient]:
             delivery_id=i + 1,
             address=address,
             values={
-                "greeting": messages.greeting(locale, names[i % len(names)]),
+                "greeting": messages.greeting(locale, names[i % len(names)], None),
                 "unsubscribe_url": f"http://status.test/unsubscribe/{secrets.token_urlsafe(16)}",
                 "url": "http://status.test/",
             },
@@ -277,7 +277,7 @@ async def test_sendgrid_accepts_our_email_batch(
 ) -> None:
     settings = provider_settings(prism, database_url, redis_url)
     channel = email_channel(settings, http)
-    content = rendering.render("incident_update", "email", locale, incident_context(locale))
+    content = rendering.render("incident_updated", "email", locale, incident_context(locale))
     batch = recipients(locale, [f"person{i}@example.com" for i in range(5)])
 
     body = channel.body(content, batch)
@@ -305,9 +305,11 @@ async def test_sendgrid_accepts_a_delivery_problem_email(
         "title": "Parcel delayed",
         "body": "Your parcel is delayed by the storm.",
         "body_short": "Your parcel is delayed by the storm.",
-        "eta": "2026-11-25 12:00 UTC",
+        "kind": "delayed",
+        "status": "open",
+        "eta": "Nov 25, 12:00 UTC",
     }
-    content = rendering.render("problem_update", "email", "en", context)
+    content = rendering.render("problem_opened", "email", "en", context)
 
     outcomes = await email_channel(settings, http).send(
         content, recipients("en", ["customer@example.com"])
@@ -338,7 +340,7 @@ async def test_an_address_sendgrid_refuses_is_a_permanent_failure(
     prism: Mocks, database_url: str, redis_url: str, http: aiohttp.ClientSession
 ) -> None:
     settings = provider_settings(prism, database_url, redis_url)
-    content = rendering.render("incident_update", "email", "en", incident_context("en"))
+    content = rendering.render("incident_updated", "email", "en", incident_context("en"))
 
     outcomes = await email_channel(settings, http).send(
         content, recipients("en", ["not-an-email-address"])
@@ -358,8 +360,8 @@ async def test_an_address_sendgrid_refuses_is_a_permanent_failure(
     [{"from_number": "+15005550006"}, {"messaging_service_sid": SERVICE_SID}],
     ids=["from", "messaging_service"],
 )
-# With the manage link every message carries, both take two segments.
-@pytest.mark.parametrize(("locale", "segments"), [("en", 2), ("ja", 2)])
+# English fits one GSM-7 segment; Japanese is UCS-2 (67 characters a part): two.
+@pytest.mark.parametrize(("locale", "segments"), [("en", 1), ("ja", 2)])
 async def test_twilio_accepts_our_sms(
     prism: Mocks,
     database_url: str,
@@ -370,7 +372,7 @@ async def test_twilio_accepts_our_sms(
     segments: int,
 ) -> None:
     settings = provider_settings(prism, database_url, redis_url, **sender)
-    content = rendering.render("incident_update", "sms", locale, incident_context(locale))
+    content = rendering.render("incident_updated", "sms", locale, incident_context(locale))
 
     async with sms_channel(settings, rate_redis) as sms:
         outcomes = await sms.send(content, recipients(locale, ["+14155550100", "+819012345678"]))

@@ -82,12 +82,17 @@ async def test_entries_are_listed_newest_first_and_filtered(sessions: Sessions) 
 async def test_a_customer_change_keeps_the_field_names_not_the_values(
     client: Client, admin: dict[str, str], sessions: Sessions
 ) -> None:
-    body = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+819012345678"}
+    body = {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@example.com",
+        "phone": "+819012345678",
+    }
     response = await client.put("/api/v1/customers/cus_1", json=body, headers=admin)
     assert response.status == 201, await response.text()
     async with sessions() as session:
         [entry], _ = await audit.list_entries(session, AuditQuery(target_type="customer"))
-    assert entry.changes == {"fields": ["email", "name", "phone"]}
+    assert entry.changes == {"fields": ["email", "family_name", "given_name", "phone"]}
     assert entry.api_key_name == "ops admin"
 
     problem = {"reference": "ORDER-1", "kind": "lost", "body": "Lost.", "customers": ["cus_1"]}

@@ -24,7 +24,7 @@ async def test_a_put_creates_once_then_replaces_the_customer_whole(sessions: Ses
         first, created = await customers.upsert_customer(
             session,
             "cus_1",
-            CustomerPut(name="Ada", email="Ada@Example.COM"),
+            CustomerPut(given_name="Ada", email="Ada@Example.COM"),
             secret=SECRET,
             now=utcnow(),
         )
@@ -35,7 +35,7 @@ async def test_a_put_creates_once_then_replaces_the_customer_whole(sessions: Ses
         assert not created
     assert again.id == first.id
     # A field left out takes its default: the name and email are gone.
-    assert (again.name, again.email, again.phone) == (None, None, "+819012345678")
+    assert (again.given_name, again.email, again.phone) == (None, None, "+819012345678")
     async with sessions() as session:
         page, cursor = await customers.list_customers(session, PageQuery())
     assert ([c.external_id for c in page], cursor) == (["cus_1"], None)

@@ -37,7 +37,7 @@ def leaks(records: list[logging.LogRecord], *values: str) -> list[str]:
 async def nul_in_the_name(session: AsyncSession) -> None:
     """Through the domain function, as if the API had let a NUL through: PostgreSQL
     refuses it (SQLite stores it)."""
-    body = CustomerPut.model_construct(name="Aiko\x00", email=EMAIL, phone=PHONE)
+    body = CustomerPut.model_construct(given_name="Aiko\x00", email=EMAIL, phone=PHONE)
     await customers.upsert_customer(session, "aiko", body, secret=SECRET, now=utcnow())
 
 

@@ -149,3 +149,62 @@ async def test_the_migration_gives_every_page_subscriber_an_external_id(
     page_ids = [found["signedup1"], found["signedup2"]]
     assert all(re.fullmatch(r"page_[0-9a-z]{20}", i or "") for i in page_ids), page_ids
     assert page_ids[0] != page_ids[1]
+
+
+async def test_the_migration_splits_each_name_into_given_and_family(engine: AsyncEngine) -> None:
+    await migrate.upgrade(engine, "0010")
+    # The table as revision 0010 has it: one name.
+    before = table(
+        "customers",
+        column("id", String),
+        column("name", String),
+        column("locale", String),
+        column("time_zone", String),
+        column("created_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+    )
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [
+        ("yamada", "山田 太郎", "ja"),
+        ("taro", "Taro Yamada", "en"),
+        ("van", "Anna van der Berg", "en"),
+        ("single", "Aiko", "ja"),
+        ("blank", "   ", "en"),
+        ("none", None, "en"),
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(before),
+            [
+                {"id": i, "name": n, "locale": loc, "time_zone": "UTC", "created_at": at}
+                | {"updated_at": at}
+                for i, n, loc in rows
+            ],
+        )
+
+    await migrate.upgrade(engine)
+
+    after = table("customers", column("id", String), column("given_name"), column("family_name"))
+    async with engine.connect() as connection:
+        found = {
+            r.id: (r.given_name, r.family_name)
+            for r in await connection.execute(
+                select(after.c.id, after.c.given_name, after.c.family_name)
+            )
+        }
+    assert found == {
+        "yamada": ("太郎", "山田"),
+        "taro": ("Taro", "Yamada"),
+        "van": ("Anna van der", "Berg"),
+        "single": ("Aiko", None),
+        "blank": (None, None),
+        "none": (None, None),
+    }
+    # And back: one name, written in the locale's order.
+    await downgrade(engine, "0010")
+    async with engine.connect() as connection:
+        names = dict((await connection.execute(select(before.c.id, before.c.name))).all())
+    assert names["yamada"] == "山田 太郎"
+    assert names["taro"] == "Taro Yamada"
+    assert names["single"] == "Aiko"
+    assert names["none"] is None

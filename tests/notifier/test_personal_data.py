@@ -28,7 +28,8 @@ from notifier.tables import (
 
 SECRET = "test-secret-key-not-for-production"  # what tests.conftest.make_settings sets
 ADA = CustomerPut(
-    name="Ada",
+    given_name="Ada",
+    family_name="Lovelace",
     email="ada@example.com",
     phone="+819012345678",
     inapp_user_id="u-1",
@@ -47,7 +48,15 @@ async def test_erasure_removes_personal_data_and_keeps_the_row(sessions: Session
         erased = await personal_data.erase(session, "cus_1", secret=SECRET, now=utcnow())
     assert erased.id == customer.id
     assert erased.erased_at is not None
-    assert (erased.external_id, erased.name, erased.email, erased.phone, erased.inapp_user_id) == (
+    assert (
+        erased.external_id,
+        erased.given_name,
+        erased.family_name,
+        erased.email,
+        erased.phone,
+        erased.inapp_user_id,
+    ) == (
+        None,
         None,
         None,
         None,

@@ -328,7 +328,7 @@ async def test_an_incident_update_reaches_an_open_stream_through_the_worker(
     response = await web_b.put(
         "/api/v1/customers/aiko",
         json={
-            "name": "Aiko",
+            "given_name": "Aiko",
             "email": "aiko@example.com",
             "phone": "+81 90 1234 5678",
             "inapp_user_id": "user-1",

@@ -133,7 +133,7 @@ async def test_unknown_private_and_delivery_problem_ids_are_not_found(
     )
     response = await client.put(
         "/api/v1/customers/cust-1",
-        json={"name": "Customer", "email": "cust-1@example.com"},
+        json={"given_name": "Customer", "email": "cust-1@example.com"},
         headers=admin,
     )
     assert response.status == 201

@@ -547,3 +547,24 @@ async def test_the_limit_per_ip_counts_the_client_behind_a_trusted_proxy_only(
 
     # Behind one proxy, two visitors; with none, one client forging a header.
     assert answers == ([200, 200] if hops else [200, 429])
+
+
+async def test_a_sign_up_with_names_is_greeted_by_them_once_confirmed(
+    client: Client, settings: Settings, sessions: Sessions
+) -> None:
+    page = await (await client.get("/subscribe")).text()
+    assert 'name="given_name"' in page
+    assert 'name="family_name"' in page
+    response = await sign_up(
+        client, email=EMAIL, locale="ja", given_name=" 太郎 ", family_name="山田"
+    )
+    assert response.status == 200
+    await run_worker(settings)
+    [message] = await outbox(client)
+
+    await confirm_by_link(client, message)
+
+    async with sessions() as session:
+        customer = await session.scalar(select(Customer))
+    assert customer is not None
+    assert (customer.family_name, customer.given_name) == ("山田", "太郎")

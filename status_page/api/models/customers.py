@@ -33,7 +33,8 @@ class CustomerOut(Output):
 
     id: str
     external_id: str
-    name: str | None
+    given_name: str | None
+    family_name: str | None
     email: str | None
     phone: str | None
     inapp_user_id: str | None
@@ -55,7 +56,8 @@ class CustomerOut(Output):
         return cls(
             id=customer.id,
             external_id=customer.external_id or "",
-            name=customer.name,
+            given_name=customer.given_name,
+            family_name=customer.family_name,
             email=customer.email,
             phone=customer.phone,
             inapp_user_id=customer.inapp_user_id,

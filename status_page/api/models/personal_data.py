@@ -27,13 +27,16 @@ class CustomerRecordOut(Output):
 
     id: str
     external_id: str
-    name: str | None
+    given_name: str | None
+    family_name: str | None
     email: str | None
     phone: str | None
     inapp_user_id: str | None
     locale: str
     time_zone: str
     quiet_hours: QuietHoursOut | None
+    only_unresolved: bool
+    channel_order: list[str] | None
     created_at: datetime
     updated_at: datetime
 
@@ -46,13 +49,16 @@ class CustomerRecordOut(Output):
         return cls(
             id=customer.id,
             external_id=customer.external_id or "",
-            name=customer.name,
+            given_name=customer.given_name,
+            family_name=customer.family_name,
             email=customer.email,
             phone=customer.phone,
             inapp_user_id=customer.inapp_user_id,
             locale=customer.locale,
             time_zone=customer.time_zone,
             quiet_hours=quiet,
+            only_unresolved=customer.only_unresolved,
+            channel_order=customer.channel_order,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )

@@ -173,9 +173,9 @@ async def test_each_delivery_problem_reaches_only_its_own_customers(
 
     received = sorted((m["to"], m["subject"]) for m in await outbox(client))
     assert received == [
-        ("ann@example.com", "[Test status] Update on ORD-1"),
-        ("ben@example.com", "[Test status] Update on ORD-2"),
-        ("cy@example.com", "[Test status] Update on ORD-2"),
+        ("ann@example.com", "[Test status] About your order ORD-1"),
+        ("ben@example.com", "[Test status] About your order ORD-2"),
+        ("cy@example.com", "[Test status] About your order ORD-2"),
     ]
 
     response = await client.post(

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
+from notifier.delivery.sms_segments import segments
 from notifier.tables import Customer, Delivery, Incident, Suppression
 from tests.conftest import Client
 from workers import create_worker
@@ -43,7 +44,8 @@ async def test_an_incident_update_reaches_exactly_the_affected_consenting_custom
         client,
         admin,
         "aiko",
-        name="田中愛子",
+        given_name="愛子",
+        family_name="田中",
         email="aiko@example.com",
         phone="+81 90 1234 5678",
         inapp_user_id="user-1",
@@ -55,7 +57,7 @@ async def test_an_incident_update_reaches_exactly_the_affected_consenting_custom
         client,
         admin,
         "sam",
-        name="Sam",
+        given_name="Sam",
         email="sam@example.com",
         consent=consent,
         follows={"components": [api["id"]]},
@@ -91,7 +93,7 @@ async def test_an_incident_update_reaches_exactly_the_affected_consenting_custom
         ("sms", "+819012345678"),
     ]
     japanese = next(m for m in outbox if m["to"] == "aiko@example.com")
-    assert "田中愛子 様" in japanese["body"]
+    assert japanese["body"].startswith("田中様")
     assert "調査中" in japanese["subject"]
     english = next(m for m in outbox if m["to"] == "sam@example.com")
     assert english["body"].startswith("Hi Sam,")
@@ -114,7 +116,13 @@ async def test_a_delivery_problem_reaches_only_its_named_customers(
 ) -> None:
     consent = {"channels": ["email"], "legal_basis": "contract"}
     await put_customer(
-        client, admin, "buyer", name="Aiko", email="buyer@example.com", locale="ja", consent=consent
+        client,
+        admin,
+        "buyer",
+        given_name="Aiko",
+        email="buyer@example.com",
+        locale="ja",
+        consent=consent,
     )
     await put_customer(
         client,
@@ -140,10 +148,11 @@ async def test_a_delivery_problem_reaches_only_its_named_customers(
 
     outbox = (await (await client.get("/dev/outbox.json")).json())["data"]
     assert [(m["to"], m["subject"]) for m in outbox] == [
-        ("buyer@example.com", "【Test status】ORD-1に関するお知らせ")
+        ("buyer@example.com", "【Test status】ご注文（ORD-1）に関するお知らせ")  # noqa: RUF001
     ]
-    assert "Aiko 様" in outbox[0]["body"]
-    assert "新しいお届け予定: 2026-11-25 01:00 UTC" in outbox[0]["body"]
+    assert outbox[0]["body"].startswith("Aiko様")
+    # The customer's zone (UTC, the default) in their language.
+    assert "新しいお届け予定: 11月25日 01:00 UTC" in outbox[0]["body"]
 
 
 async def test_a_customers_delivery_timeline_pages_newest_first(
@@ -246,3 +255,102 @@ async def test_an_email_subject_in_the_dev_outbox_is_one_line_whatever_the_title
     assert message["to"] == "sam@example.com"
     # Each run of control characters (here CR LF, and a NEL) is one space.
     assert message["subject"] == "[Test status] x Bcc: someone@example.test : Investigating"
+
+
+async def test_each_recipient_reads_their_name_their_language_and_their_time(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    consent = {"channels": ["email", "sms"], "legal_basis": "contract"}
+    await put_customer(
+        client,
+        admin,
+        "yamada",
+        given_name="太郎",
+        family_name="山田",
+        phone="+81 90 1234 5678",
+        locale="ja",
+        time_zone="Asia/Tokyo",
+        consent=consent,
+        follows={"page": True},
+    )
+    await put_customer(
+        client,
+        admin,
+        "nyc",
+        given_name="Ann",
+        family_name="Lee",
+        email="ann@example.com",
+        phone="+1 650 253 0000",
+        time_zone="America/New_York",
+        consent=consent,
+        follows={"page": True},
+    )
+    created = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "決済エラー",
+            "body": "一部のお客様で決済が完了しない事象が発生しています。" * 6,
+            "next_update_by": "2026-12-20T01:30:00Z",
+        },
+        headers=admin,
+    )
+    assert created.status == 201
+    await run_worker(settings)
+
+    outbox = {(m["channel"], m["to"]): m for m in await get_outbox(client)}
+    japanese = outbox["sms", "+819012345678"]["body"]
+    assert japanese.startswith("山田様【Test status】決済エラー（調査中）")  # noqa: RUF001
+    assert "12月20日 10:30 JST" in japanese
+    assert japanese.endswith(" http://status.test/")
+    assert segments(japanese) <= settings.delivery.sms_max_segments
+    english = outbox["sms", "+16502530000"]["body"]
+    assert english.startswith("Hi Ann, Test status: we are working on a problem")
+    assert "Next update by Dec 19, 20:30 EST." in english
+    assert segments(english) <= settings.delivery.sms_max_segments
+    email = outbox["email", "ann@example.com"]
+    assert email["body"].startswith("Hi Ann,")
+    assert "We will send you the next update by Dec 19, 20:30 EST." in email["body"]
+
+
+async def test_a_maintenance_notice_carries_its_window_in_the_recipients_zone(
+    client: Client, admin: dict[str, str], settings: Settings
+) -> None:
+    consent = {"channels": ["email"], "legal_basis": "contract"}
+    for external_id, zone, locale in (
+        ("tokyo", "Asia/Tokyo", "ja"),
+        ("nyc", "America/New_York", "en"),
+    ):
+        await put_customer(
+            client,
+            admin,
+            external_id,
+            email=f"{external_id}@example.com",
+            locale=locale,
+            time_zone=zone,
+            consent=consent,
+            follows={"page": True},
+        )
+    created = await client.post(
+        "/api/v1/maintenance",
+        json={
+            "title": "Database upgrade",
+            "body": "Checkout will be read-only.",
+            "scheduled_for": "2026-12-20T01:00:00Z",
+            "scheduled_until": "2026-12-20T03:00:00Z",
+        },
+        headers=admin,
+    )
+    assert created.status == 201, await created.text()
+    await run_worker(settings)
+
+    outbox = {m["to"]: m for m in await get_outbox(client)}
+    tokyo, nyc = outbox["tokyo@example.com"], outbox["nyc@example.com"]
+    assert "12月20日 10:00〜12:00 JST" in tokyo["subject"]
+    assert "作業予定時間: 12月20日 10:00〜12:00 JST" in tokyo["body"]
+    assert "Dec 19, 20:00-22:00 EST" in nyc["subject"]
+    assert "Maintenance window: Dec 19, 20:00-22:00 EST" in nyc["body"]
+
+
+async def get_outbox(client: Client) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = (await (await client.get("/dev/outbox.json")).json())["data"]
+    return data

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jinja2
 import pytest
 
 from notifier import markdown
 from notifier.delivery import messages, rendering
 from notifier.delivery.channels.base import Content, Recipient, personalise
+from notifier.events import Event
 
 CHANNELS = ("email", "sms", "inapp")
 LOCALES = ("en", "ja")
@@ -22,7 +24,8 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
         "page_name": "テスト株式会社" if ja else "Example Shop",
         "url": "http://status.test/",
     }
-    if event == "problem_update":
+    subject = Event(event).subject if event in Event.__members__ else "incident"
+    if subject == "problem":
         body = (
             "配送業者の遅延により、ご注文の商品のお届けが遅れております。"
             if ja
@@ -32,14 +35,14 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
             **base,
             "reference": "ORD-12345",
             "title": "配送の遅延" if ja else "Parcel delayed",
-            "kind": "delayed",
-            "status": "open",
             "body": body,
             "body_short": messages.shorten(body),
-            "eta": "2026-11-25 12:00 JST" if ja else "2026-11-25 12:00 UTC",
+            "kind": "delayed",
+            "status": "resolved" if event == Event.problem_resolved else "open",
+            "eta": "11月25日 12:00 JST" if ja else "Nov 25, 12:00 UTC",
         }
     else:
-        status = "in_progress" if event == "maintenance_update" else "identified"
+        status = "in_progress" if subject == "maintenance" else "identified"
         body = (
             "一部のお客様で決済が完了しない事象が発生しています。原因を特定し、対応中です。"
             if ja
@@ -52,8 +55,10 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
             "body": body,
             "body_short": messages.shorten(body),
             "components": ["決済", "API"] if ja else ["Checkout", "API"],
-            "next_update_by": "2026-11-23 15:30 JST" if ja else "2026-11-23 15:30 UTC",
+            "next_update_by": "11月23日 15:30 JST" if ja else "Nov 23, 15:30 UTC",
         }
+        if subject == "maintenance":
+            values["window"] = "12月20日 10:00〜12:00 JST" if ja else "Dec 20, 10:00-12:00 UTC"
     values.update(overrides)
     labels = messages.PROBLEM_STATUS_LABELS if event == "problem_update" else messages.STATUS_LABELS
     values.setdefault("status_label", labels[locale][values["status"]])
@@ -65,12 +70,14 @@ def unstyled(html: str) -> str:
     return re.sub(r' style="[^"]*"', "", html)
 
 
-def recipient(locale: str, name: str | None, unsubscribe_url: str) -> Recipient:
+def recipient(
+    locale: str, name: str | None, unsubscribe_url: str, family: str | None = None
+) -> Recipient:
     return Recipient(
         delivery_id=1,
         address="sam@example.com",
         values={
-            "greeting": messages.greeting(locale, name),
+            "greeting": messages.greeting(locale, name, family),
             "unsubscribe_url": unsubscribe_url,
             "manage_url": "http://status.test/manage/tok",
             "url": "http://status.test/",
@@ -78,12 +85,19 @@ def recipient(locale: str, name: str | None, unsubscribe_url: str) -> Recipient:
     )
 
 
+def test_the_test_context_has_exactly_each_events_variables() -> None:
+    for event in Event:
+        assert set(context(event, "en")) == messages.VARIABLES[event], event
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("event", rendering.EVENTS)
 def test_every_event_renders_on_every_channel_in_every_locale(
-    event: str, channel: str, locale: str
+    event: Event, channel: str, locale: str
 ) -> None:
+    # Exactly the variables messages.VARIABLES promises: with StrictUndefined, a template
+    # using any other fails here.
     values = context(event, locale)
 
     content = rendering.render(event, channel, locale, values)
@@ -91,6 +105,7 @@ def test_every_event_renders_on_every_channel_in_every_locale(
     parts = [content.subject, content.text, content.html]
     assert not any("{{" in p or "{%" in p or "}}" in p for p in parts)
     assert content.text
+    assert "%%greeting%%" in content.text
     if channel == "sms":
         assert content.subject == ""
         assert content.html == ""
@@ -99,15 +114,28 @@ def test_every_event_renders_on_every_channel_in_every_locale(
     if channel == "email":
         assert content.html.lower().startswith("<!doctype html>")
         assert f'<html lang="{locale}">' in content.html
+        assert "<p>%%greeting_html%%</p>" in content.html
     else:
         assert content.html == ""
-    if event == "problem_update":
+    if event.subject == "problem":
         assert values["reference"] in content.subject + content.text
-        assert values["eta"] in content.text
+        assert (values["eta"] in content.text) != event.closes
     else:
         assert values["title"] in content.text
-        assert values["status_label"] in content.text
-        assert values["next_update_by"] in content.text
+        assert values["url"] in content.text
+        promises = not event.closes and event != Event.maintenance_reminder
+        if channel != "sms" or event.subject == "incident":
+            assert (values["next_update_by"] in content.text) == promises
+    if event.subject == "maintenance" and event != Event.maintenance_completed:
+        assert values["window"] in content.subject + content.text
+
+
+def test_a_template_using_a_variable_the_context_lacks_fails() -> None:
+    values = context(Event.incident_created, "en")
+    del values["next_update_by"]
+
+    with pytest.raises(jinja2.UndefinedError):
+        rendering.render(Event.incident_created, "email", "en", values)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -141,34 +169,36 @@ def test_email_names_the_components_and_links_the_page(event: str, locale: str) 
 
     assert values["body"] in content.text
     assert str(markdown.to_html(values["body"])) in unstyled(content.html)
-    if event != "problem_update":
+    if Event(event).subject != "problem":
         assert all(name in content.text for name in values["components"])
         assert all(name in content.html for name in values["components"])
         assert 'href="http://status.test/"' in content.html
 
 
 def test_japanese_email_reads_japanese() -> None:
-    content = rendering.render("incident_update", "email", "ja", context("incident_update", "ja"))
+    content = rendering.render(
+        Event.incident_created, "email", "ja", context(Event.incident_created, "ja")
+    )
 
     assert content.subject.startswith("【テスト株式会社】決済エラーの発生")
     assert "原因特定" in content.subject
     assert "影響範囲: 決済、API" in content.text
-    assert "お詫び申し上げます" in content.text
+    assert "申し訳ございません" in content.text
 
 
 def test_an_unknown_locale_falls_back_to_english() -> None:
-    values = context("incident_update", "en")
+    values = context(Event.incident_created, "en")
 
-    content = rendering.render("incident_update", "email", "fr", values)
+    content = rendering.render(Event.incident_created, "email", "fr", values)
 
-    assert content == rendering.render("incident_update", "email", "en", values)
+    assert content == rendering.render(Event.incident_created, "email", "en", values)
 
 
 def test_optional_lines_are_left_out_when_empty() -> None:
-    values = context("incident_update", "en", components=[], next_update_by="")
+    values = context(Event.incident_created, "en", components=[], next_update_by="")
 
-    content = rendering.render("incident_update", "email", "en", values)
-    sms = rendering.render("incident_update", "sms", "en", values)
+    content = rendering.render(Event.incident_created, "email", "en", values)
+    sms = rendering.render(Event.incident_created, "sms", "en", values)
 
     assert "Affected" not in content.text
     assert "Affected" not in content.html
@@ -188,7 +218,7 @@ def test_html_escapes_the_body_while_text_keeps_it_literal(event: str, locale: s
     # The body is Markdown with raw HTML off: the tag is shown as text, never run.
     assert "&lt;script&gt;alert('x')&lt;/script&gt; &amp; more" in content.html
     assert script in content.text
-    if event != "problem_update":
+    if Event(event).subject != "problem":
         assert "<b>bold</b>" not in content.html
         assert "A &lt;b&gt;bold&lt;/b&gt; title" in content.html
         assert "A <b>bold</b> title" in content.subject
@@ -209,7 +239,9 @@ def test_email_carries_the_per_recipient_tokens(event: str, locale: str) -> None
 
 
 def test_personalise_fills_in_the_greeting_and_the_unsubscribe_link() -> None:
-    content = rendering.render("incident_update", "email", "en", context("incident_update", "en"))
+    content = rendering.render(
+        Event.incident_created, "email", "en", context(Event.incident_created, "en")
+    )
     url = "http://status.test/unsubscribe/abc?channel=email&x=1"
 
     seen = personalise(content, recipient("en", "Sam", url))
@@ -225,7 +257,9 @@ def test_personalise_fills_in_the_greeting_and_the_unsubscribe_link() -> None:
 
 
 def test_personalise_escapes_a_name_in_the_html_part_only() -> None:
-    content = rendering.render("incident_update", "email", "en", context("incident_update", "en"))
+    content = rendering.render(
+        Event.incident_created, "email", "en", context(Event.incident_created, "en")
+    )
 
     seen = personalise(content, recipient("en", "<b>Sam</b>", "http://status.test/u/1"))
 
@@ -235,13 +269,15 @@ def test_personalise_escapes_a_name_in_the_html_part_only() -> None:
 
 
 def test_personalise_greets_japanese_customers_with_sama() -> None:
-    content = rendering.render("problem_update", "email", "ja", context("problem_update", "ja"))
+    content = rendering.render(
+        Event.problem_opened, "email", "ja", context(Event.problem_opened, "ja")
+    )
 
-    named = personalise(content, recipient("ja", "山田 花子", "http://status.test/u/1"))
+    named = personalise(content, recipient("ja", "花子", "http://status.test/u/1", family="山田"))
     anonymous = personalise(content, recipient("ja", None, "http://status.test/u/2"))
 
-    assert named.text.startswith("山田 花子 様\n")
-    assert "<p>山田 花子 様</p>" in unstyled(named.html)
+    assert named.text.startswith("山田様\n")
+    assert "<p>山田様</p>" in unstyled(named.html)
     assert anonymous.text.startswith("お客様\n")
     assert "配信停止: http://status.test/u/2" in anonymous.text
 
@@ -256,11 +292,11 @@ def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_e
     body = "Checkout fails for **some users**. See [status](https://example.com/s)."
     # As messages.context gives them: the short body is cut from the plain text.
     short = messages.shorten(markdown.to_text(body))
-    values = context("incident_update", "en", body=body, body_short=short)
+    values = context(Event.incident_created, "en", body=body, body_short=short)
 
-    sms = rendering.render("incident_update", "sms", "en", values)
-    inapp = rendering.render("incident_update", "inapp", "en", values)
-    email = rendering.render("incident_update", "email", "en", values)
+    sms = rendering.render(Event.incident_created, "sms", "en", values)
+    inapp = rendering.render(Event.incident_created, "inapp", "en", values)
+    email = rendering.render(Event.incident_created, "email", "en", values)
 
     said = "Checkout fails for some users. See status (https://example.com/s)."
     for text in (sms.text, inapp.text, email.text):
@@ -271,15 +307,15 @@ def test_markdown_in_an_update_is_plain_text_in_sms_and_text_email_and_html_in_e
     assert '<a href="https://example.com/s"' in email.html
 
 
-WINDOW = {"en": "2026-12-20 10:00-12:00 UTC", "ja": "2026-12-20 10:00-12:00 JST"}
+WINDOW = {"en": "Dec 20, 10:00-12:00 UTC", "ja": "12月20日 10:00〜12:00 JST"}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_a_maintenance_message_names_its_window_and_status(channel: str, locale: str) -> None:
-    values = context("maintenance_update", locale, window=WINDOW[locale])
+    values = context(Event.maintenance_updated, locale, window=WINDOW[locale])
 
-    content = rendering.render("maintenance_update", channel, locale, values)
+    content = rendering.render(Event.maintenance_updated, channel, locale, values)
 
     assert WINDOW[locale] in content.text
     assert values["status_label"] in content.text
@@ -291,9 +327,9 @@ def test_a_maintenance_message_names_its_window_and_status(channel: str, locale:
 
 
 def test_a_maintenance_message_without_a_window_leaves_the_line_out() -> None:
-    values = context("maintenance_update", "en", window="")
+    values = context(Event.maintenance_started, "en", window="")
 
-    content = rendering.render("maintenance_update", "email", "en", values)
+    content = rendering.render(Event.maintenance_started, "email", "en", values)
 
     assert "window" not in content.text + content.html + content.subject
 
@@ -301,13 +337,18 @@ def test_a_maintenance_message_without_a_window_leaves_the_line_out() -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_a_resolved_problem_says_so_without_an_eta_or_a_promise(channel: str, locale: str) -> None:
-    values = context("problem_update", locale, kind="delayed", status="resolved")
+    values = context(Event.problem_resolved, locale, kind="delayed", status="resolved")
 
-    content = rendering.render("problem_update", channel, locale, values)
+    content = rendering.render(Event.problem_resolved, channel, locale, values)
 
     said = content.subject + content.text + content.html
     assert values["eta"] not in said
-    for promise in ("expected time", "keep you posted", "お届け予定", "進展があり次第"):
+    for promise in (
+        "expected delivery",
+        "as soon as anything changes",
+        "お届け予定",
+        "進展があり次第",
+    ):
         assert promise not in said
     assert values["reference"] in content.text
     if channel != "sms":
@@ -321,9 +362,9 @@ def test_a_resolved_problem_says_so_without_an_eta_or_a_promise(channel: str, lo
 def test_an_open_delayed_problem_names_the_reference_first_and_the_eta(
     channel: str, locale: str
 ) -> None:
-    values = context("problem_update", locale, kind="delayed", status="open")
+    values = context(Event.problem_opened, locale, kind="delayed", status="open")
 
-    content = rendering.render("problem_update", channel, locale, values)
+    content = rendering.render(Event.problem_opened, channel, locale, values)
 
     first = {
         "en": "Your order ORD-12345 is delayed.",
@@ -334,18 +375,20 @@ def test_an_open_delayed_problem_names_the_reference_first_and_the_eta(
     assert content.text.index(first) < content.text.index(values["body_short"][:10])
     assert values["eta"] in content.text
     if channel == "email":
-        assert f"<h1>{first}</h1>" in unstyled(content.html)
-        assert ("keep you posted" if locale == "en" else "進展があり次第") in content.text
+        assert f"<strong>{first}</strong>" in unstyled(content.html)
+        assert (
+            "as soon as anything changes" if locale == "en" else "進展があり次第"
+        ) in content.text
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("kind", ["delayed", "failed_attempt", "lost", "damaged", "cancelled"])
 def test_each_kind_of_problem_has_its_own_first_sentence(kind: str, locale: str) -> None:
-    values = context("problem_update", locale, kind=kind, status="open")
-    unknown = context("problem_update", locale, kind="something_else", status="open")
+    values = context(Event.problem_opened, locale, kind=kind, status="open")
+    unknown = context(Event.problem_opened, locale, kind="something_else", status="open")
 
-    said = rendering.render("problem_update", "sms", locale, values).text
-    fallback = rendering.render("problem_update", "sms", locale, unknown).text
+    said = rendering.render(Event.problem_opened, "sms", locale, values).text
+    fallback = rendering.render(Event.problem_opened, "sms", locale, unknown).text
 
     assert "ORD-12345" in said
     assert said != fallback

@@ -86,7 +86,7 @@ async def add_audience(
         {
             "id": f"{tag}{i:08d}"[:16],
             "external_id": f"bulk-{tag}-{i}",
-            "name": f"Person {i}",
+            "given_name": f"Person {i}",
             "email": f"person{i}.{tag}@example.com" if email else None,
             "phone": f"+1415555{i:04d}" if phone else None,
             "locale": locale,

@@ -95,10 +95,10 @@ def test_sms_safe_replaces_no_break_spaces() -> None:
 
 
 def test_an_english_sms_with_no_break_spaces_stays_gsm7() -> None:
-    text = rendering.render("incident_update", "sms", "en", sms_context()).text
+    text = rendering.render("incident_updated", "sms", "en", sms_context()).text
 
     assert "\xa0" not in text
-    assert "Example Shop: Checkout errors - Identified." in text
+    assert "Example Shop update: Checkout errors (Identified)." in text
     assert encoding(text) == "GSM-7"
     assert segments(text) == 1
 
@@ -107,7 +107,7 @@ def test_an_english_sms_with_typographic_punctuation_stays_gsm7() -> None:
     body = "We\u2019re on it \u2013 \u201cpayments\u201d fail \u2014 sorry"
     context = sms_context(body=body, body_short=body)
 
-    text = rendering.render("incident_update", "sms", "en", context).text
+    text = rendering.render("incident_updated", "sms", "en", context).text
 
     assert encoding(text) == "GSM-7", text
 
@@ -116,28 +116,32 @@ def test_a_shortened_english_body_stays_gsm7() -> None:
     body = "Card payments fail at checkout for some customers. " * 10
     context = sms_context(body=body, body_short=messages.shorten(body))
 
-    text = rendering.render("incident_update", "sms", "en", context).text
+    text = rendering.render("incident_updated", "sms", "en", context).text
 
     assert "..." in text
     assert "\u2026" not in text
     assert encoding(text) == "GSM-7", text
 
 
-def test_a_japanese_sms_is_ucs2() -> None:
+def test_a_japanese_sms_is_ucs2_and_cut_to_the_segment_limit_with_its_link() -> None:
     context = sms_context(
         page_name="テスト株式会社",
         title="決済エラー",
         status_label="原因特定",
-        body_short="一部のお客様で決済が完了しない事象が発生しています。",
+        body_short=messages.shorten("一部のお客様で決済が完了しない事象が発生しています。" * 8),
+        next_update_by="11月23日 15:30 JST",
     )
+    values = {"greeting": "山田様"}
 
-    content = rendering.render("incident_update", "sms", "ja", context)
-    manage = "https://status.example.com/manage/abcdefghijkl:sms.aBcDeF.0123456789abcdefghijklmnopq"
-    recipient = Recipient(delivery_id=1, address="+819012345678", values={"manage_url": manage})
-    text = personalise(content, recipient).text
+    content = rendering.render(
+        "incident_updated", "sms", "ja", context, sms_max_segments=2, values=values
+    )
+    text = personalise(content, Recipient(1, "+819012345678", values)).text
 
     assert encoding(text) == "UCS-2"
-    assert text.endswith("配信設定: " + manage)
-    # 67 characters a part once a UCS-2 message has more than one.
-    assert len(text) == 188
-    assert segments(text) == 3
+    assert text.startswith("山田様【テスト株式会社】決済エラー（原因特定）")  # noqa: RUF001
+    assert text.endswith("次回のお知らせ: 11月23日 15:30 JST http://status.test/")
+    assert "..." in text
+    # 67 characters a part once a UCS-2 message has more than one: cut to fill two.
+    assert segments(text) == 2
+    assert len(text) > 120

@@ -71,7 +71,7 @@ async def _create(client: Client, admin: dict[str, str], path: str, **body: Any)
             {"reference": "ORD\u00001", "kind": "lost", "body": "x", "customers": ["c-1"]},
             "reference",
         ),
-        ("PUT", "/api/v1/customers/crm-1", {"name": "Alice\u0000"}, "name"),
+        ("PUT", "/api/v1/customers/crm-1", {"given_name": "Alice\u0000"}, "given_name"),
         ("PUT", "/api/v1/customers/crm-1", {"inapp_user_id": "u\u001b1"}, "inapp_user_id"),
         (
             "PUT",

@@ -17,7 +17,8 @@ def customer(**fields: object) -> Customer:
     values: dict[str, object] = {
         "id": "c1",
         "external_id": "crm-42",
-        "name": "Aiko",
+        "given_name": "愛子",
+        "family_name": "田中",
         "email": "aiko@example.com",
         "phone": "+819012345678",
         "inapp_user_id": "u-42",
@@ -50,7 +51,8 @@ def test_a_customer_with_consent_and_follows_maps_field_for_field() -> None:
     assert out == {
         "id": "c1",
         "external_id": "crm-42",
-        "name": "Aiko",
+        "given_name": "愛子",
+        "family_name": "田中",
         "email": "aiko@example.com",
         "phone": "+819012345678",
         "inapp_user_id": "u-42",
@@ -81,12 +83,20 @@ def test_a_customer_with_consent_and_follows_maps_field_for_field() -> None:
 
 
 def test_an_erased_customer_keeps_no_address_and_an_empty_external_id() -> None:
-    erased = customer(external_id=None, name=None, email=None, phone=None, inapp_user_id=None)
+    erased = customer(
+        external_id=None,
+        given_name=None,
+        family_name=None,
+        email=None,
+        phone=None,
+        inapp_user_id=None,
+    )
     profile = CustomerProfile(customer=erased, consents=(), follows_page=False, follows=())
 
     out = CustomerOut.from_record(profile)
 
     assert out.external_id == ""
-    assert (out.name, out.email, out.phone, out.inapp_user_id) == (None, None, None, None)
+    assert (out.given_name, out.family_name, out.email) == (None, None, None)
+    assert (out.phone, out.inapp_user_id) == (None, None)
     assert out.consent == []
     assert (out.follows.page, out.follows.components) == (False, [])

@@ -30,7 +30,8 @@ from tests.status_page.test_subscribe import confirm_by_link
 Sessions = async_sessionmaker[AsyncSession]
 
 ALICE = {
-    "name": "Alice Example",
+    "given_name": "Alice",
+    "family_name": "Example",
     "email": "alice@example.com",
     "phone": "+81 90-1234-5678",
     "locale": "ja",
@@ -63,7 +64,7 @@ async def test_put_creates_a_customer_with_201(client: Client, admin: dict[str, 
     assert response.status == 201
     customer = await response.json()
     assert customer["external_id"] == "crm-1001"
-    assert customer["name"] == "Alice Example"
+    assert (customer["given_name"], customer["family_name"]) == ("Alice", "Example")
     assert customer["email"] == "alice@example.com"
     assert customer["locale"] == "ja"
     assert customer["time_zone"] == "Asia/Tokyo"
@@ -90,7 +91,7 @@ async def test_put_again_replaces_the_customer_with_200(
 
     response = await client.put(
         "/api/v1/customers/crm-1001",
-        json={"name": "Alice Renamed", "phone": "+1 650 253 0000"},
+        json={"given_name": "Alicia", "phone": "+1 650 253 0000"},
         headers=admin,
     )
 
@@ -98,7 +99,8 @@ async def test_put_again_replaces_the_customer_with_200(
     replaced = await response.json()
     assert replaced["id"] == first["id"]
     assert replaced["created_at"] == first["created_at"]
-    assert replaced["name"] == "Alice Renamed"
+    assert replaced["given_name"] == "Alicia"
+    assert replaced["family_name"] is None
     assert replaced["phone"] == "+16502530000"
     # PUT replaces: what the body leaves out goes back to its default.
     assert replaced["email"] is None
@@ -175,7 +177,7 @@ async def test_it_lists_customers_newest_first_a_page_at_a_time(
     client: Client, admin: dict[str, str]
 ) -> None:
     for number in range(5):
-        await _put(client, admin, f"crm-{number}", name=f"Customer {number}")
+        await _put(client, admin, f"crm-{number}", given_name=f"Customer {number}")
 
     seen: list[dict[str, Any]] = []
     pages = 0
@@ -249,7 +251,7 @@ async def test_delete_erases_the_personal_data(
     client: Client, admin: dict[str, str], sessions: Sessions
 ) -> None:
     await _put(client, admin, "crm-1001", **ALICE)
-    await _put(client, admin, "crm-1002", name="Bob")
+    await _put(client, admin, "crm-1002", given_name="Bob")
 
     response = await client.delete("/api/v1/customers/crm-1001", headers=admin)
 
@@ -261,7 +263,7 @@ async def test_delete_erases_the_personal_data(
     assert [c["external_id"] for c in listed["data"]] == ["crm-1002"]
     erased = [c for c in await _rows(sessions) if c.erased_at is not None]
     assert len(erased) == 1
-    assert (erased[0].external_id, erased[0].name, erased[0].email, erased[0].phone) == (
+    assert (erased[0].external_id, erased[0].given_name, erased[0].email, erased[0].phone) == (
         None,
         None,
         None,
@@ -277,7 +279,9 @@ async def test_an_erased_external_id_can_be_used_for_a_new_customer(
     old = await _put(client, admin, "crm-1001", **ALICE)
     await client.delete("/api/v1/customers/crm-1001", headers=admin)
 
-    response = await client.put("/api/v1/customers/crm-1001", json={"name": "New"}, headers=admin)
+    response = await client.put(
+        "/api/v1/customers/crm-1001", json={"given_name": "New"}, headers=admin
+    )
 
     assert response.status == 201
     new = await response.json()
@@ -371,7 +375,7 @@ async def test_a_search_answers_a_page_at_a_time_newest_first(
         ({"phone": None}, "phone"),
         ({"email": "not an address"}, "email"),
         ({"phone": "090-1234-5678"}, "phone"),
-        ({"phone": "+81 90 1234 5678", "name": "Alice"}, "name"),
+        ({"phone": "+81 90 1234 5678", "given_name": "Alice"}, "given_name"),
         ({"email": "a@example.com", "limit": 0}, "limit"),
     ],
 )
@@ -480,7 +484,7 @@ async def test_no_email_or_phone_number_reaches_the_logs_or_the_audit_log(
     reader = await make_key("read")
 
     await _put(client, admin, "crm-1001", **ALICE)
-    await _put(client, admin, "crm-1001", **{**ALICE, "name": "Alice Again"})
+    await _put(client, admin, "crm-1001", **{**ALICE, "given_name": "Alice Again"})
     await client.put("/api/v1/customers/crm-1001", json={**ALICE, "phone": "+1 555"}, headers=admin)
     await client.put("/api/v1/customers/crm-1001", json={**ALICE, "extra": 1}, headers=admin)
     await client.put("/api/v1/customers/crm-1001", json=ALICE, headers=reader)
@@ -506,7 +510,9 @@ async def test_no_email_or_phone_number_reaches_the_logs_or_the_audit_log(
         "customer.upsert",
         "customer.erase",
     ]
-    assert entries[0].changes == {"fields": ["email", "locale", "name", "phone", "time_zone"]}
+    assert entries[0].changes == {
+        "fields": ["email", "family_name", "given_name", "locale", "phone", "time_zone"]
+    }
     audited = json.dumps([(e.target_id, e.changes) for e in entries])
     for secret in [*secrets, "crm-1001"]:
         assert secret not in audited
@@ -529,7 +535,7 @@ async def test_concurrent_puts_of_a_new_customer_create_it_once(
 
     responses = await asyncio.gather(
         *(
-            client.put("/api/v1/customers/crm-race", json={"name": f"N{n}"}, headers=admin)
+            client.put("/api/v1/customers/crm-race", json={"given_name": f"N{n}"}, headers=admin)
             for n in range(4)
         )
     )

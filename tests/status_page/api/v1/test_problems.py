@@ -31,7 +31,7 @@ async def add_customers(client: Client, headers: dict[str, str], *external_ids: 
     for external_id in external_ids:
         response = await client.put(
             f"/api/v1/customers/{external_id}",
-            json={"name": f"Customer {external_id}", "email": f"{external_id}@example.com"},
+            json={"given_name": f"Customer {external_id}", "email": f"{external_id}@example.com"},
             headers=headers,
         )
         assert response.status == 201, await response.text()
