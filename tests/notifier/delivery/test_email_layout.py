@@ -262,7 +262,7 @@ def test_the_text_part_says_what_the_html_part_says(event: Event, locale: str) -
     seen = text(doc)
 
     said = [values["status_label"], values["body"], values["page_name"]]
-    unsaid = []
+    unsaid: list[str] = []
     if event not in PUBLIC:
         # A problem's title is for ops; its customer reads the reference. It is private:
         # no link to the public page in either part. Once resolved, no ETA.
