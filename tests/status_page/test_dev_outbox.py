@@ -76,7 +76,7 @@ async def test_an_emails_html_part_is_shown_sandboxed_as_the_recipient_gets_it(
         client,
         admin,
         "sam",
-        name="Sam",
+        given_name="Sam",
         email="sam@example.com",
         consent={"channels": ["email"], "legal_basis": "contract"},
         follows={"page": True},

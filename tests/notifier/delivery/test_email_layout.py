@@ -11,9 +11,12 @@ import pytest
 
 from notifier.delivery import rendering
 from notifier.delivery.channels.base import TOKENS, personalise, token
+from notifier.events import Event
 from tests.notifier.delivery.test_rendering import LOCALES, context, recipient
 
 LOGO = "https://cdn.example.test/logo.png"
+# The events with a button to the public page: a delivery problem is private.
+PUBLIC = [e for e in rendering.EVENTS if e.subject != "problem"]
 
 
 class _Tree(HTMLParser):
@@ -47,7 +50,7 @@ def parse(html: str) -> Element:
     return tree.builder.close()
 
 
-def email(event: str = "incident_update", locale: str = "en", **overrides: Any) -> Element:
+def email(event: str = Event.incident_updated, locale: str = "en", **overrides: Any) -> Element:
     """``event``'s HTML part, rendered (tokens left in) and parsed."""
     return parse(rendering.render(event, "email", locale, context(event, locale, **overrides)).html)
 
@@ -89,10 +92,11 @@ def test_the_header_names_the_page_and_shows_a_logo_only_when_configured(
     assert style(logo)["height"] == "40px"
 
 
-def test_the_brand_colour_fills_the_header_and_the_button_with_readable_text() -> None:
-    default = email()
-    purple = email(brand_color="#7b1fa2")
-    yellow = email(brand_color="#ffd400")
+@pytest.mark.parametrize("event", rendering.EVENTS)
+def test_the_brand_colour_fills_the_header_and_the_button_with_readable_text(event: Event) -> None:
+    default = email(event)
+    purple = email(event, brand_color="#7b1fa2")
+    yellow = email(event, brand_color="#ffd400")
 
     for doc, colour, ink in (
         (default, "#0b57d0", "#ffffff"),
@@ -101,6 +105,8 @@ def test_the_brand_colour_fills_the_header_and_the_button_with_readable_text() -
     ):
         header = style(one(doc, "header"))
         assert (header["background-color"], header["color"]) == (colour, ink)
+        if event not in PUBLIC:
+            continue
         cell = one(doc, "button-cell")
         assert (cell.get("bgcolor"), style(cell)["background-color"]) == (colour, colour)
         assert style(one(doc, "button-link"))["color"] == ink
@@ -113,20 +119,28 @@ def test_text_on_picks_the_colour_that_contrasts_more() -> None:
     assert rendering.text_on("#ffd400") == "#1a1a1a"
 
 
-# (event, status, the chip's words in en and ja, its background colour)
-CHIPS = [
-    ("incident_update", "investigating", "Investigating", "調査中", "#fdecea"),
-    ("incident_update", "identified", "Identified", "原因特定", "#fdf0e6"),
-    ("incident_update", "monitoring", "Monitoring", "経過観察中", "#fff6dc"),
-    ("incident_update", "resolved", "Resolved", "解決済み", "#e7f5ec"),
-    ("maintenance_update", "scheduled", "Scheduled", "予定", "#e8f0fb"),
-    ("maintenance_update", "in_progress", "In progress", "作業中", "#e8f0fb"),
-    ("maintenance_update", "completed", "Completed", "完了", "#e7f5ec"),
-    ("maintenance_update", "cancelled", "Cancelled", "中止", "#eef0f2"),
-    ("problem_update", "open", "Open", "確認中", "#fdecea"),
-    ("problem_update", "in_progress", "In progress", "対応中", "#fff6dc"),
-    ("problem_update", "resolved", "Resolved", "解決済み", "#e7f5ec"),
-]
+# Per subject: (status, the chip's words in en and ja, its background colour)
+STATUS_CHIPS = {
+    "incident": [
+        ("investigating", "Investigating", "調査中", "#fdecea"),
+        ("identified", "Identified", "原因特定", "#fdf0e6"),
+        ("monitoring", "Monitoring", "経過観察中", "#fff6dc"),
+        ("resolved", "Resolved", "解決済み", "#e7f5ec"),
+    ],
+    "maintenance": [
+        ("scheduled", "Scheduled", "予定", "#e8f0fb"),
+        ("in_progress", "In progress", "作業中", "#e8f0fb"),
+        ("completed", "Completed", "完了", "#e7f5ec"),
+        ("cancelled", "Cancelled", "中止", "#eef0f2"),
+    ],
+    "problem": [
+        ("open", "Open", "確認中", "#fdecea"),
+        ("in_progress", "In progress", "対応中", "#fff6dc"),
+        ("resolved", "Resolved", "解決済み", "#e7f5ec"),
+    ],
+}
+# (event, status, en, ja, background): every event with each status of its subject.
+CHIPS = [(e, *chip) for e in rendering.EVENTS for chip in STATUS_CHIPS[e.subject]]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -145,7 +159,7 @@ def test_the_status_chip_says_the_status_in_words_and_in_colour(
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("event", ["incident_update", "maintenance_update"])
+@pytest.mark.parametrize("event", PUBLIC)
 def test_the_affected_components_are_listed_when_there_are_any(event: str, locale: str) -> None:
     listed = text(one(email(event, locale), "components"))
     none = email(event, locale, components=[])
@@ -164,7 +178,7 @@ def test_the_button_links_the_page_except_for_a_private_delivery_problem(
 
     buttons = classed(doc, "button-link")
 
-    if event == "problem_update":
+    if event not in PUBLIC:
         assert buttons == []
         assert "http://status.test/" not in html
     else:
@@ -220,7 +234,7 @@ def test_the_css_is_inlined_and_only_the_media_query_stays_in_a_style_element(
     [body] = doc.iter("body")
     assert style(body)["background-color"] == "#f4f5f7"
     assert style(one(doc, "container"))["max-width"] == "600px"
-    if event != "problem_update":
+    if event in PUBLIC:
         assert style(one(doc, "button-link"))["display"] == "inline-block"
     [viewport] = [m for m in doc.iter("meta") if m.get("name") == "viewport"]
     assert viewport.get("content") == "width=device-width, initial-scale=1"
@@ -241,31 +255,41 @@ def test_a_hidden_preheader_previews_the_update(event: str, locale: str) -> None
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("event", rendering.EVENTS)
-def test_the_text_part_says_what_the_html_part_says(event: str, locale: str) -> None:
+def test_the_text_part_says_what_the_html_part_says(event: Event, locale: str) -> None:
     values = context(event, locale)
     content = rendering.render(event, "email", locale, values)
     doc = parse(content.html)
     seen = text(doc)
 
     said = [values["status_label"], values["body"], values["page_name"]]
-    if event == "problem_update":
+    unsaid: list[str] = []
+    if event not in PUBLIC:
         # A problem's title is for ops; its customer reads the reference. It is private:
-        # no link to the public page in either part.
-        said += [values["reference"], values["eta"]]
+        # no link to the public page in either part. Once resolved, no ETA.
+        said += [values["reference"]]
+        (unsaid if event.closes else said).append(values["eta"])
+        unsaid += [values["url"]]
     else:
-        said += [values["title"], *values["components"], values["next_update_by"]]
-        said += [values["url"]]
+        said += [values["title"], *values["components"], values["url"]]
         seen += one(doc, "button-link").get("href", "")
+        # The last message of each, and the reminder, promise no next update.
+        promises = not event.closes and event != Event.maintenance_reminder
+        (said if promises else unsaid).append(values["next_update_by"])
+        if event.subject == "maintenance":
+            said += [values["window"]]
     for words in said:
         assert words in content.text, words
         assert words in seen, words
+    for words in unsaid:
+        assert words not in content.text, words
+        assert words not in content.html, words
     assert "%%manage_url%%" in content.text
     assert "%%unsubscribe_url%%" in content.text
 
 
 def test_what_the_layout_shows_is_escaped() -> None:
-    values = context("incident_update", "en", page_name="A & <B>", components=["<i>x</i>"])
-    html = rendering.render("incident_update", "email", "en", values).html
+    values = context(Event.incident_updated, "en", page_name="A & <B>", components=["<i>x</i>"])
+    html = rendering.render(Event.incident_updated, "email", "en", values).html
     doc = parse(html)
 
     assert text(one(doc, "header")).strip() == "A & <B>"
