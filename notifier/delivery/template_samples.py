@@ -98,7 +98,7 @@ def context(
             )[status],
             "body": body,
             "body_short": messages.shorten(to_text(body)),
-            "eta": messages.when(_ETA, zone),
+            "eta": messages.when(_ETA, zone, locale),
         }
     else:
         labels = messages.STATUS_LABELS.get(locale, messages.STATUS_LABELS["en"])
@@ -110,10 +110,10 @@ def context(
             "body": body,
             "body_short": messages.shorten(to_text(body)),
             "components": list(words["components"]),
-            "next_update_by": "" if event.closes else messages.when(_NEXT_UPDATE, zone),
+            "next_update_by": "" if event.closes else messages.when(_NEXT_UPDATE, zone, locale),
         }
         if event.subject == "maintenance":
-            said["window"] = messages.window(*_WINDOW, zone)
+            said["window"] = messages.window(*_WINDOW, zone, locale)
     return {name: f"[{name}]" for name in names} | said
 
 

@@ -73,9 +73,11 @@ async def test_run_on_a_chosen_port_links_to_that_port_everywhere(
     assert base in page
     for message in messages:
         links = LINK.findall(message["body"])
-        # A text links the page (the full update); email carries the manage link too.
+        # A text links the page (the full update); email carries the manage link too. A
+        # text about one customer's order has no link: the public page does not show it.
+        about_an_order = message["channel"] == "sms" and "ORD-" in message["body"]
         kept = f"{base}/" if message["channel"] == "sms" else f"{base}/manage/"
-        assert kept in message["body"], message["body"]
+        assert kept in message["body"] or about_an_order, message["body"]
         assert all(link.startswith(f"{base}/") for link in links), links
         if message["html"]:
             assert all(link.startswith(f"{base}/") for link in LINK.findall(message["html"]))
@@ -129,6 +131,8 @@ async def test_a_set_public_url_wins_over_the_port_served(
     assert all(
         f"{PUBLIC}/" + ("" if message["channel"] == "sms" else "manage/") in message["body"]
         for message in messages
+        # a text about one customer's order has no link (the page does not show it)
+        if not (message["channel"] == "sms" and "ORD-" in message["body"])
     )
     assert not any(base in message["body"] for message in messages)
 

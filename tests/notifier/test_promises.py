@@ -90,7 +90,7 @@ async def test_an_update_without_a_time_promises_the_next_by_its_impact(
         notification = await session.scalar(select(Notification))
         assert notification is not None
         said = await messages.context(session, notification, settings, "en")
-    assert said["next_update_by"] == f"{due.astimezone(TOKYO):%Y-%m-%d %H:%M} JST"
+    assert said["next_update_by"] == messages.when(due, "Asia/Tokyo", "en")
 
 
 async def test_a_given_time_wins_over_the_cadence_and_resolving_promises_nothing(

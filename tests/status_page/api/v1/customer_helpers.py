@@ -26,7 +26,8 @@ Sessions = async_sessionmaker[AsyncSession]
 Headers = dict[str, str]
 
 ALICE = {
-    "name": "Alice Example",
+    "given_name": "Alice",
+    "family_name": "Example",
     "email": "alice@example.com",
     "phone": "+81 90-1234-5678",
     "inapp_user_id": "alice-app-7",
@@ -37,13 +38,21 @@ ALICE = {
 }
 ALICE_PHONE = "+819012345678"
 BOB = {
-    "name": "Bob Other",
+    "given_name": "Bob",
+    "family_name": "Other",
     "email": "bob@example.com",
     "consent": {"channels": ["email"], "legal_basis": "contract"},
     "follows": {"page": True},
 }
 # Every trace of Alice that erasure must take out of every table.
-ALICE_TRACES = ("alice@example.com", ALICE_PHONE, "Alice Example", "alice-app-7", "crm-alice")
+ALICE_TRACES = (
+    "alice@example.com",
+    ALICE_PHONE,
+    "Alice",
+    "Example",
+    "alice-app-7",
+    "crm-alice",
+)
 
 
 @dataclass(frozen=True)

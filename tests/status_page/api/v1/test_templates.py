@@ -184,14 +184,14 @@ async def test_a_preview_with_sample_data_fills_every_part(client: Client, admin
 
     assert "ORD-1234" in email["subject"]
     assert "Your order ORD-1234 is delayed." in email["text"]
-    assert "New expected time: 2026-12-02 09:00 UTC" in email["text"]
-    assert email["text"].startswith("Hi Ann Lee,")
+    assert "New expected delivery: Dec 2, 09:00 UTC" in email["text"]
+    assert email["text"].startswith("Hi Ann,")
     assert "ORD-1234" in email["html"]
     assert "%%" not in email["text"] + email["html"] + email["subject"]
     assert "http://status.test/unsubscribe/" in email["text"]
     assert email["sms"] is None
     assert "データベースの更新" in sms["text"]
-    assert "2026-12-20 01:00-03:00 UTC" in sms["text"]
+    assert "12月20日 01:00〜03:00 UTC" in sms["text"]
     assert sms["sms"]["encoding"] == "UCS-2"
     assert sms["sms"]["segments"] >= 2
     assert (sms["subject"], sms["html"], sms["locale"]) == ("", "", "ja")
@@ -265,7 +265,8 @@ async def test_a_preview_for_a_real_customer_and_notification_writes_nothing(
 ) -> None:
     consent = {"channels": ["email", "sms"], "legal_basis": "contract"}
     customer = {
-        "name": "山田 太郎",
+        "given_name": "太郎",
+        "family_name": "山田",
         "email": "taro@example.com",
         "locale": "ja",
         "consent": consent,
@@ -294,7 +295,7 @@ async def test_a_preview_for_a_real_customer_and_notification_writes_nothing(
 
     assert await counts(sessions) == before
     assert shown["locale"] == "ja"
-    assert shown["text"].startswith("山田 太郎 様")
+    assert shown["text"].startswith("山田様")
     assert "Checkout errors" in shown["subject"]
     assert "Some payments fail." in shown["text"]
     assert "http://status.test/manage/" in shown["text"]
