@@ -108,13 +108,17 @@ def recipient_zone(zone: str | None, page_zone: str) -> str:
     """The IANA zone a recipient's times are written in: their own (``customers.time_zone``,
     "UTC" included: that is a zone they have), the page's when they have none or one
     this machine's tzdata does not know."""
-    if zone:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return page_zone
-        return zone
-    return page_zone
+    return zone if zone and _zone_info(zone) is not None else page_zone
+
+
+@lru_cache(maxsize=1024)
+def _zone_info(zone: str) -> ZoneInfo | None:
+    # zoneinfo keeps only 8 zones strongly: an audience over more would read tzdata
+    # files from disk again for each recipient.
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=64)

@@ -56,6 +56,7 @@ class Sender:
         self._channels = channels
         self._settings = settings
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._moments_of: dict[str, messages.Moments] = {}
         self._times: dict[tuple[str, str, str], dict[str, str]] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
@@ -301,8 +302,9 @@ class Sender:
         for (notification_id, channel, locale), zoned in groups.items():
             notification = notifications[notification_id]
             context = await self._context(session, notification, locale)
+            moments = await self._moments(session, notification)
             written = {
-                zone: await self._written(session, notification, locale, zone)
+                zone: self._written(moments, notification.id, locale, zone)
                 for zone in {zone for _recipient, zone in zoned}
             }
             recipients = []
@@ -341,17 +343,24 @@ class Sender:
             )
         return self._contexts[key]
 
-    async def _written(
-        self, session: AsyncSession, notification: Notification, locale: str, zone: str
+    async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:
+        if notification.id not in self._moments_of:
+            if len(self._moments_of) >= CONTEXT_CACHE:
+                self._moments_of.pop(next(iter(self._moments_of)))
+            self._moments_of[notification.id] = await messages.moments(session, notification)
+        return self._moments_of[notification.id]
+
+    def _written(
+        self, moments: messages.Moments, notification_id: str, locale: str, zone: str
     ) -> dict[str, str]:
-        """The times ``notification`` tells, written in ``zone`` and ``locale``: the values
-        of its context's time tokens (those with a time only), once per zone, not per
-        recipient (formatting with babel costs more than the lookup)."""
-        key = (notification.id, locale, zone)
+        """The times a notification tells (its ``moments``), written in ``zone`` and
+        ``locale``: the values of its context's time tokens (those with a time only),
+        once per zone, not per recipient (babel's formatting costs more than the lookup)."""
+        key = (notification_id, locale, zone)
         if key not in self._times:
             if len(self._times) >= CONTEXT_CACHE:
                 self._times.pop(next(iter(self._times)))
-            written = (await messages.moments(session, notification)).written(zone, locale)
+            written = moments.written(zone, locale)
             self._times[key] = {name: value for name, value in written.items() if value}
         return self._times[key]
 
