@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -12,6 +13,7 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from notifier.delivery.channels.base import TIMES, token
 from notifier.events import Event
 from notifier.markdown import to_text
 from notifier.tables import (
@@ -106,13 +108,17 @@ def recipient_zone(zone: str | None, page_zone: str) -> str:
     """The IANA zone a recipient's times are written in: their own (``customers.time_zone``,
     "UTC" included: that is a zone they have), the page's when they have none or one
     this machine's tzdata does not know."""
-    if zone:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return page_zone
-        return zone
-    return page_zone
+    return zone if zone and _zone_info(zone) is not None else page_zone
+
+
+@lru_cache(maxsize=1024)
+def _zone_info(zone: str) -> ZoneInfo | None:
+    # zoneinfo keeps only 8 zones strongly: an audience over more would read tzdata
+    # files from disk again for each recipient.
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=64)
@@ -175,6 +181,61 @@ def window(starts: datetime | None, ends: datetime | None, zone: str, locale: st
     return f"{when(starts, zone, locale)}{spaced}{when(ends, zone, locale)}"
 
 
+@dataclass(frozen=True)
+class Moments:
+    """The times a notification tells, as stored (aware datetimes, None where none):
+    an incident's or maintenance's ``next_update_by``, a maintenance's window
+    (``starts``, ``ends``), a problem's ``eta``. ``subject`` is the event's
+    (``incident``, ``maintenance``, ``problem``): which of them its context has."""
+
+    subject: str
+    next_update_by: datetime | None = None
+    starts: datetime | None = None
+    ends: datetime | None = None
+    eta: datetime | None = None
+
+    def written(self, zone: str, locale: str) -> dict[str, str]:
+        """The context's time values in ``zone`` (an IANA name tzdata knows) and ``locale``:
+        ``eta`` for a problem, ``next_update_by`` otherwise and ``window`` for a
+        maintenance, each "" when there is no such time (``when``, ``window``)."""
+        if self.subject == "problem":
+            return {"eta": when(self.eta, zone, locale)}
+        said = {"next_update_by": when(self.next_update_by, zone, locale)}
+        if self.subject == "maintenance":
+            said["window"] = window(self.starts, self.ends, zone, locale)
+        return said
+
+
+async def moments(session: AsyncSession, notification: Notification) -> Moments:
+    """The times ``notification`` tells (its subject and update rows must exist)."""
+    subject = Event(notification.event).subject
+    if subject == "problem":
+        problem = await session.get(DeliveryProblem, notification.subject_id)
+        update = await session.get(DeliveryProblemUpdate, notification.update_id)
+        assert problem is not None
+        assert update is not None
+        return Moments(subject, eta=update.eta or problem.eta)
+    incident = await session.get(Incident, notification.subject_id)
+    incident_update = await session.get(IncidentUpdate, notification.update_id)
+    assert incident is not None
+    assert incident_update is not None
+    return Moments(
+        subject,
+        next_update_by=incident_update.next_update_by,
+        starts=incident.scheduled_for,
+        ends=incident.scheduled_until,
+    )
+
+
+def with_time_tokens(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` (one zone's) with each time it tells replaced by its token (``%%eta%%``):
+    content for recipients in many zones, each given their own as a value (``Moments.
+    written``). A time that is "" stays "", so ``{% if next_update_by %}`` still holds
+    exactly when there is one. The HTML part gets the escaping token
+    (``rendering``)."""
+    return context | {name: token(name) for name in TIMES if context.get(name)}
+
+
 def shorten(text: str, limit: int = SMS_BODY_CHARS) -> str:
     """``text`` on one line with whitespace runs folded, cut to ``limit`` characters
     (the last one an ellipsis) when longer; "" when ``limit`` is below 1.
@@ -224,7 +285,6 @@ async def context(
         update = await session.get(DeliveryProblemUpdate, notification.update_id)
         assert problem is not None
         assert update is not None
-        eta = update.eta or problem.eta
         return {
             **base,
             "reference": problem.reference,
@@ -236,14 +296,14 @@ async def context(
             ),
             "body": update.body,
             "body_short": shorten(to_text(update.body)),
-            "eta": when(eta, zone, locale),
+            **(await moments(session, notification)).written(zone, locale),
         }
     incident = await session.get(Incident, notification.subject_id)
     incident_update = await session.get(IncidentUpdate, notification.update_id)
     assert incident is not None
     assert incident_update is not None
     labels = STATUS_LABELS.get(locale, STATUS_LABELS["en"])
-    said: dict[str, Any] = {
+    return {
         **base,
         "title": incident.title,
         "status": incident_update.status,
@@ -251,8 +311,5 @@ async def context(
         "body": incident_update.body,
         "body_short": shorten(to_text(incident_update.body)),
         "components": [a.component.name for a in incident.affected],
-        "next_update_by": when(incident_update.next_update_by, zone, locale),
+        **(await moments(session, notification)).written(zone, locale),
     }
-    if event.subject == "maintenance":
-        said["window"] = window(incident.scheduled_for, incident.scheduled_until, zone, locale)
-    return said

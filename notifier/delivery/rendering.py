@@ -28,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from notifier.delivery import messages
-from notifier.delivery.channels.base import TOKENS, Content, token
+from notifier.delivery.channels.base import SUBSTITUTED, TIMES, Content, token
 from notifier.delivery.sms_segments import encoding, segments
 from notifier.events import Event
 from notifier.markdown import to_html, to_text
@@ -165,6 +165,11 @@ def _part(
     html = part == "email_html"
     if html:  # the layout's words are per locale; its CSS is inlined once rendered
         context = {**context, "locale": locale}
+        # A time left as its token (``messages.with_time_tokens``) takes the escaped
+        # value here, as ``token(name)`` does in this part.
+        for name in TIMES:
+            if context.get(name) == token(name):
+                context[name] = token(name, html_part=True)
     finish = inline_css if html else str.strip
     source = overrides.get((event, locale, part)) if overrides else None
     if source is not None:
@@ -278,8 +283,9 @@ def fit_sms(
     ucs2: bool = False,
 ) -> str:
     """The SMS text (``render_sms`` of a context, made ``sms_safe``) rendered so that,
-    with each token replaced by its value in ``values`` (the longest a recipient gets;
-    tokens not there count as written), it costs at most ``max_segments`` segments:
+    with each token replaced by its value in ``values`` (the longest a recipient gets,
+    times in their zone included; tokens not there count as written), it costs at most
+    ``max_segments`` segments:
     ``body_short`` (the update's words) is cut, with an ellipsis, as little as that takes.
     Everything else stays, the link to the full update above all; when even an empty
     body does not fit, the text goes uncut rather than without its link (a title that
@@ -292,7 +298,7 @@ def fit_sms(
         return render_sms({**context, "body_short": body})
 
     def fits(said: str) -> bool:
-        for name in TOKENS:
+        for name in SUBSTITUTED:
             if name in values:
                 said = said.replace(token(name), values[name])
         return segments(said, ucs2=ucs2) <= max_segments

@@ -32,7 +32,8 @@ from notifier.tables.customers import address_by_channel
 
 log = logging.getLogger(__name__)
 DELIVERIES = cast(Table, Delivery.__table__)
-# What a notification says depends only on it, the language and the time zone: keep a few.
+# What a notification says depends only on it and the language, and its times on the
+# time zone too: keep a few of each.
 CONTEXT_CACHE = 256
 TEXTS_FIRST_SECONDS = 5.0
 
@@ -54,7 +55,9 @@ class Sender:
         self._queue = queue
         self._channels = channels
         self._settings = settings
-        self._contexts: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._moments_of: dict[str, messages.Moments] = {}
+        self._times: dict[tuple[str, str, str], dict[str, str]] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
         self._texts_sending = 0
@@ -249,8 +252,9 @@ class Sender:
         )
         rows = [r for r in rows if r.id not in policies.decided]
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
-        # Rendered once per group: times are written in the recipient's zone and language.
-        groups: dict[tuple[str, str, str, str], list[Recipient]] = {}
+        # Rendered once per (notification, channel, locale); each recipient's times, in
+        # their own zone, are values of their own (``messages.with_time_tokens``).
+        groups: dict[tuple[str, str, str], list[tuple[Recipient, str]]] = {}
         decided: list[tuple[int, Outcome]] = []
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
@@ -292,14 +296,22 @@ class Sender:
                     },
                 )
                 zone = messages.recipient_zone(row.time_zone, page_zone)
-                groups.setdefault((notification_id, channel, locale, zone), []).append(recipient)
+                groups.setdefault((notification_id, channel, locale), []).append((recipient, zone))
         work = []
         overrides = await message_templates.current(session) if groups else {}
-        for (notification_id, channel, locale, zone), recipients in groups.items():
+        for (notification_id, channel, locale), zoned in groups.items():
             notification = notifications[notification_id]
-            context = await self._context(session, notification, locale, zone)
-            for recipient in recipients:
+            context = await self._context(session, notification, locale)
+            moments = await self._moments(session, notification)
+            written = {
+                zone: self._written(moments, notification.id, locale, zone)
+                for zone in {zone for _recipient, zone in zoned}
+            }
+            recipients = []
+            for recipient, zone in zoned:
                 recipient.values["url"] = context["url"]
+                recipient.values.update(written[zone])
+                recipients.append(recipient)
             longest, ucs2 = _longest(recipients) if channel == ChannelName.sms else ({}, False)
             content = render(
                 notification.event,
@@ -319,16 +331,38 @@ class Sender:
         return batch, decided, work
 
     async def _context(
-        self, session: AsyncSession, notification: Notification, locale: str, zone: str
+        self, session: AsyncSession, notification: Notification, locale: str
     ) -> dict[str, Any]:
-        key = (notification.id, locale, zone)
+        """The context for every zone: its times as tokens."""
+        key = (notification.id, locale)
         if key not in self._contexts:
             if len(self._contexts) >= CONTEXT_CACHE:
                 self._contexts.pop(next(iter(self._contexts)))
-            self._contexts[key] = await messages.context(
-                session, notification, self._settings, locale, zone
+            self._contexts[key] = messages.with_time_tokens(
+                await messages.context(session, notification, self._settings, locale)
             )
         return self._contexts[key]
+
+    async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:
+        if notification.id not in self._moments_of:
+            if len(self._moments_of) >= CONTEXT_CACHE:
+                self._moments_of.pop(next(iter(self._moments_of)))
+            self._moments_of[notification.id] = await messages.moments(session, notification)
+        return self._moments_of[notification.id]
+
+    def _written(
+        self, moments: messages.Moments, notification_id: str, locale: str, zone: str
+    ) -> dict[str, str]:
+        """The times a notification tells (its ``moments``), written in ``zone`` and
+        ``locale``: the values of its context's time tokens (those with a time only),
+        once per zone, not per recipient (babel's formatting costs more than the lookup)."""
+        key = (notification_id, locale, zone)
+        if key not in self._times:
+            if len(self._times) >= CONTEXT_CACHE:
+                self._times.pop(next(iter(self._times)))
+            written = moments.written(zone, locale)
+            self._times[key] = {name: value for name, value in written.items() if value}
+        return self._times[key]
 
     async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
         """Notifications for which a newer one about the same subject exists."""

@@ -52,13 +52,14 @@ async def preview(
     """``event``'s message on ``channel`` in ``locale`` (default: the customer's, else
     English), the overrides in force applied and ``sources`` (unsaved parts) over them.
 
-    ``customer`` (an external id) gives the greeting by their name; without one a
-    sample name. The manage and unsubscribe links have their real form and length, but
-    are signed with a throwaway secret: a preview never makes a working link that acts
-    for a customer. ``notification_id`` gives a real notification's data (it must
-    tell ``event``); without one, ``template_samples``. Raises UnknownReference
-    (``customer``, ``notification_id``) and InvalidField (``event``, ``sources.<part>``
-    when it fails its checks, or the part that failed to render).
+    ``customer`` (an external id) gives the greeting by their name and the times in
+    their time zone; without one a sample name and the page's zone. The manage and
+    unsubscribe links have their real form and length, but are signed with a throwaway
+    secret: a preview never makes a working link that acts for a customer.
+    ``notification_id`` gives a real notification's data (it must tell ``event``);
+    without one, ``template_samples``. Raises UnknownReference (``customer``,
+    ``notification_id``) and InvalidField (``event``, ``sources.<part>`` when it fails
+    its checks, or the part that failed to render).
     """
     person = None
     if customer is not None:
@@ -66,6 +67,11 @@ async def preview(
             person = await customers.get_customer(session, customer)
         except NotFound:
             raise UnknownReference("customer", f"no customer with id {customer!r}") from None
+    # Times in the customer's own zone, as ``sending`` writes them (the page's for none).
+    zone = messages.recipient_zone(
+        person.time_zone if person is not None else None, settings.page_time_zone
+    )
+    times: dict[str, str] = {}
     if locale is None:
         known = person is not None and person.locale in Locale.__members__
         locale = Locale(person.locale) if person is not None and known else Locale.en
@@ -78,13 +84,18 @@ async def preview(
         if notification.event != event:
             detail = f"notification {notification_id} tells {notification.event}, not {event}"
             raise InvalidField("event", detail)
-        context = await messages.context(session, notification, settings, locale)
+        # Rendered as ``sending`` renders it, times as tokens, then this recipient's.
+        context = messages.with_time_tokens(
+            await messages.context(session, notification, settings, locale)
+        )
+        written = (await messages.moments(session, notification)).written(zone, locale)
+        times = {name: value for name, value in written.items() if value}
     else:
         context = template_samples.context(
             event,
             locale,
             message_templates.variables(event),
-            zone=settings.page_time_zone,
+            zone=zone,
             page_name=settings.page_name,
             url=str(settings.public_url).rstrip("/") + "/",
             brand_color=settings.brand_color,
@@ -100,6 +111,7 @@ async def preview(
         names = template_samples.name(locale)
     recipient_id = person.id if person is not None else _SAMPLE_ID
     recipient = _recipient(settings, recipient_id, names, locale, channel)
+    recipient.values.update(times)
     try:
         content = rendering.render(
             event,

@@ -13,6 +13,12 @@ from notifier.statuses import SuppressionReason
 # Per-recipient values go into content rendered once per batch as %%name%% tokens:
 # SendGrid substitutes them server-side, the other channels here.
 TOKENS = ("greeting", "unsubscribe_url", "manage_url")
+# The times a message tells, in each recipient's own zone: context values whose value in
+# content rendered once per (notification, channel, locale) is their token (non-empty
+# exactly when there is a time; ``messages.with_time_tokens``), not template tokens.
+TIMES = ("next_update_by", "eta", "window")
+# Everything substituted per recipient in rendered content.
+SUBSTITUTED = TOKENS + TIMES
 
 
 def token(name: str, *, html_part: bool = False) -> str:

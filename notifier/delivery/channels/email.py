@@ -14,7 +14,7 @@ import aiohttp
 from config import SendGridSettings
 from notifier.control_characters import one_line
 from notifier.delivery.channels.base import (
-    TOKENS,
+    SUBSTITUTED,
     Content,
     DeliveryError,
     Outcome,
@@ -55,9 +55,10 @@ class SendGridEmail:
             "personalizations": [
                 {
                     "to": [{"email": r.address}],
-                    # Only the tokens content carries: every other value would be
-                    # bytes in each of a request's 1,000 personalizations.
-                    "substitutions": r.substitutions(TOKENS),
+                    # Only the tokens content carries (times in their zone among
+                    # them): every other value would be bytes in each of a
+                    # request's 1,000 personalizations.
+                    "substitutions": r.substitutions(SUBSTITUTED),
                     # Maps SendGrid's event webhooks back to our delivery row.
                     "custom_args": {"delivery_id": str(r.delivery_id)},
                     # RFC 8058 one-click unsubscribe.

@@ -9,7 +9,7 @@ import jinja2
 import pytest
 
 from notifier import markdown
-from notifier.delivery import messages, rendering
+from notifier.delivery import messages, rendering, template_samples
 from notifier.delivery.channels.base import Content, Recipient, personalise
 from notifier.events import Event
 
@@ -395,3 +395,28 @@ def test_each_kind_of_problem_has_its_own_first_sentence(kind: str, locale: str)
 
     assert "ORD-12345" in said
     assert said != fallback
+
+
+def test_times_left_as_tokens_are_each_recipients_and_escaped_in_html() -> None:
+    event = Event.maintenance_scheduled
+    said = messages.with_time_tokens(
+        template_samples.context(event, "en", messages.VARIABLES[event])
+    )
+    assert (said["window"], said["next_update_by"]) == ("%%window%%", "%%next_update_by%%")
+    email = rendering.render(event, "email", "en", said)
+    assert "%%window%%" in email.subject
+    assert "%%window_html%%" in email.html
+    assert "%%window%%" not in email.html
+    times = {"window": "Dec 20, <10:00-12:00> JST", "next_update_by": "Dec 1, 19:30 JST"}
+    shown = personalise(email, Recipient(delivery_id=1, address="a@example.com", values=times))
+    assert "Dec 20, &lt;10:00-12:00&gt; JST" in shown.html
+    assert "Dec 20, <10:00-12:00> JST" in shown.subject
+    assert "Dec 20, <10:00-12:00> JST" in shown.text
+    inapp = rendering.render(event, "inapp", "en", said)
+    assert "%%" not in personalise(inapp, Recipient(1, "user-1", times)).subject
+
+
+def test_a_time_that_is_not_there_stays_empty() -> None:
+    event = Event.incident_resolved
+    said = template_samples.context(event, "en", messages.VARIABLES[event])
+    assert messages.with_time_tokens(said)["next_update_by"] == ""

@@ -460,3 +460,84 @@ async def test_a_worker_sends_its_texts_before_its_email(
 
     last_text = max(i for i, event in enumerate(journal) if event == "sms answered")
     assert journal.index("email asked") > last_text
+
+
+def as_read(request: Any, index: int) -> tuple[str, str, str]:
+    """What the ``index``-th recipient of a SendGrid request reads: its subject, text and
+    HTML with the personalization's substitutions made, as SendGrid makes them."""
+    said = request.body
+    texts = [said["subject"], said["content"][0]["value"], said["content"][1]["value"]]
+    for key, value in said["personalizations"][index]["substitutions"].items():
+        texts = [text.replace(key, value) for text in texts]
+    subject, text, html = texts
+    return subject, text, html
+
+
+async def test_one_batch_over_three_zones_is_rendered_once_per_channel_and_locale(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+    twilio: FakeTwilio,
+) -> None:
+    consent = {"channels": ["email", "sms"], "legal_basis": "contract"}
+    zones = {
+        "tokyo": ("Asia/Tokyo", "+14155550001", "Dec 20, 10:30 JST"),
+        "nyc": ("America/New_York", "+14155550002", "Dec 19, 20:30 EST"),
+        "istanbul": ("Europe/Istanbul", "+14155550003", "Dec 20, 04:30 (Europe/Istanbul)"),
+    }
+    for name, (zone, phone, _time) in zones.items():
+        body = {
+            "given_name": name.title(),
+            "email": f"{name}@example.com",
+            "phone": phone,
+            "time_zone": zone,
+            "consent": consent,
+            "follows": {"page": True},
+        }
+        response = await api.put(f"/api/v1/customers/{name}", json=body, headers=admin)
+        assert response.status == 201, await response.text()
+    # And one in Japanese, in Tokyo: a locale of its own, so a rendering of its own.
+    body = {
+        "family_name": "山田",
+        "email": "yamada@example.com",
+        "locale": "ja",
+        "time_zone": "Asia/Tokyo",
+        "consent": {"channels": ["email"], "legal_basis": "contract"},
+        "follows": {"page": True},
+    }
+    response = await api.put("/api/v1/customers/yamada", json=body, headers=admin)
+    assert response.status == 201, await response.text()
+    created = await api.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Checkout errors",
+            "body": "Some payments fail.",
+            "next_update_by": "2026-12-20T01:30:00Z",
+        },
+        headers=admin,
+    )
+    assert created.status == 201, await created.text()
+    await run_worker(provider_settings)
+
+    # One SendGrid request per rendering: English once for three zones, Japanese once.
+    by_locale = sorted(sendgrid.requests, key=lambda r: len(r.recipients))
+    assert [sorted(r.recipients) for r in by_locale] == [
+        ["yamada@example.com"],
+        ["istanbul@example.com", "nyc@example.com", "tokyo@example.com"],
+    ]
+    english = by_locale[1]
+    for index, to in enumerate(english.recipients):
+        _subject, text, html = as_read(english, index)
+        time = zones[to.split("@")[0]][2]
+        assert f"We will send you the next update by {time}." in text
+        assert time in html
+        assert "%%" not in text + html
+    _subject, text, html = as_read(by_locale[0], 0)
+    assert "12月20日 10:30 JST" in text
+    assert "12月20日 10:30 JST" in html
+    # Texts go one a call, each with its recipient's time.
+    texts = {r.to: r.form["Body"] for r in twilio.requests}
+    assert len(texts) == 3
+    for _zone, phone, time in zones.values():
+        assert f"Next update by {time}." in texts[phone]

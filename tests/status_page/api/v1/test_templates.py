@@ -309,3 +309,50 @@ async def test_a_preview_for_a_real_customer_and_notification_writes_nothing(
         headers=admin,
     )
     assert [e["field"] for e in (await answer(wrong, 422))["errors"]] == ["event"]
+
+
+async def test_a_preview_writes_the_times_in_the_customers_zone(
+    client: Client, admin: Headers, settings: Settings
+) -> None:
+    customer = {
+        "given_name": "Ann",
+        "email": "ann@example.com",
+        "time_zone": "America/New_York",
+        "consent": {"channels": ["email"], "legal_basis": "contract"},
+        "follows": {"page": True},
+    }
+    await answer(await client.put("/api/v1/customers/ann", json=customer, headers=admin), 201)
+    created = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Checkout errors",
+            "body": "Some payments fail.",
+            "next_update_by": "2026-12-20T01:30:00Z",
+        },
+        headers=admin,
+    )
+    incident = await answer(created, 201)
+    await run_worker(settings)
+    listed = await client.get(f"/api/v1/subjects/{incident['id']}/notifications", headers=admin)
+    [notification] = (await answer(listed, 200))["data"]
+
+    shown = {
+        channel: await preview(
+            client,
+            admin,
+            event="incident_created",
+            channel=channel,
+            customer="ann",
+            notification_id=notification["id"],
+        )
+        for channel in ("email", "sms", "inapp")
+    }
+
+    assert "next update by Dec 19, 20:30 EST." in shown["email"]["text"]
+    assert "Dec 19, 20:30 EST" in shown["email"]["html"]
+    assert "Next update by Dec 19, 20:30 EST." in shown["sms"]["text"]
+    assert "Next update by Dec 19, 20:30 EST." in shown["inapp"]["text"]
+    assert all("%%" not in s["subject"] + s["text"] + s["html"] for s in shown.values())
+    # Sample data too is written in the customer's zone (1 December, 10:30 UTC).
+    sample = await preview(client, admin, event="incident_created", channel="sms", customer="ann")
+    assert "Dec 1, 05:30 EST" in sample["text"]
