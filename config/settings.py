@@ -144,6 +144,7 @@ _EVENT_STEPS = {
 
 
 def _comma_separated(value: Any) -> Any:
+    """An environment list as "a,b" or a JSON list, as a list (anything else as given)."""
     if isinstance(value, str):
         value = value.strip()
         if value.startswith("["):
@@ -169,13 +170,8 @@ class SubscribeSettings(BaseModel):
 
     @field_validator("sms_countries", mode="before")
     @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if value.startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def _listed(cls, value: Any) -> Any:
+        return _comma_separated(value)
 
     @field_validator("sms_countries")
     @classmethod
@@ -222,13 +218,8 @@ class OnCallSettings(BaseModel):
 
     @field_validator("emails", "numbers", mode="before")
     @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            if value.startswith("["):
-                return json.loads(value)
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def _listed(cls, value: Any) -> Any:
+        return _comma_separated(value)
 
     @field_validator("emails")
     @classmethod
