@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from arq.connections import ArqRedis
 from sqlalchemy import Table, and_, case, func, or_, select, update
@@ -32,6 +32,8 @@ from notifier.tables.customers import address_by_channel
 
 log = logging.getLogger(__name__)
 DELIVERIES = cast(Table, Delivery.__table__)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 # What a notification says depends only on it and the language, and its times on the
 # time zone too: keep a few of each.
 CONTEXT_CACHE = 256
@@ -335,20 +337,16 @@ class Sender:
     ) -> dict[str, Any]:
         """The context for every zone: its times as tokens."""
         key = (notification.id, locale)
-        if key not in self._contexts:
-            if len(self._contexts) >= CONTEXT_CACHE:
-                self._contexts.pop(next(iter(self._contexts)))
-            self._contexts[key] = messages.with_time_tokens(
-                await messages.context(session, notification, self._settings, locale)
-            )
-        return self._contexts[key]
+        if key in self._contexts:
+            return self._contexts[key]
+        said = await messages.context(session, notification, self._settings, locale)
+        return _remember(self._contexts, key, messages.with_time_tokens(said))
 
     async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:
-        if notification.id not in self._moments_of:
-            if len(self._moments_of) >= CONTEXT_CACHE:
-                self._moments_of.pop(next(iter(self._moments_of)))
-            self._moments_of[notification.id] = await messages.moments(session, notification)
-        return self._moments_of[notification.id]
+        if notification.id in self._moments_of:
+            return self._moments_of[notification.id]
+        moments = await messages.moments(session, notification)
+        return _remember(self._moments_of, notification.id, moments)
 
     def _written(
         self, moments: messages.Moments, notification_id: str, locale: str, zone: str
@@ -357,12 +355,12 @@ class Sender:
         ``locale``: the values of its context's time tokens (those with a time only),
         once per zone, not per recipient (babel's formatting costs more than the lookup)."""
         key = (notification_id, locale, zone)
-        if key not in self._times:
-            if len(self._times) >= CONTEXT_CACHE:
-                self._times.pop(next(iter(self._times)))
-            written = moments.written(zone, locale)
-            self._times[key] = {name: value for name, value in written.items() if value}
-        return self._times[key]
+        if key in self._times:
+            return self._times[key]
+        written = moments.written(zone, locale)
+        return _remember(
+            self._times, key, {name: value for name, value in written.items() if value}
+        )
 
     async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
         """Notifications for which a newer one about the same subject exists."""
@@ -475,6 +473,15 @@ def _longest(recipients: Sequence[Recipient]) -> tuple[dict[str, str], bool]:
                 longest[name] = value
             ucs2 = ucs2 or encoding(value) != "GSM-7"
     return longest, ucs2
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Keep ``value`` under ``key`` in one of the sender's caches, dropping the oldest
+    entry once it holds ``CONTEXT_CACHE``; returns ``value``."""
+    if len(cache) >= CONTEXT_CACHE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
 
 
 def _aware(at: Any) -> datetime:
