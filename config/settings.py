@@ -249,6 +249,25 @@ class OnCallSettings(BaseModel):
         return bool(self.emails or self.numbers or self.webhook_url)
 
 
+class RatingSettings(BaseModel):
+    """The rating prompt after a problem (``notifier.care``): its scale, when it goes, and
+    how long answers are taken.
+
+    ``scale``: ``csat`` (1-5, "How satisfied were you with how we kept you informed?"),
+    ``nps`` (0-10) or ``ces`` (1-7, "It was easy to get the information I needed").
+    """
+
+    scale: Literal["csat", "nps", "ces"] = "csat"
+    # After the subject is resolved (then the recipient's quiet hours still apply).
+    delay_minutes: float = Field(default=30, ge=0, le=10_080)
+    # Whether a completed maintenance is rated too (incidents and delivery problems are).
+    after_maintenance: bool = False
+    # The score links (signed, bound to the customer and subject) work this long.
+    link_days: int = Field(default=28, ge=1, le=365)
+    # An SMS reply counts as a score this long after the prompt was sent.
+    sms_reply_hours: float = Field(default=48, gt=0, le=720)
+
+
 class Settings(BaseSettings):
     """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
 
@@ -297,6 +316,7 @@ class Settings(BaseSettings):
     subscribe: SubscribeSettings = SubscribeSettings()
     promises: PromiseSettings = PromiseSettings()
     on_call: OnCallSettings = OnCallSettings()
+    ratings: RatingSettings = RatingSettings()
 
     @field_validator("database_url")
     @classmethod

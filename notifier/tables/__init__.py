@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per group of records; import all for the metadata."""
 
 from notifier.tables.access import ApiKey, AuditEntry, IdempotencyRecord
+from notifier.tables.care import Contact, FollowUp, Rating, RatingPrompt
 from notifier.tables.components import Component, ComponentGroup, ComponentStatusChange
 from notifier.tables.customers import Customer
 from notifier.tables.deliveries import (
@@ -22,11 +23,13 @@ __all__ = [
     "ComponentGroup",
     "ComponentStatusChange",
     "Consent",
+    "Contact",
     "Customer",
     "Delivery",
     "DeliveryProblem",
     "DeliveryProblemCustomer",
     "DeliveryProblemUpdate",
+    "FollowUp",
     "IdempotencyRecord",
     "InboxMessage",
     "Incident",
@@ -37,6 +40,8 @@ __all__ = [
     "OutboxMessage",
     "Promise",
     "ProviderEvent",
+    "Rating",
+    "RatingPrompt",
     "Signup",
     "Subscription",
     "Suppression",
