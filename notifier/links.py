@@ -99,3 +99,23 @@ def manage_token(secret: str, customer_id: str, channel: str) -> str:
     """The token of a manage link sent over ``channel`` (which it proves they read):
     ``dumps`` of ``<customer id>:<channel>`` for purpose ``manage``."""
     return dumps(secret, "manage", f"{customer_id}:{channel}")
+
+
+def rating_token(secret: str, prompt_id: str) -> str:
+    """The token of a rating prompt's score links: ``dumps`` of the prompt id for purpose
+    ``rating``. The prompt is one customer's about one subject, so the token is bound to
+    both; read it back with ``rating_prompt_of``."""
+    return dumps(secret, "rating", prompt_id)
+
+
+def rating_prompt_of(secret: str, token: str, *, max_age_days: int) -> str | None:
+    """The prompt id a score link's token carries, if genuine and younger than
+    ``max_age_days`` (``FOREWARN_RATINGS__LINK_DAYS``); else None."""
+    return loads(secret, "rating", token, max_age=max_age_days * 86_400)
+
+
+def rating_path(token: str, score: int) -> str:
+    """The path of one score link: ``/rate/<token>?score=<n>``. Opening it only shows the
+    chosen score with a button to record it (mail scanners open links; they must not
+    vote)."""
+    return f"/rate/{token}?score={score}"

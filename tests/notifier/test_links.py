@@ -6,6 +6,7 @@ import base64
 import re
 
 import pytest
+import time_machine
 
 from notifier import links
 
@@ -88,3 +89,19 @@ def test_a_manage_token_names_the_customer_and_the_channel() -> None:
     token = links.manage_token(SECRET, "a1B2c3D4e5F6", "sms")
 
     assert links.loads(SECRET, "manage", token, max_age=60) == "a1B2c3D4e5F6:sms"
+
+
+def test_a_rating_token_names_its_prompt_until_it_expires() -> None:
+    with time_machine.travel(0, tick=False) as clock:
+        token = links.rating_token("s" * 32, "prompt1")
+        assert links.rating_prompt_of("s" * 32, token, max_age_days=28) == "prompt1"
+        assert links.rating_prompt_of("t" * 32, token, max_age_days=28) is None
+        assert (
+            links.rating_prompt_of(
+                "s" * 32, links.manage_token("s" * 32, "c", "email"), max_age_days=28
+            )
+            is None
+        )
+        clock.shift(28 * 86_400 + 1)
+        assert links.rating_prompt_of("s" * 32, token, max_age_days=28) is None
+    assert links.rating_path(token, 4) == f"/rate/{token}?score=4"
