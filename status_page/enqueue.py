@@ -4,13 +4,14 @@ never before. Job names and ids belong to ``notifier.delivery.jobs``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 from aiohttp import web
 from arq import create_pool
 from redis.exceptions import RedisError
 
 from notifier.delivery import jobs
+from notifier.delivery.fanout import Batch
 from status_page import keys
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,15 @@ async def enqueue_fan_outs(app: web.Application, ids: Iterable[str]) -> None:
         except (RedisError, OSError) as exc:
             # The row is committed; the sweeper will enqueue it within a minute.
             log.warning("could not enqueue notification %s: %s", notification_id, exc)
+
+
+async def enqueue_batches(app: web.Application, batches: Sequence[Batch]) -> None:
+    """Enqueue committed delivery batches (a fallback's); never raises for Redis."""
+    try:
+        await jobs.enqueue_batches(app[keys.QUEUE], batches)
+    except (RedisError, OSError) as exc:
+        # The rows are committed and due: the sweeper enqueues them within a minute.
+        log.warning("could not enqueue %d delivery batches: %s", len(batches), exc)
 
 
 async def enqueue_signup_message(app: web.Application, signup_id: str) -> None:

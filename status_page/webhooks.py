@@ -14,7 +14,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from notifier.db import utcnow
 from notifier.delivery import provider_events
-from status_page import forms, keys
+from notifier.delivery.fanout import batch_up
+from status_page import enqueue, forms, keys
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ async def _twilio_form(request: web.Request) -> dict[str, str]:
 
 
 async def twilio_status(request: web.Request) -> web.Response:
-    """Twilio's message status callback: record the SMS's new status (and error code); 204.
+    """Twilio's message status callback: record the SMS's new status (and error code),
+    and send a text the carrier could not deliver for good by the customer's next channel
+    (``provider_events.twilio_status``); 204.
 
     403 without a valid ``X-Twilio-Signature`` (Twilio's webhook security docs: HMAC-SHA1
     of the public URL and the form).
@@ -51,15 +54,19 @@ async def twilio_status(request: web.Request) -> web.Response:
     form = await _twilio_form(request)
     code = form.get("ErrorCode", "")
     async with request.app[keys.SESSIONS]() as session, session.begin():
-        known = await provider_events.twilio_status(
+        made = await provider_events.twilio_status(
             session,
             form.get("MessageSid", ""),
             form.get("MessageStatus", ""),
             int(code) if code.isdigit() else None,
             now=utcnow(),
         )
-    if not known:
+    if made is None:
         log.info("Twilio status for a message that is not ours")
+    elif made:
+        await enqueue.enqueue_batches(
+            request.app, batch_up(made, request.app[keys.SETTINGS].delivery)
+        )
     return web.Response(status=204)
 
 

@@ -71,10 +71,12 @@ async def sweep(ctx: Ctx) -> None:
         found = await sweeper.sweep(session, settings.delivery, now=utcnow())
     if found.fan_outs or found.batches or found.released:
         log.info(
-            "sweeper: %d fan-outs, %d batches re-enqueued, %d lost claims released",
+            "sweeper: %d fan-outs, %d batches re-enqueued, %d lost claims released, "
+            "%d lost fallbacks written",
             len(found.fan_outs),
             len(found.batches),
             found.released,
+            found.fallbacks,
         )
     await enqueue_fan_outs(ctx["redis"], found.fan_outs)
     await enqueue_batches(ctx["redis"], found.batches)

@@ -15,6 +15,11 @@ The rules (issue 12, behaviour 9; design.md's care policies):
   one too. An unread message that is not critical is not chased: it did arrive.
   Channels not in the order are not used.
 
+A failure the sender records has its fallback written just after, in a transaction of
+its own; a worker killed in between leaves it without one, and ``missed`` (run by the
+sweeper) writes it. A failure a provider reports later (a Twilio status callback) has
+its fallback written in the same transaction (``provider_events.twilio_status``).
+
 Reachable: an address on the channel, consent confirmed and not revoked, and the
 address not suppressed. A channel with an address but no consent (or suppressed) gets a
 ``suppressed`` row saying why, as fan-out does, and the walk goes on past it. Each row
@@ -48,6 +53,15 @@ from notifier.tables import (
 from notifier.tables.customers import ADDRESS
 
 DELIVERIES = cast(Table, Delivery.__table__)
+# The reasons of the sender's failures that are ``late`` (``DeliveryError.late``): too late
+# to go at all, by any channel. ``missed`` reads them back.
+SUPERSEDED = "superseded by a newer update"
+PAST_DEADLINE = "past the delivery deadline"
+# How a failure given up after its retries begins (``outcomes.change``): not the
+# address's fault, so no other channel either.
+GAVE_UP = "gave up after"
+# At most this many failures are followed up per sweep (the next sweep does the rest).
+MISSED_PER_SWEEP = 1000
 
 # Who has no order: a text that cannot arrive, or an urgent in-app message nobody read,
 # goes by email.
@@ -269,4 +283,63 @@ async def after_unread(
         .order_by(Delivery.id)
     )
     steps = [Step(r.notification_id, r.customer_id, ChannelName.inapp, r.id) for r in rows]
+    return await advance(session, steps, now=now)
+
+
+async def missed(
+    session: AsyncSession, settings: DeliverySettings, *, now: datetime
+) -> list[tuple[int, str, str]]:
+    """The next deliveries of recent permanent failures whose fallback was never written
+    (its worker was killed between recording the failure and writing the fallback): as
+    ``advance``. Recent: claimed within ``deadline_minutes``.
+
+    What the sender recorded as failing for good and worth another channel
+    (``DeliveryError.falls_back``) is read back from the row: ``failed`` or ``suppressed``
+    after a claim (``attempts`` > 0; fan-out's and ``advance``'s own suppressed rows
+    are written with their next step), with no provider id (one a provider reported
+    later has its fallback written with it), and not late nor given up after retries.
+    Skipped as done already: a row with a fallback, one of an ordered customer with
+    any later row of the same message, one of a customer without an order with the
+    message on another channel already (fan-out sent every channel at once), or with
+    no email address to fall back to (``DEFAULT_NEXT``).
+
+    Safe to run any number of times, and by two workers at once: the rows' unique key
+    (notification, customer, channel) lets one of two writers insert, and ``advance``
+    stops at a channel that has its row.
+    """
+    oldest = now - timedelta(minutes=settings.deadline_minutes)
+    later = DELIVERIES.alias("later")
+    other = DELIVERIES.alias("other")
+    followed = select(later.c.id).where(later.c.fallback_of == Delivery.id)
+    covered = select(other.c.id).where(
+        other.c.notification_id == Delivery.notification_id,
+        other.c.customer_id == Delivery.customer_id,
+        other.c.channel != Delivery.channel,
+        or_(other.c.id > Delivery.id, Customer.channel_order.is_(None)),
+    )
+    rows = await session.execute(
+        select(Delivery.id, Delivery.notification_id, Delivery.customer_id, Delivery.channel)
+        .join(Customer, Customer.id == Delivery.customer_id)
+        .where(
+            Delivery.status.in_((DeliveryStatus.failed, DeliveryStatus.suppressed)),
+            Delivery.attempts > 0,
+            Delivery.provider_id.is_(None),
+            Delivery.claimed_at > oldest,
+            Delivery.last_error.not_in((SUPERSEDED, PAST_DEADLINE)),
+            Delivery.last_error.not_like(f"{GAVE_UP}%"),
+            ~followed.exists(),
+            ~covered.exists(),
+            or_(
+                Customer.channel_order.is_not(None),
+                and_(
+                    Delivery.channel.in_(DEFAULT_NEXT),
+                    Customer.email.is_not(None),
+                    Customer.email != "",
+                ),
+            ),
+        )
+        .order_by(Delivery.id)
+        .limit(MISSED_PER_SWEEP)
+    )
+    steps = [Step(r.notification_id, r.customer_id, r.channel, r.id) for r in rows]
     return await advance(session, steps, now=now)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from config import DeliverySettings
 from notifier.db import among, utcnow
 from notifier.delivery.channels.base import DeliveryError, Outcome, Sent
+from notifier.delivery.fallback import GAVE_UP
 from notifier.statuses import DeliveryStatus
 from notifier.tables import Delivery, Suppression
 
@@ -222,7 +223,7 @@ def change(
     due = now + timedelta(seconds=delay)
     deadline = row.created_at + timedelta(minutes=settings.deadline_minutes)
     if row.attempts >= settings.max_attempts or due > deadline:
-        reason = f"gave up after {row.attempts} attempts: {outcome.reason}"
+        reason = f"{GAVE_UP} {row.attempts} attempts: {outcome.reason}"
         new.update(status=DeliveryStatus.failed, last_error=reason)
         log.warning("delivery %d by %s: %s", row.id, row.channel, reason)
     else:

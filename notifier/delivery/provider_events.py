@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import signup, subscribers
+from notifier.delivery import fallback
 from notifier.delivery.channels.twilio_errors import twilio_error
 from notifier.delivery.fanout import insert_ignoring_duplicates
 from notifier.statuses import ChannelName, DeliveryStatus, SuppressionReason
@@ -81,20 +82,30 @@ async def suppress(
 
 async def twilio_status(
     session: AsyncSession, message_sid: str, status: str, error_code: int | None, *, now: datetime
-) -> bool:
-    """Apply a Twilio status callback; False if the message is not ours."""
+) -> list[tuple[int, str, str]] | None:
+    """Apply a Twilio status callback; None if the message is not ours, else the
+    deliveries it made due now (as ``fallback.advance``: to enqueue once committed).
+
+    An undelivered or failed text whose ``ErrorCode`` says the number cannot get texts
+    (a permanent code of ``TWILIO_ERRORS``: unknown number, landline, opted out) goes on
+    by its next channel, as a send refused with that code does (``fallback``), in this
+    transaction: no worker to be killed in between. A passing code (30003, a handset
+    off), one about our message or sender rather than the number (30007, filtered), or
+    one not in the table (30008, unknown) does not: the number may well get the next.
+    """
     delivery = await session.scalar(
         select(Delivery).where(
             Delivery.channel == ChannelName.sms, Delivery.provider_id == message_sid
         )
     )
     if delivery is None:
-        return False
+        return None
+    made: list[tuple[int, str, str]] = []
     # Twilio's MessageStatus values: https://www.twilio.com/docs/messaging/api/message-resource
     if status == "delivered":
         await _move(session, delivery, DeliveryStatus.delivered, error=None, now=now)
     elif status in ("failed", "undelivered"):
-        await _move(
+        moved = await _move(
             session,
             delivery,
             DeliveryStatus.failed,
@@ -105,7 +116,9 @@ async def twilio_status(
         customer = await session.get(Customer, delivery.customer_id)
         if verdict and verdict.suppress and customer is not None and customer.phone:
             await suppress(session, ChannelName.sms, customer.phone, verdict.suppress, now=now)
-    return True
+        if moved and verdict and verdict.permanent:
+            made = await fallback.after_failures(session, [delivery.id], now=now)
+    return made
 
 
 async def inbound_sms(session: AsyncSession, phone: str, text: str, *, now: datetime) -> str:

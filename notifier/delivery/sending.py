@@ -274,14 +274,14 @@ class Sender:
                 decided.append(
                     (
                         delivery_id,
-                        DeliveryError("superseded by a newer update", permanent=True, late=True),
+                        DeliveryError(fallback.SUPERSEDED, permanent=True, late=True),
                     )
                 )
             elif now - care.since(row) > deadline:
                 decided.append(
                     (
                         delivery_id,
-                        DeliveryError("past the delivery deadline", permanent=True, late=True),
+                        DeliveryError(fallback.PAST_DEADLINE, permanent=True, late=True),
                     )
                 )
             else:

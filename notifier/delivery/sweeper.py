@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
+from notifier.delivery import fallback
 from notifier.delivery.fanout import Batch, batch_up
 from notifier.statuses import DeliveryStatus, NotificationStatus
 from notifier.tables import Customer, Delivery, Notification
@@ -19,18 +20,22 @@ MAX_ROWS = 20_000
 @dataclass(frozen=True)
 class Sweep:
     """What one sweep found: notification ids to fan out again, delivery batches to send
-    again, and how many lapsed claims it released.
+    again (the fallbacks it wrote among them), how many lapsed claims it released, and
+    how many fallbacks it wrote that a killed worker had not (``fallback.missed``).
     """
 
     fan_outs: list[str]
     batches: list[Batch]
     released: int
+    fallbacks: int = 0
 
 
 async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datetime) -> Sweep:
     """Release claims not renewed within the lease, and find the fan-outs and batches that
     are due and may have been lost with Redis. A killed worker's jobs need no sweep: arq
-    runs them again (``workers.heartbeat``) and they take its lapsed claims over."""
+    runs them again (``workers.heartbeat``) and they take its lapsed claims over; but a
+    worker killed between recording a permanent failure and writing its fallback leaves
+    no job to do that, so the fallback is written here (``fallback.missed``)."""
     # A live worker renews its claims; one older than the lease was lost with its worker
     # (and its job with Redis): send again. Only calls in flight can go out twice.
     lease = timedelta(seconds=settings.claim_lease_seconds)
@@ -68,10 +73,13 @@ async def sweep(session: AsyncSession, settings: DeliverySettings, *, now: datet
             (row.id, row.channel, row.locale)
         )
     batches = [b for group in by_notification.values() for b in batch_up(group, settings)]
+    # Written now, due now: sent by the batches enqueued with this sweep's.
+    fallbacks = await fallback.missed(session, settings, now=now)
     return Sweep(
         fan_outs=list(fan_outs),
-        batches=batches,
+        batches=batches + batch_up(fallbacks, settings),
         released=int(released.rowcount),  # type: ignore[attr-defined]
+        fallbacks=len(fallbacks),
     )
 
 

@@ -17,7 +17,10 @@ from notifier.statuses import SuppressionReason
 class TwilioError:
     """One Twilio error code's verdict.
 
-    ``permanent``: sending the same message to the same number again cannot succeed.
+    ``permanent``: sending the same message to the same number again cannot succeed,
+    because of the number: the message goes by the customer's next channel
+    (``fallback``), whether Twilio said so answering the send or later in a status
+    callback.
     ``suppress``: the number itself is at fault (opted out, not a mobile number), so
     nothing more goes to it until it changes; None when the fault is ours or passing.
     ``reason``: Twilio's name for the code, for logs and ``last_error``.
@@ -41,13 +44,22 @@ TWILIO_ERRORS: dict[int, TwilioError] = {
     21610: TwilioError(True, SuppressionReason.stop, "recipient replied STOP"),
     21612: TwilioError(True, None, "'To' number not reachable from this sender"),
     21614: TwilioError(True, SuppressionReason.invalid, "'To' number is not a mobile number"),
-    # Carrier verdicts on a message already accepted (status callbacks' ErrorCode).
+    # Carrier verdicts on a message already accepted (status callbacks' ErrorCode), each
+    # from its page of the error dictionary (https://www.twilio.com/docs/api/errors/NNNNN).
+    # Permanent only where the page says the number cannot get texts.
     # 30003: the handset is off or out of coverage, which Twilio calls temporary: retry.
     30003: TwilioError(False, None, "unreachable destination handset"),
     # 30005: the number is unknown to its carrier and may no longer exist.
     30005: TwilioError(True, SuppressionReason.invalid, "unknown destination handset"),
     # 30006: a landline, which Twilio says not to retry.
     30006: TwilioError(True, SuppressionReason.invalid, "landline or unreachable carrier"),
+    # 30007: filtered as spam by Twilio or the carrier: our content or sender, not the
+    # number, which gets the next text that passes.
+    30007: TwilioError(False, None, "message filtered"),
+    # 30008: unknown error; Twilio's advice is to send again.
+    30008: TwilioError(False, None, "unknown error"),
+    # Left out on purpose, so not permanent: 30004 (message blocked), whose page lists
+    # causes of every kind (an opt-out, a blocklist, no signal, filtering of content).
 }
 
 

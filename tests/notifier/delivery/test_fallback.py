@@ -3,6 +3,9 @@ Twilio and SendGrid, the in-app inbox, and a controlled clock for unread message
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,20 +13,21 @@ import pytest
 import time_machine
 from arq import create_pool
 from pytest_aiohttp import AiohttpClient
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import signing
 from notifier.db import utcnow
-from notifier.delivery import fallback
-from notifier.delivery.jobs import FALL_BACK_UNREAD, redis_settings
+from notifier.delivery import fallback, sweeper
+from notifier.delivery.jobs import FALL_BACK_UNREAD, SWEEP, enqueue_batches, redis_settings
 from notifier.tables import Delivery
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.fakes.base import Failure
 from tests.fakes.twilio import error
+from tests.status_page.test_webhooks import twilio_signed
 from workers import create_worker
 
 Headers = dict[str, str]
@@ -407,3 +411,238 @@ async def test_without_an_order_an_unread_critical_message_adds_no_second_email(
     async with sessions() as session:
         channels = (await session.scalars(select(Delivery.channel).order_by(Delivery.id))).all()
     assert sorted(channels) == ["email", "inapp"]
+
+
+# --- A carrier's later verdict (a Twilio status callback) ----------------------------
+
+STATUS = "/webhooks/twilio/status"
+
+
+async def carrier_says(api: Client, twilio: FakeTwilio, status: str, code: int) -> None:
+    """Twilio's signed status callback on the one text sent."""
+    [request] = twilio.requests
+    form = {"MessageSid": request.sid, "MessageStatus": status, "ErrorCode": str(code)}
+    response = await api.post(STATUS, data=form, headers=twilio_signed(twilio, STATUS, form))
+    assert response.status == 204
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("undelivered", 30005),  # unknown destination handset
+        ("undelivered", 30006),  # landline or unreachable carrier
+        ("failed", 21610),  # opted out
+    ],
+)
+async def test_a_text_the_carrier_later_calls_undeliverable_for_good_goes_by_email(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+    status: str,
+    code: int,
+) -> None:
+    await put_kim(
+        api, admin, email=EMAIL, phone=PHONE, consent=EMAIL_AND_SMS, channel_order=["sms", "email"]
+    )
+    await post_incident(api, admin, "Checkout errors")
+    await run_worker(provider_settings)
+    assert twilio.delivered == [PHONE]
+    assert sendgrid.requests == []
+
+    await carrier_says(api, twilio, status, code)
+    await run_worker(provider_settings)  # the job the callback enqueued
+
+    assert sendgrid.delivered == [EMAIL]
+    assert "Checkout errors" in sendgrid.requests[0].body["subject"]
+    rows = await deliveries(api, admin)
+    assert shown(rows) == [("sms", "failed", False), ("email", "sent", True)]
+    assert rows[0]["last_error"] == f"carrier: {status} {code}"
+
+    # Twilio tells again (undelivered, then failed): still one email.
+    await carrier_says(api, twilio, "failed", code)
+    await run_worker(provider_settings)
+    assert sendgrid.delivered == [EMAIL]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        30003,  # the handset is off: the next text may arrive
+        30007,  # filtered: our message or sender, not the number
+        30008,  # unknown error
+    ],
+)
+async def test_a_passing_carrier_failure_does_not_fall_back_even_after_a_sweep(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+    code: int,
+) -> None:
+    await put_kim(
+        api, admin, email=EMAIL, phone=PHONE, consent=EMAIL_AND_SMS, channel_order=["sms", "email"]
+    )
+    await post_incident(api, admin, "Checkout errors")
+    await run_worker(provider_settings)
+
+    await carrier_says(api, twilio, "undelivered", code)
+    await sweep_and_send(provider_settings, sessions, sweeps=1)
+
+    assert sendgrid.requests == []
+    assert shown(await deliveries(api, admin)) == [("sms", "failed", False)]
+
+
+# --- A worker killed between a failure and its fallback ------------------------------
+
+
+@contextlib.contextmanager
+def fallback_write_fails_once() -> Iterator[list[str]]:
+    """The first INSERT of a fallback row (a delivery with ``fallback_of``) in any engine
+    raises, as if the worker died there: the failure before it is committed, the
+    fallback is not. Yields the statements it broke."""
+    broke: list[str] = []
+
+    def before(
+        _connection: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        rows = getattr(context, "compiled_parameters", None) or []
+        if (
+            not broke
+            and statement.lstrip().upper().startswith("INSERT INTO DELIVERIES")
+            and any(row.get("fallback_of") is not None for row in rows)
+        ):
+            broke.append(statement)
+            raise ConnectionResetError("the worker was killed")
+
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        yield broke
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+
+
+async def sweep_and_send(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, sweeps: int
+) -> list[sweeper.Sweep]:
+    """``sweeps`` sweeps at once, as the sweep job runs them (what they find enqueued),
+    then a worker's sends."""
+
+    async def one() -> sweeper.Sweep:
+        async with sessions() as session, session.begin():
+            return await sweeper.sweep(session, settings.delivery, now=utcnow())
+
+    found = await asyncio.gather(*(one() for _ in range(sweeps)))
+    pool = await create_pool(redis_settings(settings.redis_url))
+    try:
+        for sweep in found:
+            await enqueue_batches(pool, sweep.batches)
+    finally:
+        await pool.aclose()
+    await run_worker(settings)
+    return list(found)
+
+
+async def lost_fallback(
+    api: Client,
+    admin: Headers,
+    settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+) -> None:
+    """Kim's text fails for good and the worker dies before writing its email's row."""
+    await put_kim(
+        api, admin, email=EMAIL, phone=PHONE, consent=EMAIL_AND_SMS, channel_order=["sms", "email"]
+    )
+    text_fails(twilio, 21614)  # not a mobile number
+    await post_incident(api, admin, "Checkout errors")
+    with fallback_write_fails_once() as broke:
+        await run_worker(settings)
+    assert broke
+    assert sendgrid.requests == []
+    assert shown(await deliveries(api, admin)) == [("sms", "failed", False)]
+
+
+@pytest.mark.parametrize("sweeps", [1, 2])
+async def test_a_fallback_lost_with_its_worker_is_written_by_the_sweep_once(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+    sweeps: int,
+) -> None:
+    await lost_fallback(api, admin, provider_settings, twilio, sendgrid)
+
+    found = await sweep_and_send(provider_settings, sessions, sweeps=sweeps)
+
+    assert sum(sweep.fallbacks for sweep in found) == 1
+    assert sendgrid.delivered == [EMAIL]
+    assert "Checkout errors" in sendgrid.requests[0].body["subject"]
+    rows = await deliveries(api, admin)
+    assert shown(rows) == [("sms", "failed", False), ("email", "sent", True)]
+
+    # The next sweeps find nothing more to do.
+    again = await sweep_and_send(provider_settings, sessions, sweeps=2)
+    assert [sweep.fallbacks for sweep in again] == [0, 0]
+    assert sendgrid.delivered == [EMAIL]
+
+
+async def test_the_sweep_job_writes_a_lost_fallback(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+) -> None:
+    await lost_fallback(api, admin, provider_settings, twilio, sendgrid)
+
+    with time_machine.travel(utcnow() + timedelta(minutes=1), tick=True):
+        pool = await create_pool(redis_settings(provider_settings.redis_url))
+        await pool.enqueue_job(SWEEP)
+        await pool.aclose()
+        await run_worker(provider_settings)
+
+    assert sendgrid.delivered == [EMAIL]
+    assert shown(await deliveries(api, admin)) == [
+        ("sms", "failed", False),
+        ("email", "sent", True),
+    ]
+
+
+async def test_the_sweep_leaves_failures_that_do_not_fall_back(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sendgrid: FakeSendGrid,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from tests.notifier.delivery.deliveries import with_delivery
+
+    # Retried until given up, which is not the number's fault.
+    settings = with_delivery(provider_settings, max_attempts=1)
+    await put_kim(
+        api, admin, email=EMAIL, phone=PHONE, consent=EMAIL_AND_SMS, channel_order=["sms", "email"]
+    )
+    twilio.fail(Failure(status=503, body=error(20503, "Service unavailable", 503), times=-1))
+    await post_incident(api, admin, "Checkout errors")
+    await run_worker(settings)
+    [row] = await deliveries(api, admin)
+    assert (row["status"], row["last_error"]) == (
+        "failed",
+        "gave up after 1 attempts: Twilio error 20503",
+    )
+
+    found = await sweep_and_send(settings, sessions, sweeps=1)
+    assert [sweep.fallbacks for sweep in found] == [0]
+    assert sendgrid.requests == []
