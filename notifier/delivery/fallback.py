@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Insert, Table, and_, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -321,8 +321,9 @@ async def missed(
         select(Delivery.id, Delivery.notification_id, Delivery.customer_id, Delivery.channel)
         .join(Customer, Customer.id == Delivery.customer_id)
         .where(
-            Delivery.status.in_((DeliveryStatus.failed, DeliveryStatus.suppressed)),
-            Delivery.attempts > 0,
+            # Literals, not binds: the planner must see the partial index's own condition
+            # (``tables.deliveries.FAILED_AFTER_CLAIM``) to use it.
+            text("deliveries.status IN ('failed', 'suppressed') AND deliveries.attempts > 0"),
             Delivery.provider_id.is_(None),
             Delivery.claimed_at > oldest,
             Delivery.last_error.not_in((SUPERSEDED, PAST_DEADLINE)),

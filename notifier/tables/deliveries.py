@@ -27,6 +27,8 @@ UNFINISHED = "status IN ({})".format(", ".join(f"'{s}'" for s in DeliveryStatus 
 SMS_ONLY = f"channel = '{ChannelName.sms}'"
 FALLBACKS = "fallback_of IS NOT NULL"
 UNREAD = "read_at IS NULL"
+# Claimed rows that failed for good: the sweep's scan for lost fallbacks (``fallback.missed``).
+FAILED_AFTER_CLAIM = "status IN ('failed', 'suppressed') AND attempts > 0"
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -91,6 +93,14 @@ class Delivery(Base):
             "fallback_of",
             postgresql_where=text(FALLBACKS),
             sqlite_where=text(FALLBACKS),
+        ),
+        # Failures after a claim, by claim time: few (fan-out's own suppressed rows have
+        # no attempt), and the sweep reads only the recent ones.
+        Index(
+            "ix_deliveries_failed_claimed",
+            "claimed_at",
+            postgresql_where=text(FAILED_AFTER_CLAIM),
+            sqlite_where=text(FAILED_AFTER_CLAIM),
         ),
     )
 
