@@ -27,13 +27,20 @@ $(PRISM): package.json package-lock.json
 
 prism: $(PRISM)
 
-# Installed with apt when missing and we are root; otherwise one line says what to install.
+# Debian's chromium, and a CJK font so Japanese pages and emails render as text, not boxes
+# (the browser tests screenshot them). Installed with apt when missing and we are root;
+# otherwise one line says what to install. Nothing runs when both are present.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="chromium"; \
+	[ -e $(CJK_FONT) ] || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  else \
-	    echo "make test needs Debian's chromium at $(CHROMIUM) for the browser tests: sudo apt-get install chromium" >&2; \
+	    echo "make test needs Debian's$$missing for the browser tests: sudo apt-get install$$missing" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -108,15 +108,24 @@ async def set_preferences(
     locale: str,
     time_zone: str,
     quiet_hours: tuple[time, time] | None,
+    names: tuple[str | None, str | None] = (None, None),
+    only_unresolved: bool = False,
+    channel_order: Sequence[str] | None = None,
     now: datetime,
 ) -> None:
-    """Save the manage page's form: follows, locale, IANA time zone, quiet hours (local times).
+    """Save the manage page's form: follows, locale, IANA time zone, quiet hours (local
+    times), (given, family) names, whether to hear only while a problem lasts, and the
+    channels to try one after another (None: all at once). The form holds them all, so
+    each replaces what was there.
 
     ``UnknownReference`` as ``set_follows``.
     """
     await set_follows(session, customer, follows)
     customer.locale, customer.time_zone = locale, time_zone
     customer.quiet_hours_start, customer.quiet_hours_end = quiet_hours or (None, None)
+    customer.given_name, customer.family_name = names
+    customer.only_unresolved = only_unresolved
+    customer.channel_order = list(channel_order) if channel_order is not None else None
     customer.updated_at = now
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import signing
@@ -67,19 +68,29 @@ async def forget(session: AsyncSession, secret: str, addresses: Iterable[tuple[s
 
 async def rearm(session: AsyncSession, secret: str, channel: str, address: str) -> bool:
     """If ``address`` was suppressed on ``channel`` before its customer was erased, make
-    that suppression plain again (same reason and date); True if one was re-armed."""
+    that suppression plain again (same reason and date); True if one was re-armed.
+
+    Safe against concurrent writers of the same address (two PUTs bringing it back, a
+    bounce arriving meanwhile): the plain row is written with INSERT ... ON CONFLICT DO
+    NOTHING, which waits for a concurrent one and keeps it (suppressed again since: that
+    row stands), and the digest row is then deleted, a no-op if another did it first. An
+    UPDATE of the digest row would raise a unique-key error instead.
+    """
     hashed = digest(secret, channel, address)
-    row = await session.scalar(
-        select(Suppression).where(Suppression.channel == channel, Suppression.address == hashed)
-    )
-    if row is None:
+    found = (
+        await session.execute(
+            select(Suppression.id, Suppression.reason, Suppression.created_at).where(
+                Suppression.channel == channel, Suppression.address == hashed
+            )
+        )
+    ).first()
+    if found is None:
         return False
-    plain = await session.scalar(
-        select(Suppression.id).where(Suppression.channel == channel, Suppression.address == address)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(Suppression)
+        .values(channel=channel, address=address, reason=found.reason, created_at=found.created_at)
+        .on_conflict_do_nothing(index_elements=[Suppression.channel, Suppression.address])
     )
-    if plain is None:
-        row.address = address
-    else:  # suppressed again since (a bounce on a new send): that row stands
-        await session.execute(delete(Suppression).where(Suppression.id == row.id))
-    await session.flush()
+    await session.execute(delete(Suppression).where(Suppression.id == found.id))
     return True

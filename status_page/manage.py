@@ -19,9 +19,9 @@ from multidict import MultiDictProxy
 from notifier import links, signup, subscribers
 from notifier.db import utcnow
 from notifier.schemas.customers import FollowsIn
-from notifier.statuses import ConsentMethod
+from notifier.statuses import ChannelName, ConsentMethod
 from notifier.subscribers import MANAGED_CHANNELS, Preferences
-from notifier.tables import Component
+from notifier.tables import Component, Customer
 from notifier.tables.customers import address_of
 from status_page import enqueue, forms, keys
 from status_page.subscribe import COMMON_ZONES, visible_components
@@ -60,10 +60,20 @@ async def _load(request: web.Request, customer_id: str) -> Preferences | None:
         return await subscribers.preferences(session, customer_id)
 
 
+def _reachable(customer: Customer) -> list[str]:
+    """The channels they have an address for: the only ones an order can name."""
+    return [c for c in ChannelName if address_of(customer, c)]
+
+
 def _values(prefs: Preferences) -> dict[str, Any]:
     customer = prefs.customer
     quiet = customer.quiet_hours_start, customer.quiet_hours_end
     return {
+        "given_name": customer.given_name or "",
+        "family_name": customer.family_name or "",
+        "only_unresolved": customer.only_unresolved,
+        "order": "all" if customer.channel_order is None else "ordered",
+        "channel_order": list(customer.channel_order or []),
         "channels": sorted(prefs.active),
         "scope": "page" if prefs.page or not prefs.components else "components",
         "components": sorted(prefs.components),
@@ -90,12 +100,14 @@ def _render(
         if (a := address_of(customer, c))
     ]
     names = {c.id: c.name for c in listed}
+    reachable = _reachable(customer)
     return forms.render(
         request,
         "manage.html",
         status=422 if errors else 200,
         lang=customer.locale,
         channels=channels,
+        reachable=reachable if len(reachable) > 1 else [],  # an order needs two
         components=listed,
         following=prefs.page or bool(prefs.components),
         followed=[(c, names[c]) for c in sorted(prefs.components) if c in names],
@@ -117,8 +129,9 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def save(request: web.Request) -> web.Response:
-    """POST /manage/{token}: save channels, components and quiet hours; a new channel
-    is confirmed first (its message is enqueued after the commit)."""
+    """POST /manage/{token}: save channels, components, quiet hours, names, "only while a
+    problem lasts" and the channel order; a new channel is confirmed first (its message
+    is enqueued after the commit). Any bad field: 422, the form again, nothing saved."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -144,9 +157,15 @@ async def save(request: web.Request) -> web.Response:
         prefs = await subscribers.preferences(session, customer_id)
         if prefs is None:
             return _invalid(request)
+        customer = prefs.customer
+        try:
+            order = signup.parse_channel_order(
+                form, _reachable(customer), form.getall("channel_order", [])
+            )
+        except signup.Invalid as invalid:
+            errors.update(invalid.errors)
         if errors:
             return _render(request, prefs, listed, values=_posted(form), errors=errors)
-        customer = prefs.customer
         await subscribers.set_preferences(
             session,
             customer,
@@ -154,6 +173,9 @@ async def save(request: web.Request) -> web.Response:
             locale=choice.locale,
             time_zone=choice.time_zone,
             quiet_hours=quiet,
+            names=(choice.given_name, choice.family_name),
+            only_unresolved=bool(form.get("only_unresolved")),
+            channel_order=order,
             now=now,
         )
         for channel in MANAGED_CHANNELS:
@@ -202,10 +224,21 @@ async def save(request: web.Request) -> web.Response:
 def _posted(form: MultiDictProxy[str]) -> dict[str, Any]:
     values: dict[str, Any] = {
         name: form.get(name, "")
-        for name in ("scope", "locale", "time_zone", "quiet_start", "quiet_end")
+        for name in (
+            "scope",
+            "locale",
+            "time_zone",
+            "quiet_start",
+            "quiet_end",
+            "given_name",
+            "family_name",
+            "order",
+        )
     }
     values["channels"] = form.getall("channels", [])
     values["components"] = form.getall("components", [])
+    values["channel_order"] = form.getall("channel_order", [])
+    values["only_unresolved"] = bool(form.get("only_unresolved"))
     return values
 
 

@@ -14,7 +14,7 @@ import phonenumbers
 from pydantic import validate_email
 from pydantic_core import PydanticCustomError
 
-from notifier.control_characters import one_line
+from notifier.control_characters import one_line, undecodable
 from notifier.schemas.customers import e164, time_zone
 from notifier.statuses import ChannelName, Locale
 
@@ -129,8 +129,11 @@ def parse_choice(form: Form, components: Collection[str], chosen: Sequence[str])
         errors["time_zone"] = FormError("Choose a time zone such as Asia/Tokyo.")
     names = {}
     for name in ("given_name", "family_name"):
-        typed = one_line(form.get(name, "")).strip()
-        if len(typed) > NAME_CHARS:
+        raw = form.get(name, "")
+        typed = one_line(raw)
+        if undecodable(raw):  # a tab or line break: no one types those into a name
+            errors[name] = FormError("Write it on one line, without tabs or line breaks.")
+        elif len(typed) > NAME_CHARS:
             errors[name] = FormError(
                 "Use at most %(count)s characters.", {"count": str(NAME_CHARS)}
             )
@@ -171,6 +174,30 @@ def parse_quiet_hours(form: Form) -> tuple[clock, clock] | None:
             {"quiet_hours": FormError("Give a start and an end time, such as 22:00 and 07:00.")}
         )
     return hours[0].replace(second=0, microsecond=0), hours[1].replace(second=0, microsecond=0)
+
+
+def parse_channel_order(
+    form: Form, reachable: Collection[str], chosen: Sequence[str]
+) -> list[str] | None:
+    """The channels to try one after another, or None for all at once (``order`` is
+    ``all``, or absent). ``chosen``: the ``channel_order`` fields in order, empty ones
+    skipped; each must be one of ``reachable`` (the channels they have an address
+    for), once. ``Invalid`` on ``channel_order`` otherwise."""
+    mode = form.get("order", "all")
+    if mode == "all":
+        return None
+    picked = [c for c in chosen if c]
+    if mode != "ordered":
+        problem = "Choose all at once, or an order."
+    elif not picked:
+        problem = "Choose at least one channel, or all at once."
+    elif not set(picked) <= set(reachable):
+        problem = "Choose only channels we can reach you on."
+    elif len(set(picked)) != len(picked):
+        problem = "Choose each channel once."
+    else:
+        return picked
+    raise Invalid({"channel_order": FormError(problem)})
 
 
 def mask(channel: str, address: str) -> str:

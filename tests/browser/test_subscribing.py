@@ -298,3 +298,66 @@ async def test_a_mistyped_address_is_named_next_to_its_field_and_nothing_is_stor
     await page.get_by_role("button", name="Subscribe").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Almost done")
     assert await pending_signups(site) == 1
+
+
+async def test_a_subscriber_sets_their_name_only_unresolved_and_channel_order_by_keyboard(
+    site: Site, new_page: NewPage
+) -> None:
+    await components(site, "API")
+    page = await new_page()
+    email = "kenji.mori@example.com"
+    await subscribe_and_confirm(page, site, email, "API")
+    async with site.sessions() as session, session.begin():
+        customer = await session.scalar(select(Customer).where(Customer.email == email))
+        assert customer is not None
+        customer.phone = "+819012345678"  # known from the business's records
+        external_id = customer.external_id
+    await page.get_by_role("link", name="Manage your subscription").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Your subscription")
+    await check_accessible(page)
+
+    # A radio group is one Tab stop; the arrow keys move within it.
+    await tab_to(page, page.get_by_label("All at once, on every channel that is on"))
+    await page.keyboard.press("ArrowDown")
+    await expect(page.get_by_label("One after another, in this order:")).to_be_checked()
+    await tab_to(page, page.get_by_label("Channel 1"))
+    await page.get_by_label("Channel 1").select_option(label="Text message (SMS)")
+    await tab_to(page, page.get_by_label("Channel 2"))
+    await page.get_by_label("Channel 2").select_option(label="Email")
+    await tab_to(page, page.get_by_label("Given name"))
+    await page.keyboard.type("Kenji")
+    await tab_to(page, page.get_by_label("Family name"))
+    await page.keyboard.type("Mori")
+    await tab_to(page, page.get_by_label("Only tell me while a problem is going on"))
+    await page.keyboard.press("Space")
+    await tab_to(page, page.get_by_role("button", name="Save"))
+    await page.keyboard.press("Enter")
+
+    await expect(page.get_by_role("status")).to_have_text("Your settings are saved.")
+    await page.reload()
+    await expect(page.get_by_label("Given name")).to_have_value("Kenji")
+    await expect(page.get_by_label("Family name")).to_have_value("Mori")
+    await expect(page.get_by_label("Only tell me while a problem is going on")).to_be_checked()
+    await expect(page.get_by_label("One after another, in this order:")).to_be_checked()
+    await expect(page.get_by_label("Channel 1")).to_have_value("sms")
+    await expect(page.get_by_label("Channel 2")).to_have_value("email")
+    shown = await site.api("GET", f"/api/v1/customers/{external_id}")
+    assert (shown["given_name"], shown["family_name"], shown["only_unresolved"]) == (
+        "Kenji",
+        "Mori",
+        True,
+    )
+    assert shown["channel_order"] == ["sms", "email"]
+
+    # The same choice twice is named next to the field, and nothing changes.
+    await page.get_by_label("Channel 2").select_option(label="Text message (SMS)")
+    await page.get_by_role("button", name="Save").click()
+    summary = page.get_by_role("alert")
+    await expect(summary.get_by_role("listitem")).to_have_text(
+        ["Order of channels: Choose each channel once."]
+    )
+    await check_accessible(page)
+    assert (await site.api("GET", f"/api/v1/customers/{external_id}"))["channel_order"] == [
+        "sms",
+        "email",
+    ]

@@ -195,7 +195,7 @@ async def test_the_migration_splits_each_name_into_given_and_family(engine: Asyn
     assert found == {
         "yamada": ("太郎", "山田"),
         "taro": ("Taro", "Yamada"),
-        "van": ("Anna van der", "Berg"),
+        "van": ("Anna", "van der Berg"),
         "single": ("Aiko", None),
         "blank": (None, None),
         "none": (None, None),
@@ -206,5 +206,6 @@ async def test_the_migration_splits_each_name_into_given_and_family(engine: Asyn
         names = dict((await connection.execute(select(before.c.id, before.c.name))).all())
     assert names["yamada"] == "山田 太郎"
     assert names["taro"] == "Taro Yamada"
+    assert names["van"] == "Anna van der Berg"
     assert names["single"] == "Aiko"
     assert names["none"] is None

@@ -3,6 +3,9 @@ the address comes back (by the ops API or a sign-up on the page)."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -121,3 +124,48 @@ async def test_an_address_never_suppressed_re_arms_nothing(sessions: Sessions) -
     async with sessions() as session, session.begin():
         assert not await suppressions.rearm(session, SECRET, "email", ADDRESS)
     assert await listed(sessions) == []
+
+
+async def test_a_re_arm_racing_a_new_suppression_of_the_address_keeps_that_one(
+    sessions: Sessions,
+) -> None:
+    # PostgreSQL runs the two transactions side by side; SQLite has one writer at a
+    # time, so the second would wait for the first and there is no race to lose.
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("the interleaving needs concurrent writers (PostgreSQL)")
+    await suppressed_then_forgotten(sessions, SuppressionReason.spam_report)
+
+    async with sessions() as bounce, bounce.begin():
+        # A bounce of the address, not committed yet, while a PUT brings it back.
+        await provider_events.suppress(
+            bounce, ChannelName.email, ADDRESS, SuppressionReason.bounce, now=utcnow()
+        )
+
+        async def put_it_back() -> None:
+            async with sessions() as session, session.begin():
+                await customers.upsert_customer(
+                    session, "crm-back", CustomerPut(email=ADDRESS), secret=SECRET, now=utcnow()
+                )
+
+        putting = asyncio.create_task(put_it_back())
+        await asyncio.sleep(0.5)  # the PUT waits on the bounce's row: the order is set
+        assert not putting.done()
+    await putting
+
+    assert await listed(sessions) == [("email", ADDRESS, "bounce")]
+
+
+async def test_concurrent_re_arms_of_one_address_make_one_plain_suppression(
+    sessions: Sessions,
+) -> None:
+    await suppressed_then_forgotten(sessions, SuppressionReason.bounce)
+
+    async def put_it_back(external_id: str) -> None:
+        async with sessions() as session, session.begin():
+            await customers.upsert_customer(
+                session, external_id, CustomerPut(email=ADDRESS), secret=SECRET, now=utcnow()
+            )
+
+    await asyncio.gather(*(put_it_back(f"crm-back-{n}") for n in range(4)))
+
+    assert await listed(sessions) == [("email", ADDRESS, "bounce")]

@@ -288,3 +288,170 @@ async def test_pages_reached_from_a_message_speak_the_subscribers_language(
     # The visitor's own choice still wins.
     chosen = await client.get(unsubscribe + "?lang=en")
     assert "Stop receiving these notifications" in await chosen.text()
+
+
+# Names, "only while a problem lasts" and the channel order (issue 12)
+
+
+async def with_a_phone_too(client: Client, settings: Settings, sessions: Sessions) -> str:
+    """An email subscriber whose number is known too (from the business's records);
+    returns their manage path."""
+    path = await subscribed(client, settings)
+    async with sessions() as session, session.begin():
+        person = await session.scalar(select(Customer))
+        assert person is not None
+        person.phone = "+819012345678"
+    return path
+
+
+async def through_the_api(client: Client, admin: Headers, sessions: Sessions) -> dict[str, Any]:
+    """The customer as the ops API shows them."""
+    external_id = (await customer(sessions))[0].external_id
+    response = await client.get(f"/api/v1/customers/{external_id}", headers=admin)
+    assert response.status == 200
+    shown: dict[str, Any] = await response.json()
+    return shown
+
+
+def care(shown: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        shown[k] for k in ("given_name", "family_name", "only_unresolved", "channel_order")
+    )
+
+
+async def test_a_subscriber_edits_their_names_only_unresolved_and_channel_order(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    path = await with_a_phone_too(client, settings, sessions)
+    page = await (await client.get(path)).text()
+    for field in ('name="given_name"', 'name="family_name"', 'name="only_unresolved"'):
+        assert field in page
+    # One choice per channel they have an address for, and "all at once" as it is now.
+    assert page.count('<select name="channel_order">') == 2
+    assert '<option value="sms">Text message (SMS)</option>' in page
+    assert '<option value="inapp">' not in page
+    assert re.search(r'value="all" checked>\s*All at once', page)
+
+    response = await save(
+        client,
+        path,
+        given_name=" Taro ",
+        family_name="Yamada",
+        only_unresolved="1",
+        order="ordered",
+        channel_order=["sms", "email"],
+    )
+
+    assert response.status == 200
+    saved = await response.text()
+    assert "Your settings are saved." in saved
+    assert care(await through_the_api(client, admin, sessions)) == (
+        "Taro",
+        "Yamada",
+        True,
+        ["sms", "email"],
+    )
+    # The page shows what was saved.
+    again = await (await client.get(path)).text()
+    assert 'value="Taro"' in again
+    assert 'value="Yamada"' in again
+    assert re.search(r'name="only_unresolved" value="1" checked', again)
+    assert re.search(r'value="ordered" checked>', again)
+    selected = re.findall(r'<option value="(\w+)" selected>', again)
+    assert selected[-2:] == ["sms", "email"]
+
+    # Emptied and back to all at once.
+    await save(client, path, given_name="", family_name="", order="all")
+    assert care(await through_the_api(client, admin, sessions)) == (None, None, False, None)
+
+
+async def test_an_order_may_leave_a_channel_out(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    path = await with_a_phone_too(client, settings, sessions)
+
+    response = await save(client, path, order="ordered", channel_order=["", "email"])
+
+    assert response.status == 200
+    assert care(await through_the_api(client, admin, sessions))[3] == ["email"]
+
+
+async def test_the_manage_page_asks_for_names_and_order_in_japanese(
+    client: Client, settings: Settings, sessions: Sessions
+) -> None:
+    path = await with_a_phone_too(client, settings, sessions)
+    await save(client, path, locale="ja")
+
+    page = await (await client.get(path)).text()
+
+    for text in (
+        "連絡方法の順番",
+        "1 番目の連絡方法",
+        "問題が続いている間だけ知らせる",
+    ):
+        assert text in page
+    # Japanese names are asked family name first.
+    assert page.index('name="family_name"') < page.index('name="given_name"')
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"order": "ordered", "channel_order": ["webhook"]}, "channel_order"),
+        ({"order": "ordered", "channel_order": ["inapp"]}, "channel_order"),
+        ({"order": "ordered", "channel_order": ["email", "email"]}, "channel_order"),
+        ({"order": "ordered", "channel_order": ["", ""]}, "channel_order"),
+        ({"order": "sideways", "channel_order": ["email"]}, "channel_order"),
+        ({"given_name": "T" * 201}, "given_name"),
+        ({"family_name": "Yama\nda"}, "family_name"),
+        ({"given_name": "Ta\tro"}, "given_name"),
+    ],
+)
+async def test_a_bad_name_or_order_gets_422_naming_the_field_and_changes_nothing(
+    client: Client,
+    admin: Headers,
+    settings: Settings,
+    sessions: Sessions,
+    fields: dict[str, Any],
+    field: str,
+) -> None:
+    path = await with_a_phone_too(client, settings, sessions)
+    await save(client, path, given_name="Sam", order="ordered", channel_order=["email", "sms"])
+    before = await through_the_api(client, admin, sessions)
+
+    response = await save(
+        client, path, **({"given_name": "Changed", "only_unresolved": "1"} | fields)
+    )
+
+    assert response.status == 422
+    page = await response.text()
+    assert f'id="{field}-error"' in page
+    assert f'href="#{field}"' in page  # the summary leads to the field
+    assert await through_the_api(client, admin, sessions) == before
+
+
+async def test_the_error_on_a_bad_order_is_in_japanese_for_a_japanese_subscriber(
+    client: Client, settings: Settings, sessions: Sessions
+) -> None:
+    path = await with_a_phone_too(client, settings, sessions)
+    await save(client, path, locale="ja")
+
+    response = await save(
+        client, path, locale="ja", order="ordered", channel_order=["email", "email"]
+    )
+
+    assert response.status == 422
+    assert "同じ連絡方法は1回だけ選んでください。" in await response.text()
+
+
+async def test_a_control_character_in_a_name_is_refused_and_changes_nothing(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    path = await subscribed(client, settings)
+    before = await through_the_api(client, admin, sessions)
+
+    response = await save(client, path, given_name="Sam\x00")
+
+    assert response.status == 400
+    assert "We could not read what was sent" in await response.text()
+    assert await through_the_api(client, admin, sessions) == before

@@ -26,9 +26,14 @@ _CUSTOMERS = sa.table(
 
 
 def split_name(name: str | None, locale: str) -> tuple[str | None, str | None]:
-    """(given, family) from one stored name: Japanese names are written family first
-    ("山田 太郎"), others given first ("Taro Yamada"); a single word is a given name (we
-    cannot tell, and "Hi Taro" or "太郎様" reads better than a guessed family name)."""
+    """(given, family) from one stored name.
+
+    Japanese names are written family first ("山田 太郎": family 山田, given 太郎).
+    Others are given first, and the first word is the given name, the rest the family
+    name, so particles stay with it ("Anna van der Berg": Anna, "van der Berg"). A single
+    word is a given name: we cannot tell, and "Hi Taro" or "太郎様" reads better than a
+    guessed family name.
+    """
     words = (name or "").split()
     if not words:
         return None, None
@@ -36,7 +41,7 @@ def split_name(name: str | None, locale: str) -> tuple[str | None, str | None]:
         return words[0], None
     if locale == "ja":
         return " ".join(words[1:]), words[0]
-    return " ".join(words[:-1]), words[-1]
+    return words[0], " ".join(words[1:])
 
 
 def upgrade() -> None:

@@ -13,7 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.tables import AuditEntry, Customer, IdempotencyRecord
+from notifier.db import utcnow
+from notifier.delivery import provider_events
+from notifier.statuses import ChannelName, SuppressionReason
+from notifier.tables import AuditEntry, Customer, IdempotencyRecord, Suppression
 from tests.conftest import Client, KeyFactory
 from tests.notifier.delivery.test_sending import post_incident, run_worker
 from tests.status_page.api.v1.customer_helpers import (
@@ -793,3 +796,37 @@ async def test_the_timeline_and_export_need_the_customers_read_scope(
     assert refused.status == 403
     assert refused.content_type == "application/problem+json"
     assert granted.status == 200
+
+
+async def test_concurrent_puts_bringing_back_an_erased_address_re_arm_it_once(
+    client: Client, admin: dict[str, str], sessions: Sessions
+) -> None:
+    await _put(client, admin, "crm-gone", email="gone@example.com", phone="+81 90 1234 5678")
+    async with sessions() as session, session.begin():
+        for channel, address, reason in (
+            (ChannelName.email, "gone@example.com", SuppressionReason.bounce),
+            (ChannelName.sms, "+819012345678", SuppressionReason.stop),
+        ):
+            await provider_events.suppress(session, channel, address, reason, now=utcnow())
+    assert (await client.delete("/api/v1/customers/crm-gone", headers=admin)).status == 204
+    body = {"email": "gone@example.com", "phone": "+81 90 1234 5678"}
+    # Used once first, so that the key's last_used_at write does not queue the requests.
+    assert (await client.get("/api/v1/customers", headers=admin)).status == 200
+
+    # The same new customer twice, and two others with the same addresses, all at once.
+    responses = await asyncio.gather(
+        *(
+            client.put(f"/api/v1/customers/{external_id}", json=body, headers=admin)
+            for external_id in ("crm-back", "crm-back", "crm-other-1", "crm-other-2")
+        )
+    )
+
+    assert sorted(r.status for r in responses) == [200, 201, 201, 201], [
+        await r.text() for r in responses
+    ]
+    async with sessions() as session:
+        rows = await session.scalars(select(Suppression).order_by(Suppression.channel))
+        assert [(s.channel, s.address, s.reason) for s in rows] == [
+            ("email", "gone@example.com", "bounce"),
+            ("sms", "+819012345678", "stop"),
+        ]
