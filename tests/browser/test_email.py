@@ -44,7 +44,7 @@ def email_html(event: str, locale: str) -> str:
     """``event``'s HTML part as one recipient gets it, with a logo and a brand colour."""
     values = context(event, locale, body=BODY[locale], brand_color="#7b1fa2", brand_logo_url=LOGO)
     content = rendering.render(event, "email", locale, values)
-    someone = recipient(locale, "Sam Example", "http://status.test/unsubscribe/tok")
+    someone = recipient(locale, "Sam", "http://status.test/unsubscribe/tok", family="Example")
     return personalise(content, someone).html
 
 
@@ -88,7 +88,8 @@ async def test_the_email_reads_well_on_a_desktop_and_on_a_phone(
         chip = page.locator(".chip")
         await expect(chip).to_have_text(values["status_label"])
         await expect(chip).to_have_css("background-color", re.compile(r"rgb\((?!255, 255, 255)"))
-        await expect(page.get_by_text("Sam Example", exact=False)).to_be_visible()
+        greeting = "Example様" if locale == "ja" else "Hi Sam,"
+        await expect(page.get_by_text(greeting, exact=False)).to_be_visible()
         await expect(page.locator(".update strong")).to_be_visible()
         container = await page.locator(".container").bounding_box()
         assert container is not None
