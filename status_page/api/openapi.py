@@ -79,6 +79,7 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
         "tags": [op.tag],
         "security": [{"bearer": [op.scope]}],
         "x-required-scope": op.scope,
+        **({"description": op.description} if op.description else {}),
         "parameters": [
             {
                 "name": name,
@@ -128,6 +129,8 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
             entry["content"] = {
                 "application/json": {"schema": refs[(op.response, "serialization")]}
             }
+            if op.csv is not None:
+                entry["content"]["text/csv"] = {"schema": {"type": "string"}}
         responses[str(status)] = entry
     problem = {PROBLEM_JSON: {"schema": refs[(ProblemDetails, "serialization")]}}
     for status in _errors(op):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import api_keys, audit, idempotency, notifications
+from notifier.care.scales import Subject
 from notifier.db import utcnow
 from notifier.events import Event
 from notifier.page import generation as page_generation
@@ -41,7 +42,12 @@ PATH_RULES = {
     # A message template's (/templates/{event}/{locale}/{part}): one of the enum's values.
     **{
         name: Matching("|".join(e.value for e in enum), f"use one of {', '.join(enum)}")
-        for name, enum in (("event", Event), ("locale", Locale), ("part", TemplatePart))
+        for name, enum in (
+            ("event", Event),
+            ("locale", Locale),
+            ("part", TemplatePart),
+            ("subject_type", Subject),
+        )
     },
 }
 # Writes that never show on the public page, so do not invalidate its cache (a
@@ -97,6 +103,10 @@ class Operation:
     # A POST that only reads (a search whose terms stay out of the URL): it takes no
     # Idempotency-Key, so no answer, personal data included, is kept to replay.
     reads_only: bool = False
+    # Longer than the summary: what the document says besides it.
+    description: str = ""
+    # The answer as CSV, for a request whose Accept header prefers text/csv.
+    csv: Callable[[Any], str] | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -217,12 +227,44 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         await enqueue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
             return web.Response(status=status, headers=ctx.headers)
+        if op.csv is not None and prefers_csv(request.headers.get("Accept", "")):
+            return web.Response(
+                status=status,
+                text=op.csv(result),
+                content_type="text/csv",
+                charset="utf-8",
+                headers=ctx.headers,
+            )
         return web.Response(
             status=status, text=text, content_type="application/json", headers=ctx.headers
         )
 
     endpoint.__name__ = op.handler.__name__
     return endpoint
+
+
+def prefers_csv(accept: str) -> bool:
+    """Whether an Accept header (RFC 9110 section 12.5.1) rates text/csv above
+    application/json; a tie (``*/*``, no header) is JSON."""
+    ranks = {"text/csv": 0.0, "application/json": 0.0}
+    exact: dict[str, int] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        for wanted in ranks:
+            # The most specific range that matches decides (text/csv over text/* over */*).
+            kind = wanted.split("/")[0]
+            fit = {wanted: 3, f"{kind}/*": 2, "*/*": 1}.get(media.lower(), 0)
+            if fit > exact.get(wanted, 0):
+                exact[wanted], ranks[wanted] = fit, quality
+    return ranks["text/csv"] > ranks["application/json"]
 
 
 def _arguments(op: Operation, request: web.Request, raw: bytes) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from status_page.api.v1 import (
     maintenance,
     notifications,
     problems,
+    reports,
     templates,
 )
 
@@ -23,6 +24,7 @@ API = Api(
         *notifications.api.operations,
         *templates.api.operations,
         *audit_log.api.operations,
+        *reports.api.operations,
     ],
 )
 
