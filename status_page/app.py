@@ -22,6 +22,7 @@ from status_page import (
     manage,
     public,
     public_api,
+    rate,
     subscribe,
     unsubscribe,
     webhooks,
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     subscribe.add_routes(app)
     manage.add_routes(app)
     unsubscribe.add_routes(app)
+    rate.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
     inbox.add_routes(app)
