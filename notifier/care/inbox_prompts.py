@@ -90,9 +90,10 @@ async def answer(
     """Record ``score`` (and ``comment``) for the prompt that ``user_id``'s message
     ``message_id`` carries (channel in-app), and mark the message read.
 
-    Raises ``NotFound`` for another user's or an unknown message, or one that asks for
-    no rating (the same answer for each: nothing to probe), and what
-    ``ratings.record`` raises (``PromptExpired``, ``ValueError``). The caller commits.
+    ``comment``: None keeps the one given before; empty removes it. Raises ``NotFound``
+    for another user's or an unknown message, or one that asks for no rating (the same
+    answer for each: nothing to probe), and what ``ratings.record`` raises
+    (``PromptExpired``, ``ValueError``). The caller commits.
     """
     message = await session.scalar(
         select(InboxMessage).where(InboxMessage.id == message_id, InboxMessage.user_id == user_id)
@@ -104,6 +105,8 @@ async def answer(
     recorded = await ratings.record(
         session, prompt.id, score, channel=ChannelName.inapp, now=now, comment=comment
     )
+    if comment == "":  # an empty comment takes the one given before away
+        recorded.rating.comment = None
     if message.read_at is None:
         message.read_at = now
     return _item(prompt, locale, recorded.rating)
