@@ -27,7 +27,7 @@ from status_page import (
     unsubscribe,
     webhooks,
 )
-from status_page.api import errors, openapi
+from status_page.api import errors, inbox_openapi, openapi
 from status_page.api.v1 import API
 
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
     inbox.add_routes(app)
+    inbox_openapi.add_routes(app)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from notifier.schemas.common import Input, NumericCursor, PageQuery
-from notifier.schemas.fields import Description
+from notifier.schemas.fields import Description, Score
 
 
 class InboxQuery(PageQuery):
@@ -20,5 +20,5 @@ class InboxRatingIn(Input):
     ``max_score``) and an optional comment (left out: the one given before stays; empty:
     removed)."""
 
-    score: int = Field(ge=0, le=10, description="A whole number on the prompt's scale.")
+    score: Score = Field(description="A whole number on the prompt's scale.")
     comment: Description | None = None
