@@ -17,6 +17,7 @@ from status_page import (
     forms,
     html,
     inbox,
+    inbox_openapi,
     keys,
     live,
     manage,
@@ -27,7 +28,7 @@ from status_page import (
     unsubscribe,
     webhooks,
 )
-from status_page.api import errors, inbox_openapi, openapi
+from status_page.api import errors, openapi
 from status_page.api.v1 import API
 
 

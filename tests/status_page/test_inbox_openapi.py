@@ -1,4 +1,4 @@
-"""The in-app inbox API's own OpenAPI document (``status_page/api/inbox_openapi.py``):
+"""The in-app inbox API's own OpenAPI document (``status_page/inbox_openapi.py``):
 valid, every inbox route in it, and real answers matching it."""
 
 from __future__ import annotations
