@@ -17,11 +17,13 @@ from status_page import (
     forms,
     html,
     inbox,
+    inbox_openapi,
     keys,
     live,
     manage,
     public,
     public_api,
+    rate,
     subscribe,
     unsubscribe,
     webhooks,
@@ -61,9 +63,11 @@ def create_app(settings: Settings) -> web.Application:
     subscribe.add_routes(app)
     manage.add_routes(app)
     unsubscribe.add_routes(app)
+    rate.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
     inbox.add_routes(app)
+    inbox_openapi.add_routes(app)
     return app
 
 

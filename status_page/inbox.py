@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -19,12 +20,20 @@ from aiohttp_sse import EventSourceResponse, sse_response
 from pydantic import BaseModel, ValidationError
 
 from notifier import inbox
+from notifier.care import inbox_prompts, ratings
 from notifier.db import utcnow
 from notifier.errors import NotFound
-from notifier.schemas.inbox import InboxQuery
+from notifier.schemas.inbox import InboxQuery, InboxRatingIn
+from notifier.tables import InboxMessage
 from status_page import keys
-from status_page.api.errors import ApiError, field_errors
-from status_page.api.models.inbox import AllMarkedRead, InboxMessageOut, InboxPage, MarkedRead
+from status_page.api.errors import ApiError, body_field, field_errors, json_body
+from status_page.api.models.inbox import (
+    AllMarkedRead,
+    InboxMessageOut,
+    InboxPage,
+    InboxRatingOut,
+    MarkedRead,
+)
 from status_page.live import Event
 
 USER_HEADER = "X-Forewarn-User"
@@ -38,17 +47,25 @@ _CHALLENGE = {"WWW-Authenticate": 'Forewarn-User-Hash realm="inbox"'}
 _OPEN = {"Access-Control-Allow-Origin": "*"}
 _PREFLIGHT = {  # the origin comes from ``cors``, as on every answer here
     "Access-Control-Allow-Methods": "GET, POST",
-    "Access-Control-Allow-Headers": f"{USER_HEADER}, {HASH_HEADER}",
+    # Content-Type: a JSON body (the rating) is not a CORS-safelisted request.
+    "Access-Control-Allow-Headers": f"{USER_HEADER}, {HASH_HEADER}, Content-Type",
     "Access-Control-Max-Age": "86400",
 }
 
 
 def add_routes(app: web.Application) -> None:
-    """The inbox API (list, mark one read, mark all read; CORS preflights) and the SSE stream."""
+    """The inbox API (list, mark one read, mark all read, answer a rating prompt; CORS
+    preflights) and the SSE stream."""
     app.router.add_get(API_PATH, list_messages)
     app.router.add_post(f"{API_PATH}/read-all", read_all)
     app.router.add_post(API_PATH + r"/{message_id:\d+}/read", read_one)
-    for path in (API_PATH, f"{API_PATH}/read-all", API_PATH + r"/{message_id:\d+}/read"):
+    app.router.add_post(API_PATH + r"/{message_id:\d+}/rating", rate_one)
+    for path in (
+        API_PATH,
+        f"{API_PATH}/read-all",
+        API_PATH + r"/{message_id:\d+}/read",
+        API_PATH + r"/{message_id:\d+}/rating",
+    ):
         app.router.add_route("OPTIONS", path, preflight)
     app.router.add_get(STREAM_PATH, stream)
 
@@ -109,20 +126,69 @@ async def list_messages(request: web.Request) -> web.Response:
             session, user_id, limit=query.limit, cursor=query.cursor
         )
         unread = await inbox.unread_count(session, user_id)
-    data = [InboxMessageOut.model_validate(row) for row in rows]
+        prompts = await inbox_prompts.items(session, [row.id for row in rows])
+    data = [_out(row, prompts.get(row.id)) for row in rows]
     return _json(InboxPage(data=data, next_cursor=next_cursor, unread_count=unread))
+
+
+def _out(message: InboxMessage, prompt: inbox_prompts.PromptItem | None) -> InboxMessageOut:
+    out = InboxMessageOut.model_validate(message)
+    if prompt is not None:
+        labels = {str(score): text for score, text in prompt.labels.items()}
+        out.rating = InboxRatingOut.model_validate({**asdict(prompt), "labels": labels})
+    return out
+
+
+def _message_id(request: web.Request) -> int:
+    message_id = int(request.match_info["message_id"])
+    if message_id > MAX_ID:
+        raise NotFound("inbox message", str(message_id))
+    return message_id
 
 
 async def read_one(request: web.Request) -> web.Response:
     """POST: mark one message read (``MarkedRead``); 404 for another user's or an unknown id."""
     user_id = _user(request)
-    message_id = int(request.match_info["message_id"])
-    if message_id > MAX_ID:
-        raise NotFound("inbox message", str(message_id))
+    message_id = _message_id(request)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         message = await inbox.mark_read(session, user_id, message_id, now=utcnow())
         unread = await inbox.unread_count(session, user_id)
-        out = MarkedRead(data=InboxMessageOut.model_validate(message), unread_count=unread)
+        prompt = (await inbox_prompts.items(session, [message_id])).get(message_id)
+        out = MarkedRead(data=_out(message, prompt), unread_count=unread)
+    return _json(out)
+
+
+async def rate_one(request: web.Request) -> web.Response:
+    """POST: answer the rating prompt a message carries (``InboxRatingIn``: score, optional
+    comment; recorded with channel inapp), and mark it read; ``MarkedRead`` with the
+    message's ``rating`` as it now is.
+
+    401 without a valid user hash; 400 for a body that is not JSON; 422 naming ``score``
+    (off the prompt's scale) or ``comment``; 404 for another user's or an unknown
+    message, or one that asks for no rating; 409 once the prompt has expired.
+    """
+    user_id = _user(request)
+    message_id = _message_id(request)
+    raw = await request.read()
+    json_body(raw)  # 400 unless it is I-JSON
+    try:
+        answer = InboxRatingIn.model_validate_json(raw or b"{}", strict=True)
+    except ValidationError as exc:
+        raise ApiError(422, "the request body is not valid", field_errors(exc, "body")) from None
+    now = utcnow()
+    async with request.app[keys.SESSIONS]() as session, session.begin():
+        try:
+            prompt = await inbox_prompts.answer(
+                session, user_id, message_id, answer.score, comment=answer.comment, now=now
+            )
+        except ratings.PromptExpired:
+            raise ApiError(409, "this rating prompt has expired") from None
+        except ValueError as exc:
+            detail = "the request body is not valid"
+            raise ApiError(422, detail, [body_field("score", str(exc))]) from None
+        message = await inbox.mark_read(session, user_id, message_id, now=now)
+        unread = await inbox.unread_count(session, user_id)
+        out = MarkedRead(data=_out(message, prompt), unread_count=unread)
     return _json(out)
 
 

@@ -74,3 +74,5 @@ INBOXES: web.AppKey[Inboxes] = web.AppKey("inboxes")
 PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
 # The OpenAPI 3.1 document of /api/v1, built once at start-up (``api.openapi.for_app``).
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
+# The in-app inbox API's own document (``inbox_openapi.py``), built once at start-up.
+INBOX_OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("inbox_openapi_document")

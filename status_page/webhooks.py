@@ -12,6 +12,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from notifier.care import replies
 from notifier.db import utcnow
 from notifier.delivery import provider_events
 from notifier.delivery.fanout import batch_up
@@ -71,21 +72,29 @@ async def twilio_status(request: web.Request) -> web.Response:
 
 
 async def twilio_inbound(request: web.Request) -> web.Response:
-    """An SMS to our number: apply its keyword (STOP, START, HELP, or a sign-up's YES); TwiML.
+    """An SMS to our number: apply its keyword (STOP, START, HELP, or a sign-up's YES),
+    else take it as the answer to an open rating prompt (``care.replies``); TwiML.
 
-    Only HELP gets a reply here: Twilio's own opt-out handling answers STOP and START.
-    403 without a valid ``X-Twilio-Signature``.
+    HELP, a recorded score (thanks) and a first reply that is no score (how to answer)
+    get a reply here: Twilio's own opt-out handling answers STOP and START. 403 without
+    a valid ``X-Twilio-Signature``.
     """
     form = await _twilio_form(request)
+    phone, text, now = form.get("From", ""), form.get("Body", ""), utcnow()
+    rating = None
     async with request.app[keys.SESSIONS]() as session, session.begin():
-        keyword = await provider_events.inbound_sms(
-            session, form.get("From", ""), form.get("Body", ""), now=utcnow()
-        )
-    log.info("inbound SMS keyword: %s", keyword)
+        # Keywords first: STOP wins over a prompt waiting for its answer.
+        keyword = await provider_events.inbound_sms(session, phone, text, now=now)
+        if keyword == "other":
+            hours = request.app[keys.SETTINGS].ratings.sms_reply_hours
+            rating = await replies.sms_reply(session, phone, text, now=now, reply_hours=hours)
+    log.info("inbound SMS keyword: %s", rating.outcome if rating else keyword)
     reply = MessagingResponse()
     if keyword == "help":
         name = request.app[keys.SETTINGS].page_name
         reply.message(f"{name} status alerts. Reply STOP to unsubscribe, START to resubscribe.")
+    elif rating is not None and rating.text:
+        reply.message(rating.text)
     # STOP and START: Twilio's own opt-out handling answers the customer.
     return web.Response(text=str(reply), content_type="application/xml")
 

@@ -183,6 +183,8 @@ Position = Annotated[
     BeforeValidator(_json_integer),
 ]
 Limit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_json_integer)]
+# A rating on any scale (CSAT 1-5, NPS 0-10, CES 1-7); the prompt's scale narrows it.
+Score = Annotated[int, Field(ge=0, le=10), BeforeValidator(_json_integer)]
 
 
 def _utc(value: datetime) -> datetime:

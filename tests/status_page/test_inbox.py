@@ -90,7 +90,7 @@ async def test_it_lists_messages_newest_first_with_the_unread_count(
     assert [m["title"] for m in body["data"]] == ["Resolved", "Checkout errors"]
     assert body["unread_count"] == 2
     assert body["next_cursor"] is None
-    assert set(body["data"][0]) == {"id", "title", "body", "url", "created_at", "read_at"}
+    assert set(body["data"][0]) == {"id", "title", "body", "url", "created_at", "read_at", "rating"}
     assert body["data"][0]["body"] == "Resolved: we are on it."
     assert body["data"][0]["url"] == "/incidents/1"
     assert body["data"][0]["read_at"] is None

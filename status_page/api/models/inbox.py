@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
 from status_page.api.models.common import Output, Page
+
+
+class InboxRatingOut(Output):
+    """The rating prompt an in-app message carries: show the question and one button per
+    score from ``min_score`` to ``max_score``; answer with ``POST
+    /api/v1/inbox/{id}/rating``. Read from a ``care.inbox_prompts.PromptItem``."""
+
+    scale: Literal["csat", "nps", "ces"] = Field(
+        description="csat: 1-5 satisfaction; nps: 0-10 likelihood to recommend; ces: 1-7 "
+        "agreement that the information was easy to get."
+    )
+    min_score: int
+    max_score: int
+    question: str = Field(description="In the customer's language (ja or en).")
+    labels: dict[str, str] = Field(
+        description='The words for the two end points, by score: {"1": "Very '
+        'dissatisfied", "5": "Very satisfied"}.'
+    )
+    score: int | None = Field(description="The answer given so far; null before one.")
+    comment: str | None
+    expires_at: datetime | None = Field(description="After this, answers are refused (409).")
 
 
 class InboxMessageOut(Output):
@@ -18,6 +40,9 @@ class InboxMessageOut(Output):
     url: str
     created_at: datetime
     read_at: datetime | None = Field(description="null while unread.")
+    rating: InboxRatingOut | None = Field(
+        default=None, description="The rating prompt this message carries; null for others."
+    )
 
 
 class InboxPage(Page[InboxMessageOut]):
