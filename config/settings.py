@@ -95,7 +95,8 @@ class DeliverySettings(BaseModel):
     # The events (``notifier.events.Event``) that go by SMS, since texts cost money
     # ("incident_created,incident_resolved" or a JSON list). As Statuspage: created,
     # resolved, maintenance started; and every step of a delivery problem, which is
-    # one customer's own order.
+    # one customer's own order. The rating prompts (``*_rating``) go to those whose
+    # preferred channel is SMS: one text each, asked for by their order.
     sms_events: Annotated[list[str], NoDecode] = [
         "incident_created",
         "incident_resolved",
@@ -103,6 +104,9 @@ class DeliverySettings(BaseModel):
         "problem_opened",
         "problem_updated",
         "problem_resolved",
+        "incident_rating",
+        "maintenance_rating",
+        "problem_rating",
     ]
 
     @field_validator("sms_events", mode="before")
@@ -130,7 +134,7 @@ class DeliverySettings(BaseModel):
 # The steps of each subject, as ``notifier.events.Event`` names them
 # (tests/config checks the two agree).
 _EVENT_STEPS = {
-    "incident": ("created", "updated", "resolved"),
+    "incident": ("created", "updated", "resolved", "rating"),
     "maintenance": (
         "scheduled",
         "reminder",
@@ -138,8 +142,9 @@ _EVENT_STEPS = {
         "updated",
         "completed",
         "cancelled",
+        "rating",
     ),
-    "problem": ("opened", "updated", "resolved"),
+    "problem": ("opened", "updated", "resolved", "rating"),
 }
 
 

@@ -1,10 +1,12 @@
 """Who hears about a notification: its audience rule, as stored on the row.
 
-The rule is kept as JSON in ``notifications.audience``, in one of two shapes:
+The rule is kept as JSON in ``notifications.audience``, in one of three shapes:
 ``{"components": [id, ...]}`` (the page's subscribers: those who follow the whole
-page or one of these components) or ``{"problem": id}`` (the customers a delivery
-problem names). ``AudienceRule`` reads and writes exactly those shapes, so rows
-written before it existed load unchanged.
+page or one of these components), ``{"problem": id}`` (the customers a delivery
+problem names) or ``{"prompts": notification id}`` (the customers whose rating prompt
+that notification carries, each on the prompt's channel: ``notifier.care.prompts``).
+``AudienceRule`` reads and writes exactly those shapes, so rows written before it
+existed load unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class AudienceRule:
 
     components: tuple[str, ...] = ()
     problem: str | None = None
+    # A notification's id: the customers of the rating prompts it carries.
+    prompts: str | None = None
 
     @classmethod
     def page(cls, components: Iterable[str]) -> AudienceRule:
@@ -41,6 +45,11 @@ class AudienceRule:
         return cls(problem=problem_id)
 
     @classmethod
+    def of_prompts(cls, notification_id: str) -> AudienceRule:
+        """The customers whose rating prompts ``notification_id`` carries."""
+        return cls(prompts=notification_id)
+
+    @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> AudienceRule:
         """The rule stored as ``value`` (one of the two shapes in the module's text).
 
@@ -48,15 +57,20 @@ class AudienceRule:
         """
         if "problem" in value:
             return cls(problem=str(value["problem"]))
+        if "prompts" in value:
+            return cls(prompts=str(value["prompts"]))
         components = value.get("components", [])
         if not isinstance(components, list):
             raise ValueError(f"an audience's components are a list, not {components!r}")
         return cls(components=tuple(str(c) for c in components))
 
     def to_json(self) -> dict[str, Any]:
-        """The stored shape: ``{"problem": id}`` or ``{"components": [id, ...]}``."""
+        """The stored shape: ``{"problem": id}``, ``{"prompts": id}`` or
+        ``{"components": [id, ...]}``."""
         if self.problem is not None:
             return {"problem": self.problem}
+        if self.prompts is not None:
+            return {"prompts": self.prompts}
         return {"components": list(self.components)}
 
 

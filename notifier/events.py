@@ -33,6 +33,11 @@ class Event(StrEnum):
     problem_opened = "problem_opened"
     problem_updated = "problem_updated"
     problem_resolved = "problem_resolved"
+    # The rating prompt after the subject was resolved (completed), one per customer it
+    # reached (``notifier.care.prompts``): a notification of its own.
+    incident_rating = "incident_rating"
+    maintenance_rating = "maintenance_rating"
+    problem_rating = "problem_rating"
 
     @property
     def subject(self) -> str:
@@ -49,6 +54,12 @@ class Event(StrEnum):
         """The subject's last message: resolved, completed or cancelled."""
         return self in _CLOSING
 
+    @property
+    def asks_rating(self) -> bool:
+        """A rating prompt, not news about the subject: the care policies never fold a
+        message into it nor it into one (``notifier.delivery.care``)."""
+        return self in RATING
+
 
 _OPENING = frozenset({Event.incident_created, Event.maintenance_scheduled, Event.problem_opened})
 _CLOSING = frozenset(
@@ -59,6 +70,15 @@ _CLOSING = frozenset(
         Event.problem_resolved,
     }
 )
+
+
+# The rating prompts' events, by the subject they ask about.
+RATING = frozenset({Event.incident_rating, Event.maintenance_rating, Event.problem_rating})
+
+
+def rating_of(subject: str) -> Event:
+    """The rating prompt's event about a ``subject`` (incident, maintenance, problem)."""
+    return Event(f"{subject}_rating")
 
 
 def of_incident(status: str, *, first: bool) -> Event:

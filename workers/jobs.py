@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import holding, idempotency, maintenance, notifications, promises, signup
+from notifier.care import prompts
 from notifier.db import utcnow
 from notifier.delivery import fallback, fanout, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
@@ -183,4 +184,17 @@ async def fall_back_unread(ctx: Ctx) -> int:
     if made:
         log.info("unread in-app messages: %d sent on by another channel", len(made))
     await enqueue_batches(ctx["redis"], batch_up(made, settings.delivery))
+    return len(made)
+
+
+async def rating_prompts(ctx: Ctx) -> int:
+    """Make the rating prompts now due (``notifier.care.prompts``) and enqueue the
+    fan-outs of the notifications carrying them; returns how many notifications."""
+    settings: Settings = ctx["settings"]
+    async with _sessions(ctx)() as session:
+        async with session.begin():
+            made = await prompts.make_due(session, settings, now=utcnow())
+        if made:
+            log.info("rating prompts: %d notifications", len(made))
+        await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
     return len(made)

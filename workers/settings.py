@@ -12,6 +12,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config import Settings
+from notifier.care import prompts
 from notifier.db import create_engine, sessionmaker
 from notifier.delivery import jobs as names
 from notifier.delivery.channels import registry
@@ -31,6 +32,8 @@ CRON_JOBS = [
     cron(jobs.maintenance_reminders, second=25, unique=True, timeout=60),
     # Every 30 s: an unread urgent in-app message goes by email at most half a minute late.
     cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
+    # Every minute: a rating prompt goes at most a minute after its delay.
+    cron(jobs.rating_prompts, second=50, unique=True, timeout=120),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -54,6 +57,7 @@ FUNCTIONS = [
     func(jobs.promise_tick, name=names.PROMISE_TICK),
     func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
     func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
+    func(jobs.rating_prompts, name=names.RATING_PROMPTS),
 ]
 
 
@@ -77,7 +81,7 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             sessions=sessions,
             settings=settings,
             channels=channels,
-            sender=Sender(sessions, channels, settings, ctx["redis"]),
+            sender=Sender(sessions, channels, settings, ctx["redis"], asking=prompts.asking),
         )
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
         # out of the collector, whose full passes over it were pauses of up to a second.

@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     case,
     exists,
+    false,
     literal,
     or_,
     select,
@@ -25,7 +26,14 @@ from sqlalchemy import (
 from notifier.audience_rule import AudienceRule
 from notifier.db import UTCDateTime
 from notifier.statuses import ChannelName, DeliveryStatus
-from notifier.tables import Consent, Customer, DeliveryProblemCustomer, Subscription, Suppression
+from notifier.tables import (
+    Consent,
+    Customer,
+    DeliveryProblemCustomer,
+    RatingPrompt,
+    Subscription,
+    Suppression,
+)
 from notifier.tables.customers import address_column
 
 CHANNELS = tuple(ChannelName)
@@ -70,6 +78,10 @@ def _suppression(channel: str) -> Any:
 
 def _within(stmt: _Select, audience: AudienceRule) -> _Select:
     stmt = stmt.where(Customer.erased_at.is_(None))
+    if audience.prompts is not None:
+        return stmt.join(RatingPrompt, RatingPrompt.customer_id == Customer.id).where(
+            RatingPrompt.notification_id == audience.prompts
+        )
     if audience.problem is not None:
         return stmt.join(
             DeliveryProblemCustomer, DeliveryProblemCustomer.customer_id == Customer.id
@@ -85,7 +97,11 @@ def page(audience: AudienceRule, channel: str, *, after: str, limit: int) -> Sel
     rows of (``id``: customer id, ``locale``), by id. ``channel``: a ``ChannelName``
     (``ValueError`` otherwise)."""
     stmt = _within(select(Customer.id, Customer.locale), audience)
-    return stmt.where(Customer.id > after, *_reachable(channel)).order_by(Customer.id).limit(limit)
+    return (
+        stmt.where(Customer.id > after, *_reachable(channel, audience))
+        .order_by(Customer.id)
+        .limit(limit)
+    )
 
 
 def ordered_page(audience: AudienceRule, *, after: str, limit: int) -> Select[str]:
@@ -93,11 +109,9 @@ def ordered_page(audience: AudienceRule, *, after: str, limit: int) -> Select[st
     ``page`` and ``rows`` leave out: ``notifier.delivery.fallback`` decides theirs): their
     ids, ascending."""
     stmt = _within(select(Customer.id), audience)
-    return (
-        stmt.where(Customer.id > after, Customer.channel_order.is_not(None))
-        .order_by(Customer.id)
-        .limit(limit)
-    )
+    # A rating prompt's channel is chosen already, by their order: ``page`` has them.
+    chosen = false() if audience.prompts is not None else Customer.channel_order.is_not(None)
+    return stmt.where(Customer.id > after, chosen).order_by(Customer.id).limit(limit)
 
 
 def rows(
@@ -135,11 +149,13 @@ def rows(
         literal(now, UTCDateTime),
     )
     return _within(stmt, audience).where(
-        Customer.id > after, Customer.id <= upto, *_reachable(channel)
+        Customer.id > after, Customer.id <= upto, *_reachable(channel, audience)
     )
 
 
-def _reachable(channel: str) -> tuple[ColumnElement[bool], ...]:
+def _reachable(channel: str, audience: AudienceRule) -> tuple[ColumnElement[bool], ...]:
     address = address_column(channel)
+    if audience.prompts is not None:  # each prompt goes by its one channel
+        return address.is_not(None), address != "", RatingPrompt.channel == channel
     # Who ordered their channels is not everyone's fan-out (``ordered_page``).
     return address.is_not(None), address != "", Customer.channel_order.is_(None)

@@ -20,6 +20,9 @@ Issue 12's "contact them when it suits them" and "no spam", per recipient:
   matter: the event opens or closes the subject, or the impact was raised since the
   subject's previous notification. Inside the window a delivery is held to its end,
   and then folds into the newest one.
+- **Rating prompts** (``Event.asks_rating``) are no news about their subject: nothing
+  folds into one, and one does not make its subject look unresolved; a prompt itself
+  is held and folded as any message is.
 
 A held row keeps its place: ``status`` held, ``next_attempt_at`` its release, and
 ``last_error`` saying why (starting ``HELD``: what tells a released row from a fresh
@@ -40,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import DeliverySettings
 from notifier.db import among
 from notifier.delivery import quiet_hours
-from notifier.events import Event
+from notifier.events import RATING, Event
 from notifier.statuses import ChannelName, DeliveryStatus, Impact
 from notifier.tables import Customer, Delivery, Notification
 
@@ -178,7 +181,10 @@ class _History:
                     Notification.id,
                     Notification.event,
                     Notification.impact,
-                ).where(Notification.subject_id.in_(self._subjects))
+                ).where(
+                    Notification.subject_id.in_(self._subjects),
+                    Notification.event.not_in(RATING),
+                )
             )
             by_subject: dict[str, list[tuple[datetime, str, str, str | None]]] = {}
             for n in found:
@@ -226,6 +232,7 @@ async def _newest_told(
         .where(
             Delivery.customer_id.in_({r.customer_id for r in rows}),
             Delivery.status.in_(_TELLING),
+            Notification.event.not_in(RATING),
             Notification.subject_id.in_(
                 {notifications[r.notification_id].subject_id for r in rows}
             ),

@@ -26,8 +26,9 @@ from notifier.delivery.jobs import enqueue_batches
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
 from notifier.delivery.rendering import render
 from notifier.delivery.sms_segments import encoding
+from notifier.events import RATING
 from notifier.statuses import ChannelName, DeliveryStatus
-from notifier.tables import Customer, Delivery, Notification, Suppression
+from notifier.tables import Customer, Delivery, Notification, RatingPrompt, Suppression
 from notifier.tables.customers import address_by_channel
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ TEXTS_FIRST_SECONDS = 5.0
 class Sender:
     """A worker's sender of delivery batches, one per worker: ``send`` claims, renders,
     sends through ``channels`` (channel name -> ``Channel``) and records each outcome.
-    A provider's refusal of our credentials parks the rest of the batch (``parking``)."""
+    A provider's refusal of our credentials parks the rest of the batch (``parking``).
+    ``asking`` gives the rating prompts' words (``messages.Asking``); without it their
+    deliveries fail to render."""
 
     def __init__(
         self,
@@ -51,8 +54,10 @@ class Sender:
         channels: Mapping[str, Channel],
         settings: Settings,
         queue: ArqRedis | None = None,
+        asking: messages.Asking | None = None,
     ) -> None:
         self._sessions = sessions
+        self._asking = asking
         # Where fallbacks' send jobs go (None: the sweeper finds them).
         self._queue = queue
         self._channels = channels
@@ -258,6 +263,7 @@ class Sender:
         # their own zone, are values of their own (``messages.with_time_tokens``).
         groups: dict[tuple[str, str, str], list[tuple[Recipient, str]]] = {}
         decided: list[tuple[int, Outcome]] = []
+        customer_of: dict[int, str] = {}
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
         page_zone = self._settings.page_time_zone
@@ -299,6 +305,10 @@ class Sender:
                 )
                 zone = messages.recipient_zone(row.time_zone, page_zone)
                 groups.setdefault((notification_id, channel, locale), []).append((recipient, zone))
+                customer_of[delivery_id] = customer_id
+        prompts = await _prompts(
+            session, [n for n, _c, _l in groups if notifications[n].event in RATING], customer_of
+        )
         work = []
         overrides = await message_templates.current(session) if groups else {}
         for (notification_id, channel, locale), zoned in groups.items():
@@ -313,6 +323,12 @@ class Sender:
             for recipient, zone in zoned:
                 recipient.values["url"] = context["url"]
                 recipient.values.update(written[zone])
+                prompt = prompts.get((notification_id, customer_of[recipient.delivery_id]))
+                if prompt is not None:  # its score links, signed for this prompt
+                    signed = links.rating_token(secret, prompt)
+                    for score in context["scores"]:
+                        path = links.rating_path(signed, score)
+                        recipient.values[f"rating_url_{score}"] = public + path
                 recipients.append(recipient)
             longest, ucs2 = _longest(recipients) if channel == ChannelName.sms else ({}, False)
             content = render(
@@ -339,7 +355,9 @@ class Sender:
         key = (notification.id, locale)
         if key in self._contexts:
             return self._contexts[key]
-        said = await messages.context(session, notification, self._settings, locale)
+        said = await messages.context(
+            session, notification, self._settings, locale, asking=self._asking
+        )
         return _remember(self._contexts, key, messages.with_time_tokens(said))
 
     async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:
@@ -363,7 +381,8 @@ class Sender:
         )
 
     async def _superseded(self, session: AsyncSession, ids: set[str]) -> set[str]:
-        """Notifications for which a newer one about the same subject exists."""
+        """Notifications for which a newer one about the same subject exists (a rating
+        prompt is no news: it supersedes nothing)."""
         if not ids:
             return set()
         newer = Notification.__table__.alias("newer")
@@ -375,6 +394,7 @@ class Sender:
                 .where(
                     newer.c.subject_id == Notification.subject_id,
                     newer.c.created_at > Notification.created_at,
+                    newer.c.event.not_in(RATING),
                 )
                 .exists()
             )
@@ -460,6 +480,22 @@ class _Batch:
             due = new["next_attempt_at"]
             if due is not None and (self.retry_at is None or due < self.retry_at):
                 self.retry_at = due
+
+
+async def _prompts(
+    session: AsyncSession, notification_ids: Sequence[str], customer_of: Mapping[int, str]
+) -> dict[tuple[str, str], str]:
+    """(notification id, customer id) -> the id of the rating prompt that notification
+    carries to that customer, for the rating notifications among ``notification_ids``."""
+    if not notification_ids:
+        return {}
+    found = await session.execute(
+        select(RatingPrompt.notification_id, RatingPrompt.customer_id, RatingPrompt.id).where(
+            RatingPrompt.notification_id.in_(set(notification_ids)),
+            RatingPrompt.customer_id.in_(set(customer_of.values())),
+        )
+    )
+    return {(str(r.notification_id), r.customer_id): r.id for r in found}
 
 
 def _longest(recipients: Sequence[Recipient]) -> tuple[dict[str, str], bool]:

@@ -31,6 +31,18 @@ STATUS = {
     Event.problem_opened: "open",
     Event.problem_updated: "in_progress",
     Event.problem_resolved: "resolved",
+    # A prompt names the subject's last update: the one that ended it.
+    Event.incident_rating: "resolved",
+    Event.maintenance_rating: "completed",
+    Event.problem_rating: "resolved",
+}
+# A rating prompt's words come from ``notifier.care.questions`` (out of this package's
+# reach): samples stand in for them, on the CSAT scale.
+_ASKED: dict[str, Any] = {
+    "scale": "csat",
+    "scores": [1, 2, 3, 4, 5],
+    "question": "[question]",
+    "labels": {1: "[lowest]", 5: "[highest]"},
 }
 _NEXT_UPDATE = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 _WINDOW = (datetime(2026, 12, 20, 1, 0, tzinfo=UTC), datetime(2026, 12, 20, 3, 0, tzinfo=UTC))
@@ -114,6 +126,8 @@ def context(
         }
         if event.subject == "maintenance":
             said["window"] = messages.window(*_WINDOW, zone, locale)
+    if event.asks_rating:
+        said |= _ASKED
     return {name: f"[{name}]" for name in names} | said
 
 

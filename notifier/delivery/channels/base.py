@@ -17,8 +17,11 @@ TOKENS = ("greeting", "unsubscribe_url", "manage_url")
 # content rendered once per (notification, channel, locale) is their token (non-empty
 # exactly when there is a time; ``messages.with_time_tokens``), not template tokens.
 TIMES = ("next_update_by", "eta", "window")
+# A rating prompt's score links, one per score (``rating_url_0`` .. ``rating_url_10``;
+# a scale uses its own), each signed for the recipient's prompt (``links.rating_token``).
+RATING_LINKS = tuple(f"rating_url_{score}" for score in range(11))
 # Everything substituted per recipient in rendered content.
-SUBSTITUTED = TOKENS + TIMES
+SUBSTITUTED = TOKENS + TIMES + RATING_LINKS
 
 
 def token(name: str, *, html_part: bool = False) -> str:

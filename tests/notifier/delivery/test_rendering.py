@@ -9,12 +9,17 @@ import jinja2
 import pytest
 
 from notifier import markdown
+from notifier.care import prompts
 from notifier.delivery import messages, rendering, template_samples
 from notifier.delivery.channels.base import Content, Recipient, personalise
 from notifier.events import Event
 
 CHANNELS = ("email", "sms", "inapp")
 LOCALES = ("en", "ja")
+
+
+# The events that tell news of a subject (its update's body, its page): not the prompts.
+NEWS = [event for event in rendering.EVENTS if not event.asks_rating]
 
 
 def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
@@ -62,6 +67,8 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
         }
         if subject == "maintenance":
             values["window"] = "12月20日 10:00〜12:00 JST" if ja else "Dec 20, 10:00-12:00 UTC"
+    if Event(event).asks_rating if event in Event.__members__ else False:
+        values |= {"scale": "csat"} | prompts.asking("csat", locale)
     values.update(overrides)
     labels = messages.PROBLEM_STATUS_LABELS if subject == "problem" else messages.STATUS_LABELS
     values.setdefault("status_label", labels[locale][values["status"]])
@@ -120,7 +127,16 @@ def test_every_event_renders_on_every_channel_in_every_locale(
         assert "<p>%%greeting_html%%</p>" in unstyled(content.html)
     else:
         assert content.html == ""
-    if event.subject == "problem":
+    if event.asks_rating:
+        # The question; by email one score link per score, by SMS "reply 1-5".
+        assert values["question"] in content.text
+        links = [f"%%rating_url_{n}%%" in content.text for n in range(11)]
+        assert links == [channel == "email" and 1 <= n <= 5 for n in range(11)]
+        if channel == "email":
+            assert all(f"%%rating_url_{n}_html%%" in content.html for n in range(1, 6))
+        else:
+            assert "1-5" in content.text or "1〜5" in content.text
+    elif event.subject == "problem":
         assert values["reference"] in content.subject + content.text
         assert (values["eta"] in content.text) != event.closes
     else:
@@ -129,7 +145,10 @@ def test_every_event_renders_on_every_channel_in_every_locale(
         promises = not event.closes and event != Event.maintenance_reminder
         if channel != "sms" or event.subject == "incident":
             assert (values["next_update_by"] in content.text) == promises
-    if event.subject == "maintenance" and event != Event.maintenance_completed:
+    if event.subject == "maintenance" and event not in (
+        Event.maintenance_completed,
+        Event.maintenance_rating,
+    ):
         assert values["window"] in content.subject + content.text
 
 
@@ -164,7 +183,7 @@ def test_a_subject_is_one_line_whatever_the_values_hold(event: str, locale: str)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("event", rendering.EVENTS)
+@pytest.mark.parametrize("event", NEWS)
 def test_email_names_the_components_and_links_the_page(event: str, locale: str) -> None:
     values = context(event, locale)
 
@@ -210,7 +229,7 @@ def test_optional_lines_are_left_out_when_empty() -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("event", rendering.EVENTS)
+@pytest.mark.parametrize("event", NEWS)
 def test_html_escapes_the_body_while_text_keeps_it_literal(event: str, locale: str) -> None:
     script = "<script>alert('x')</script> & more"
     values = context(event, locale, body=script, title="A <b>bold</b> title")

@@ -35,7 +35,7 @@ async def test_it_lists_every_event_locale_and_part_with_the_built_in(
         for locale in ("en", "ja")
         for part in ("email_subject", "email_text", "email_html", "sms")
     }
-    assert len(listed["data"]) == 96
+    assert len(listed["data"]) == 120  # 15 events, 2 locales, 4 parts
     sms = next(
         t
         for t in listed["data"]
