@@ -31,6 +31,8 @@ CRON_JOBS = [
     cron(jobs.maintenance_reminders, second=25, unique=True, timeout=60),
     # Every 30 s: an unread urgent in-app message goes by email at most half a minute late.
     cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
+    # Every 30 s: ops hear of a low rating at most half a minute after it was given.
+    cron(jobs.alert_follow_ups, second={15, 45}, unique=True, timeout=120),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -54,6 +56,7 @@ FUNCTIONS = [
     func(jobs.promise_tick, name=names.PROMISE_TICK),
     func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
     func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
+    func(jobs.alert_follow_ups, name=names.ALERT_FOLLOW_UPS),
 ]
 
 

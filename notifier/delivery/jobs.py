@@ -39,6 +39,7 @@ EXPIRE_SIGNUPS = "expire_signups"
 PROMISE_TICK = "promise_tick"
 MAINTENANCE_REMINDERS = "maintenance_reminders"
 FALL_BACK_UNREAD = "fall_back_unread"
+ALERT_FOLLOW_UPS = "alert_follow_ups"
 NAMES = frozenset(
     {
         FAN_OUT,
@@ -51,6 +52,7 @@ NAMES = frozenset(
         PROMISE_TICK,
         MAINTENANCE_REMINDERS,
         FALL_BACK_UNREAD,
+        ALERT_FOLLOW_UPS,
     }
 )
 
