@@ -1,4 +1,5 @@
-"""Ops on call: a reminder before a promised update is due, an alert when one was broken.
+"""Ops on call: a reminder before a promised update is due, an alert when one was broken,
+and (composed by ``notifier.care.follow_ups``, sent by ``tell``) a low rating to follow up.
 
 Everyone in ``FOREWARN_ON_CALL__*`` hears it: the emails and E.164 numbers through the
 same email and SMS channels as customers' messages (SendGrid and Twilio, or the dev
@@ -12,6 +13,9 @@ The webhook's request: ``POST`` with ``Content-Type: application/json`` and the 
      "id": "promise-<promise id>-<reminder|broken>",   # the same on a retry: dedupe by it
      "sent_at": "<RFC 3339>", "due_at": "<RFC 3339>", "broken_promises": <int>,
      "incident": {"id", "title", "status", "impact", "url"}}
+
+A new follow-up's body is ``{"type": "follow_up.opened", "id": "follow-up-<id>", ...}``
+(``notifier.care.follow_ups.payload`` lists its fields).
 
 A timeout, a connection error, 408, 429 or 5xx is tried again (``ATTEMPTS`` in all,
 exponential backoff from ``FOREWARN_DELIVERY__RETRY_BASE_SECONDS``, a ``Retry-After``
