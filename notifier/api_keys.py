@@ -20,6 +20,8 @@ SCOPES = {
     "customers:read": "Read customers (personal data).",
     "customers:write": "Create, change and erase customers.",
     "templates:write": "Override message templates and revert them to the built-ins.",
+    "follow_ups:write": "Mark follow-ups of low ratings done (reading them takes customers:read).",
+    "contacts:write": "Record customers' contacts with support (as a helpdesk does).",
     "admin": "Everything, including the audit log.",
 }
 KEY_PREFIX = "fw_"

@@ -15,7 +15,10 @@ Personal data about a customer, wherever it is kept (``export`` reads it all):
   have been sent, whole);
 - the delivery problems that name them (their order's reference, kind, status);
 - audit entries about them (which key changed which fields of their record, when:
-  the names of the fields, never values).
+  the names of the fields, never values);
+- the rating prompts they were sent, their ratings (score, comment, channel), the
+  follow-ups of their low ratings (with ops' notes) and the contacts with support a
+  helpdesk recorded for them (``notifier.care``).
 
 ``erase`` removes it, keeping what counts need and nothing that names them:
 
@@ -37,7 +40,13 @@ Personal data about a customer, wherever it is kept (``export`` reads it all):
 - a remembered ``Idempotency-Key`` answer that lists them among a delivery
   problem's customers shows ``(erased)`` there, as reading the problem does;
 - the audit log keeps its entries (they hold no values), the delivery-problem
-  links stay (a problem still counts the customers it affected).
+  links stay (a problem still counts the customers it affected);
+- ratings keep their score, scale, channel and times, follow-ups their times and
+  who closed them, contacts their subject, channel and time (the reports' counts:
+  response rates, CSAT/NPS/CES, heard-from-us-first); a rating's comment and a
+  follow-up's note (free text about them) become null, and so does a contact's
+  ``external_id`` (a key to the helpdesk's own record of them). A remembered
+  answer of a follow-up or a contact that shows them is scrubbed likewise.
 
 An address another customer (not erased) also has is theirs too: its
 suppressions, sign-ups and outbox messages are left for them. Free text that ops
@@ -54,7 +63,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import suppressions
@@ -64,13 +73,17 @@ from notifier.tables import (
     AuditEntry,
     Component,
     Consent,
+    Contact,
     Customer,
     Delivery,
     DeliveryProblem,
     DeliveryProblemCustomer,
+    FollowUp,
     IdempotencyRecord,
     InboxMessage,
     OutboxMessage,
+    Rating,
+    RatingPrompt,
     Signup,
     Subscription,
     Suppression,
@@ -121,10 +134,14 @@ class PersonalData:
     outbox: Sequence[OutboxMessage]
     problems: Sequence[ProblemNamed]
     audit: Sequence[AuditEntry]
+    prompts: Sequence[RatingPrompt]
+    ratings: Sequence[Rating]
+    follow_ups: Sequence[FollowUp]
+    contacts: Sequence[Contact]
 
 
 async def export(session: AsyncSession, external_id: str) -> PersonalData:
-    """Everything held about the customer known by ``external_id``, in ten queries
+    """Everything held about the customer known by ``external_id``, in fourteen queries
     whatever they hold; ``NotFound`` for an unknown (or erased) external_id."""
     customer = await get_customer(session, external_id)
     addresses = [
@@ -201,7 +218,29 @@ async def export(session: AsyncSession, external_id: str) -> PersonalData:
             .where(AuditEntry.target_type == "customer", AuditEntry.target_id == customer.id)
             .order_by(AuditEntry.at, AuditEntry.id)
         ),
+        prompts=await rows(
+            select(RatingPrompt)
+            .where(RatingPrompt.customer_id == customer.id)
+            .order_by(RatingPrompt.created_at, RatingPrompt.id)
+        ),
+        ratings=await rows(
+            select(Rating).where(Rating.customer_id == customer.id).order_by(Rating.id)
+        ),
+        follow_ups=await rows(
+            select(FollowUp)
+            .where(FollowUp.rating_id.in_(_ratings_of(customer.id)))
+            .order_by(FollowUp.created_at, FollowUp.id)
+        ),
+        contacts=await rows(
+            select(Contact)
+            .where(Contact.customer_id == customer.id)
+            .order_by(Contact.contacted_at, Contact.id)
+        ),
     )
+
+
+def _ratings_of(customer_id: str) -> Select[int]:
+    return select(Rating.id).where(Rating.customer_id == customer_id)
 
 
 async def erase(session: AsyncSession, external_id: str, *, secret: str, now: datetime) -> Customer:
@@ -234,6 +273,17 @@ async def erase(session: AsyncSession, external_id: str, *, secret: str, now: da
         update(Delivery)
         .where(Delivery.customer_id == customer.id)
         .values(last_error=None, provider_id=None)
+    )
+    await session.execute(
+        update(Rating).where(Rating.customer_id == customer.id).values(comment=None)
+    )
+    await session.execute(
+        update(FollowUp)
+        .where(FollowUp.rating_id.in_(_ratings_of(customer.id)))
+        .values(done_note=None)
+    )
+    await session.execute(
+        update(Contact).where(Contact.customer_id == customer.id).values(external_id=None)
     )
     await _scrub_replays(session, external_id)
     await session.execute(delete(Subscription).where(Subscription.customer_id == customer.id))
@@ -279,7 +329,8 @@ def _pairs(channel: Any, address: Any, pairs: list[Address]) -> ColumnElement[bo
 
 
 async def _scrub_replays(session: AsyncSession, external_id: str) -> None:
-    """Remembered answers listing ``external_id`` among a problem's ``customers``."""
+    """Remembered answers that show ``external_id``: a problem's ``customers`` list, a
+    follow-up's ``customer`` (with the comment and note), a contact's ``customer``."""
     quoted = json.dumps(external_id)
     records = await session.scalars(
         select(IdempotencyRecord).where(IdempotencyRecord.body.contains(quoted, autoescape=True))
@@ -289,6 +340,15 @@ async def _scrub_replays(session: AsyncSession, external_id: str) -> None:
             body = json.loads(record.body)
         except ValueError:
             continue
-        if isinstance(body, dict) and isinstance(body.get("customers"), list):
+        if not isinstance(body, dict):
+            continue
+        if isinstance(body.get("customers"), list):
             body["customers"] = [ERASED if c == external_id else c for c in body["customers"]]
-            record.body = json.dumps(body, separators=(",", ":"))
+        shown = body.get("customer")
+        if shown == external_id:  # a contact
+            body["customer"] = None
+            body["external_id"] = None
+        elif isinstance(shown, dict) and shown.get("external_id") == external_id:
+            body["customer"] = {**dict.fromkeys(shown), "locale": "en"}
+            body["comment"] = body["done_note"] = None
+        record.body = json.dumps(body, separators=(",", ":"))

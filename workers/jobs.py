@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import holding, idempotency, maintenance, notifications, promises, signup
-from notifier.care import prompts
+from notifier.care import follow_ups, prompts
 from notifier.db import utcnow
 from notifier.delivery import fallback, fanout, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
@@ -198,3 +198,28 @@ async def rating_prompts(ctx: Ctx) -> int:
             log.info("rating prompts: %d notifications", len(made))
         await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
     return len(made)
+
+
+async def alert_follow_ups(ctx: Ctx) -> int:
+    """Tell ops on call of each new follow-up of a low rating; returns how many.
+
+    Each is claimed (committed) before its alert goes out, as ``promise_tick``'s are: a
+    second run at the same time finds none, and a worker killed between the two loses
+    that alert rather than sending it twice. Without anyone on call they are claimed
+    all the same (ops read them through the API), so configuring it later does not
+    bring a flood of old ones.
+    """
+    settings: Settings = ctx["settings"]
+    now = utcnow()
+    async with _sessions(ctx)() as session, session.begin():
+        opened = await follow_ups.claim_unalerted(session, now=now)
+    if opened:
+        log.info("follow-ups: %d new", len(opened))
+    if opened and settings.on_call.configured:
+        async with aiohttp.ClientSession() as http:
+            for found in opened:
+                email, sms = follow_ups.compose(found, settings)
+                body = follow_ups.payload(found, settings, now=now)
+                sent = await on_call.tell(ctx["channels"], http, settings, email, sms, body)
+                log.info("on-call alert of follow-up %s: sent %s", found.follow_up.id, sent)
+    return len(opened)

@@ -34,6 +34,8 @@ CRON_JOBS = [
     cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
     # Every minute: a rating prompt goes at most a minute after its delay.
     cron(jobs.rating_prompts, second=50, unique=True, timeout=120),
+    # Every 30 s: ops hear of a low rating at most half a minute after it was given.
+    cron(jobs.alert_follow_ups, second={15, 45}, unique=True, timeout=120),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -58,6 +60,7 @@ FUNCTIONS = [
     func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
     func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
     func(jobs.rating_prompts, name=names.RATING_PROMPTS),
+    func(jobs.alert_follow_ups, name=names.ALERT_FOLLOW_UPS),
 ]
 
 

@@ -40,6 +40,7 @@ PROMISE_TICK = "promise_tick"
 MAINTENANCE_REMINDERS = "maintenance_reminders"
 FALL_BACK_UNREAD = "fall_back_unread"
 RATING_PROMPTS = "rating_prompts"
+ALERT_FOLLOW_UPS = "alert_follow_ups"
 NAMES = frozenset(
     {
         FAN_OUT,
@@ -53,6 +54,7 @@ NAMES = frozenset(
         MAINTENANCE_REMINDERS,
         FALL_BACK_UNREAD,
         RATING_PROMPTS,
+        ALERT_FOLLOW_UPS,
     }
 )
 

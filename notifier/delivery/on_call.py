@@ -1,4 +1,5 @@
-"""Ops on call: a reminder before a promised update is due, an alert when one was broken.
+"""Ops on call: a reminder before a promised update is due, an alert when one was broken,
+and (composed by ``notifier.care.follow_ups``, sent by ``tell``) a low rating to follow up.
 
 Everyone in ``FOREWARN_ON_CALL__*`` hears it: the emails and E.164 numbers through the
 same email and SMS channels as customers' messages (SendGrid and Twilio, or the dev
@@ -12,6 +13,9 @@ The webhook's request: ``POST`` with ``Content-Type: application/json`` and the 
      "id": "promise-<promise id>-<reminder|broken>",   # the same on a retry: dedupe by it
      "sent_at": "<RFC 3339>", "due_at": "<RFC 3339>", "broken_promises": <int>,
      "incident": {"id", "title", "status", "impact", "url"}}
+
+A new follow-up's body is ``{"type": "follow_up.opened", "id": "follow-up-<id>", ...}``
+(``notifier.care.follow_ups.payload`` lists its fields).
 
 A timeout, a connection error, 408, 429 or 5xx is tried again (``ATTEMPTS`` in all,
 exponential backoff from ``FOREWARN_DELIVERY__RETRY_BASE_SECONDS``, a ``Retry-After``
@@ -104,8 +108,26 @@ async def alert(
 ) -> dict[str, int]:
     """Tell everyone on call about ``due``; -> how many of them got it, by channel
     (``email``, ``sms``, ``webhook``). Never raises for a failed send: it is logged."""
-    on_call = settings.on_call
     email, sms = compose(due, kind, settings)
+    body = payload(due, kind, settings, now=now)
+    sent = await tell(channels, http, settings, email, sms, body)
+    log.info("on-call %s of promise %d: sent %s", kind, due.promise_id, sent)
+    return sent
+
+
+async def tell(
+    channels: Mapping[str, Channel],
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    email: Content,
+    sms: Content,
+    body: bytes,
+) -> dict[str, int]:
+    """Send one alert to everyone on call: ``email`` to the emails, ``sms`` to the numbers,
+    ``body`` (JSON, signed as the module says) to the webhook; -> how many got it, by
+    channel. Never raises for a failed send: it is logged. Other alerts (a follow-up of a
+    low rating) compose their own contents and come through here."""
+    on_call = settings.on_call
     public = str(settings.public_url).rstrip("/") + "/"
     # The SendGrid channel sets List-Unsubscribe from it; ops change the settings instead.
     values = {"unsubscribe_url": public, "manage_url": public, "greeting": "", "url": public}
@@ -120,10 +142,9 @@ async def alert(
             recipients = [Recipient(0, a, dict(values)) for a in addresses]
             jobs.append(_by_channel(channels[name], content, recipients, wait))
     if on_call.webhook_url is not None:
-        jobs.append(_by_webhook(http, settings, payload(due, kind, settings, now=now), wait))
+        jobs.append(_by_webhook(http, settings, body, wait))
     for target, count in await asyncio.gather(*jobs):
         sent[target] = count
-    log.info("on-call %s of promise %d: sent %s", kind, due.promise_id, sent)
     return sent
 
 

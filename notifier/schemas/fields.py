@@ -121,6 +121,8 @@ Body = Annotated[
     Field(min_length=1, max_length=20_000, description="Markdown."),
     _Text(multiline=True, blank=False),
 ]
+# A person's note on a record (what ops did about a follow-up): plain text, a few lines.
+Note = Annotated[str, Field(min_length=1, max_length=2000), _Text(multiline=True, blank=False)]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def build(operations: list[Operation], *, title: str, server: str) -> dict[str, 
             "title": f"{title}: Forewarn ops API",
             "version": "1",
             "description": (
-                "Incidents, maintenance, delivery problems, components and customers. "
+                "Incidents, maintenance, delivery problems, components, customers, "
+                "follow-ups of low ratings and customers' contacts with support. "
                 "Every error is application/problem+json (RFC 9457). POSTs that change "
                 "something accept an Idempotency-Key header: the same key and body replay "
                 "the first response."

@@ -52,7 +52,7 @@ PATH_RULES = {
 }
 # Writes that never show on the public page, so do not invalidate its cache (a
 # customer sync can be thousands of writes).
-OFF_PAGE_TAGS = frozenset({"customers", "templates"})
+OFF_PAGE_TAGS = frozenset({"customers", "templates", "follow-ups", "contacts"})
 
 
 @dataclass

@@ -133,6 +133,57 @@ class ProblemNamedOut(Output):
     resolved_at: datetime | None
 
 
+class RatingPromptRecordOut(Output):
+    """A rating prompt they were sent (or are due to be sent): how they were asked."""
+
+    id: str
+    subject_type: str
+    subject_id: str
+    scale: str
+    channel: str
+    status: str
+    due_at: datetime
+    sent_at: datetime | None
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class RatingRecordOut(Output):
+    """Their answer to a prompt: the latest score and comment, and the channel it came by."""
+
+    prompt_id: str
+    subject_type: str
+    subject_id: str
+    scale: str
+    score: int
+    comment: str | None
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FollowUpRecordOut(Output):
+    """A follow-up of one of their low ratings, and what ops noted they did."""
+
+    id: str
+    rating_prompt_id: str
+    created_at: datetime
+    done_at: datetime | None
+    done_note: str | None
+
+
+class ContactRecordOut(Output):
+    """A contact of theirs with support, as a helpdesk recorded it."""
+
+    id: str
+    subject_type: str
+    subject_id: str
+    channel: str
+    contacted_at: datetime
+    external_id: str | None = Field(description="The helpdesk's own id of the ticket.")
+    created_at: datetime
+
+
 class PersonalDataOut(Output):
     """Everything Forewarn holds about one customer (GDPR Art. 15 and 20), each list oldest
     first. Times are RFC 3339, in UTC."""
@@ -152,10 +203,16 @@ class PersonalDataOut(Output):
     audit_log: list[AuditEntryOut] = Field(
         description="Changes made to their record through the ops API (field names, never values)."
     )
+    rating_prompts: list[RatingPromptRecordOut]
+    ratings: list[RatingRecordOut]
+    follow_ups: list[FollowUpRecordOut] = Field(description="Of their low ratings.")
+    contacts: list[ContactRecordOut] = Field(description="With support, as a helpdesk recorded.")
 
     @classmethod
     def from_record(cls, data: PersonalData, *, now: datetime) -> PersonalDataOut:
         """From ``notifier.personal_data.export``'s answer, exported at ``now``."""
+        # A follow-up names its rating by row id, which the export does not show.
+        prompts = {r.id: r.prompt_id for r in data.ratings}
         return cls(
             exported_at=now,
             customer=CustomerRecordOut.from_record(data.customer),
@@ -168,4 +225,17 @@ class PersonalDataOut(Output):
             outbox_messages=[OutboxMessageOut.model_validate(m) for m in data.outbox],
             delivery_problems=[ProblemNamedOut.model_validate(p) for p in data.problems],
             audit_log=[AuditEntryOut.model_validate(e) for e in data.audit],
+            rating_prompts=[RatingPromptRecordOut.model_validate(p) for p in data.prompts],
+            ratings=[RatingRecordOut.model_validate(r) for r in data.ratings],
+            follow_ups=[
+                FollowUpRecordOut(
+                    id=f.id,
+                    rating_prompt_id=prompts[f.rating_id],
+                    created_at=f.created_at,
+                    done_at=f.done_at,
+                    done_note=f.done_note,
+                )
+                for f in data.follow_ups
+            ],
+            contacts=[ContactRecordOut.model_validate(c) for c in data.contacts],
         )

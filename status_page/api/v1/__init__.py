@@ -4,7 +4,9 @@ from status_page.api.routing import Api
 from status_page.api.v1 import (
     audit_log,
     components,
+    contacts,
     customers,
+    follow_ups,
     incidents,
     maintenance,
     notifications,
@@ -23,6 +25,8 @@ API = Api(
         *customers.api.operations,
         *notifications.api.operations,
         *templates.api.operations,
+        *follow_ups.api.operations,
+        *contacts.api.operations,
         *audit_log.api.operations,
         *reports.api.operations,
     ],
