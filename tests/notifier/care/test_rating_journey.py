@@ -46,6 +46,10 @@ ASKED = RESOLVED + DELAY + timedelta(seconds=30)
 ANSWERED = ASKED + timedelta(hours=2)
 TARO = "+819012345678"
 INBOUND = "/webhooks/twilio/inbound"
+OURS = """{{ token("greeting") }} In our own words: {{ question }}
+{% for s in scores %}{{ s }}: {{ token("rating_url_" ~ s) }}
+{% endfor %}
+Unsubscribe: {{ token("unsubscribe_url") }}"""
 
 
 def score_links(mail: dict[str, Any], content_type: str = "text/plain") -> dict[int, str]:
@@ -113,6 +117,12 @@ async def test_a_resolved_incident_is_rated_by_email_sms_and_in_app(
     assert "ann@example.com" in sendgrid.delivered
     assert any(r.form["To"] == TARO for r in twilio.requests if r.sid)
 
+    # Ops wrote the prompt's plain-text email themselves, score links and all.
+    override = await api.put(
+        "/api/v1/templates/incident_rating/en/email_text", json={"source": OURS}, headers=admin
+    )
+    assert override.status == 201, await override.text()
+
     with time_machine.travel(ASKED):
         assert await tick(settings, sessions) == 1
         await run_due(settings)
@@ -124,6 +134,7 @@ async def test_a_resolved_incident_is_rated_by_email_sms_and_in_app(
         # (a) Email: the link for 4, as the mail shows it. A scanner opens it: nothing.
         mail = prompt_mail(sendgrid)
         links = score_links(mail)
+        assert "In our own words:" in mail["content"][0]["value"]
         assert sorted(links) == [1, 2, 3, 4, 5]
         assert score_links(mail, "text/html") == links
         url = urlsplit(links[4])
@@ -152,6 +163,8 @@ async def test_a_resolved_incident_is_rated_by_email_sms_and_in_app(
         assert listed.status == 200
         [item] = [m for m in (await listed.json())["data"] if m["rating"] is not None]
         assert (item["rating"]["min_score"], item["rating"]["max_score"]) == (1, 5)
+        assert "Choose a score from 1 (very dissatisfied) to 5" in item["body"]
+        assert "Reply" not in item["body"]
         rated = await api.post(
             f"/api/v1/inbox/{item['id']}/rating", json={"score": 2}, headers=user
         )
