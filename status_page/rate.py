@@ -18,11 +18,11 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
 
-from notifier import links
-from notifier.care import questions, ratings
-from notifier.care.scales import PromptStatus, Scale
+from notifier import links, questions
+from notifier.care import ratings
 from notifier.db import utcnow
 from notifier.errors import NotFound
+from notifier.scales import PromptStatus, Scale
 from notifier.statuses import ChannelName
 from notifier.tables import Customer, Rating, RatingPrompt
 from status_page import forms, i18n, keys

@@ -12,7 +12,6 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config import Settings
-from notifier.care import prompts
 from notifier.db import create_engine, sessionmaker
 from notifier.delivery import jobs as names
 from notifier.delivery.channels import registry
@@ -84,7 +83,7 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             sessions=sessions,
             settings=settings,
             channels=channels,
-            sender=Sender(sessions, channels, settings, ctx["redis"], asking=prompts.asking),
+            sender=Sender(sessions, channels, settings, ctx["redis"]),
         )
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
         # out of the collector, whose full passes over it were pauses of up to a second.

@@ -21,10 +21,10 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from notifier.care.scales import Scale, Subject
 from notifier.delivery.channels.base import Content
 from notifier.errors import Conflict, NotFound
 from notifier.pagination import paginate
+from notifier.scales import Scale, Subject
 from notifier.schemas.care import FollowUpQuery, FollowUpStatus
 from notifier.tables import Customer, DeliveryProblem, FollowUp, Incident, Rating
 

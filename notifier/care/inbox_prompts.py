@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.care import questions, ratings
-from notifier.care.scales import Scale
+from notifier import questions
+from notifier.care import ratings
 from notifier.errors import NotFound
+from notifier.scales import Scale
 from notifier.statuses import ChannelName
 from notifier.tables import Customer, Delivery, InboxMessage, Rating, RatingPrompt
 

@@ -32,9 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import Settings
 from notifier import notifications
 from notifier.audience_rule import AudienceRule
-from notifier.care import questions
-from notifier.care.scales import PromptStatus, Scale, Subject
 from notifier.events import RATING, rating_of
+from notifier.scales import PromptStatus, Subject
 from notifier.statuses import (
     ChannelName,
     DeliveryStatus,
@@ -64,16 +63,6 @@ CATCH_UP = timedelta(days=1)
 # Deliveries that reached the customer: they were told about the subject.
 REACHED = (DeliveryStatus.sent, DeliveryStatus.delivered)
 KIND = "rating_prompt"
-
-
-def asking(scale: str, locale: str) -> dict[str, Any]:
-    """The rating prompt's words for the delivery engine (``messages.Asking``):
-    ``scores`` (lowest first), ``question`` and the end points' ``labels``."""
-    return {
-        "scores": list(Scale(scale).scores),
-        "question": questions.question(scale, locale),
-        "labels": questions.labels(scale, locale),
-    }
 
 
 @dataclass(frozen=True)

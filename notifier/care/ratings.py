@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.care.scales import Scale
 from notifier.errors import NotFound
+from notifier.scales import Scale
 from notifier.tables import FollowUp, Rating, RatingPrompt
 
 # A comment is a few sentences; longer is refused, not cut.

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.care import ratings
-from notifier.care.scales import PromptStatus, Scale
+from notifier.scales import PromptStatus, Scale
 from notifier.statuses import ChannelName
 from notifier.tables import Customer, Rating, RatingPrompt
 

@@ -50,9 +50,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.care.scales import PromptStatus, Scale, Subject
 from notifier.db import UTCDateTime
 from notifier.errors import InvalidField, NotFound
+from notifier.scales import PromptStatus, Scale, Subject
 from notifier.schemas.reports import Interval
 from notifier.statuses import DeliveryStatus, IncidentKind
 from notifier.tables import (

@@ -10,6 +10,7 @@ so a change reaches the next batch of every worker without a restart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.delivery import messages, rendering, template_samples
-from notifier.delivery.channels.base import TOKENS
+from notifier.delivery.channels.base import RATING_LINKS, TOKENS
 from notifier.errors import InvalidField
 from notifier.events import Event
 from notifier.statuses import Locale, TemplatePart
 from notifier.tables import MessageTemplate
+
+# A score link's token as rendered (``%%rating_url_4%%``, ``%%rating_url_4_html%%``): its name.
+_SCORE_TOKEN = re.compile(r"%%(rating_url_[^%]*?)(?:_html)?%%")
 
 
 def variables(event: Event) -> frozenset[str]:
@@ -127,8 +131,8 @@ def check(
     """Refuse a source that cannot be sent, naming ``field`` (an ``InvalidField``): a
     Jinja syntax error or unknown filter (with its line), a variable the event's
     context does not give (``variables``; the globals such as ``token`` aside), a
-    ``token`` name that is no per-recipient value (``channels.base.TOKENS``), or an
-    error when rendered with the event's sample data (the sandbox's refusals included).
+    ``token`` name that is no per-recipient value (``tokens``), or an error when
+    rendered with the event's sample data (the sandbox's refusals included).
     """
     html = part == TemplatePart.email_html
     env = rendering.sandbox(html)
@@ -146,17 +150,29 @@ def check(
             field,
             f"unknown variable {names}: {event} templates have " + ", ".join(sorted(known)),
         )
-    for name in _token_names(tree):
-        if name not in TOKENS:
-            raise InvalidField(
-                field, f"unknown token {name!r}: the tokens are " + ", ".join(TOKENS)
-            )
+    allowed = tokens(event)
+    for name in _token_names(tree, scored=event.asks_rating):
+        if name not in allowed:
+            said = ", ".join(TOKENS) + (", rating_url_<score>" if event.asks_rating else "")
+            raise InvalidField(field, f"unknown token {name!r}: the tokens are {said}")
     overrides = {(event.value, locale.value, part.value): source}
     context = template_samples.context(event, locale, known)
     try:
-        rendering.render_part(event, locale, part, context, overrides)
+        rendered = rendering.render_part(event, locale, part, context, overrides)
     except rendering.TemplateFailed as exc:
         raise InvalidField(field, f"fails with sample data: {exc}") from None
+    # A score link named by an expression (``"rating_url_" ~ score``) is known once rendered.
+    for name in _SCORE_TOKEN.findall(rendered):
+        if name not in allowed:
+            raise InvalidField(field, f"unknown token {name!r}: a score is 0 to 10")
+
+
+def tokens(event: Event) -> frozenset[str]:
+    """The per-recipient values ``event``'s templates may name with ``token(...)``: the
+    greeting and the manage and unsubscribe links (``channels.base.TOKENS``), and for a
+    rating prompt its score links ``rating_url_0`` .. ``rating_url_10`` (``RATING_LINKS``:
+    the page's scale fills its own)."""
+    return frozenset(TOKENS + (RATING_LINKS if event.asks_rating else ()))
 
 
 def _declared(tree: nodes.Template) -> set[str]:
@@ -170,11 +186,26 @@ def _declared(tree: nodes.Template) -> set[str]:
     return stored
 
 
-def _token_names(tree: nodes.Template) -> Sequence[str]:
-    """The names given to ``token(...)``; a name that is not a constant is refused."""
+def _token_names(tree: nodes.Template, *, scored: bool = False) -> Sequence[str]:
+    """The names given to ``token(...)``; a name that is not a constant is refused, but
+    with ``scored`` (a rating prompt's template) ``"rating_url_" ~ <expression>`` stands
+    for ``rating_url_0`` (its value is checked once rendered)."""
     names = []
     for call in tree.find_all(nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name == "token":
             arg = call.args[0] if len(call.args) == 1 and not call.kwargs else None
-            names.append(arg.value if isinstance(arg, nodes.Const) else "")
+            if isinstance(arg, nodes.Const):
+                names.append(arg.value)
+            elif scored and _is_score_link(arg):
+                names.append(RATING_LINKS[0])
+            else:
+                names.append("")
     return [str(n) for n in names]
+
+
+def _is_score_link(arg: nodes.Expr | None) -> bool:
+    """``"rating_url_" ~ <expression>``, as the built-in prompts write their links."""
+    if not isinstance(arg, nodes.Concat) or len(arg.nodes) != 2:
+        return False
+    first = arg.nodes[0]
+    return isinstance(first, nodes.Const) and first.value == "rating_url_"

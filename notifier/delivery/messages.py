@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,6 +13,7 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from notifier import questions
 from notifier.delivery.channels.base import TIMES, token
 from notifier.events import Event
 from notifier.markdown import to_text
@@ -86,18 +86,14 @@ _PROBLEM = _PAGE | {
     "eta",
 }
 # A rating prompt's (``Event.asks_rating``) on top of its subject's: the page's ``scale``
-# (``config.RatingSettings.scale``), its ``scores`` (lowest first), and what ``Asking``
-# gives: the ``question`` and the end points' ``labels`` ({score: text}).
+# (``config.RatingSettings.scale``), its ``scores`` (lowest first), the ``question`` and
+# the end points' ``labels`` ({score: text}) from ``notifier.questions``.
 ASKED = frozenset({"scale", "scores", "question", "labels"})
 VARIABLES: dict[Event, frozenset[str]] = {
     event: {"incident": _INCIDENT, "maintenance": _MAINTENANCE, "problem": _PROBLEM}[event.subject]
     | (ASKED if event.asks_rating else frozenset())
     for event in Event
 }
-# (scale, locale) -> the rating prompt's words: ``scores``, ``question`` and ``labels``.
-# ``notifier.care.prompts.asking``, handed in by whoever sends (the delivery engine may
-# not import ``notifier.care``, which builds on it).
-Asking = Callable[[str, str], dict[str, Any]]
 
 
 def greeting(locale: str, given: str | None, family: str | None = None) -> str:
@@ -262,13 +258,12 @@ async def context(
     settings: Settings,
     locale: str,
     zone: str | None = None,
-    asking: Asking | None = None,
 ) -> dict[str, Any]:
     """The template context of ``notification`` for its recipients in one locale and
     time zone: exactly the keys ``VARIABLES[event]`` names.
 
-    A rating prompt's event adds ``ASKED``: ``scale`` from ``settings.ratings`` and the
-    rest from ``asking`` (``ValueError`` without one).
+    A rating prompt's event adds ``ASKED``: ``scale`` from ``settings.ratings`` and its
+    words in ``locale`` from ``notifier.questions.asked``.
 
     Always ``page_name``, ``url`` (the page, with a trailing slash) and the emails' brand,
     ``brand_color`` (``#rrggbb``) and ``brand_logo_url`` (each None when not configured).
@@ -288,10 +283,8 @@ async def context(
     said = await _context(session, notification, settings, locale, zone)
     if not Event(notification.event).asks_rating:
         return said
-    if asking is None:
-        raise ValueError("a rating prompt's context needs its question (asking)")
     scale = settings.ratings.scale
-    return said | {"scale": scale} | asking(scale, locale)
+    return said | {"scale": scale} | questions.asked(scale, locale)
 
 
 async def _context(

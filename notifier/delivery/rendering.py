@@ -30,7 +30,7 @@ from markupsafe import Markup
 from notifier.delivery import messages
 from notifier.delivery.channels.base import SUBSTITUTED, TIMES, Content, token
 from notifier.delivery.sms_segments import encoding, segments
-from notifier.events import Event
+from notifier.events import RATING, Event
 from notifier.markdown import to_html, to_text
 from notifier.statuses import ChannelName, Locale, TemplatePart
 
@@ -46,6 +46,9 @@ PARTS: dict[str, str] = {
     TemplatePart.email_html: "email/{event}/body.{locale}.html",
     TemplatePart.sms: "sms/{event}.{locale}.txt",
 }
+# A rating prompt's in-app body: it is answered with the inbox's score buttons (the inbox
+# API's ``rating``), not by a reply as its SMS text asks. Built in only (no ``TemplatePart``).
+INAPP_RATING = "inapp/rating.{locale}.txt"
 # (event, locale, part) -> Jinja source: the overrides ``render`` prefers to the files.
 Overrides = Mapping[tuple[str, str, str], str]
 # The longest text or list an override may build with ``*`` (the sandbox bounds ``range``
@@ -227,7 +230,8 @@ def render(
     ``sms_max_segments``, fitted to that many segments (``fit_sms``, measured with the
     tokens as ``values``: token name -> the longest value a recipient will get, and as
     UCS-2 when ``ucs2``: some recipient's value is not GSM-7); in-app the email subject
-    as title and the SMS text as body (uncut).
+    as title and the SMS text as body (uncut), but a rating prompt's body is its own
+    (``INAPP_RATING``: choose a score, not reply).
     ``overrides`` (``message_templates.current``) replace the built-in parts they
     name; one that raises is replaced by the built-in, unless ``fallback`` is False
     (a preview): then any part that raises raises ``TemplateFailed``.
@@ -251,6 +255,10 @@ def render(
         )
     subject = part("email_subject")
     if channel == ChannelName.inapp:
+        if event in RATING:
+            path = INAPP_RATING.format(locale=locale)
+            body = _env(False).get_template(path).render(context).strip()
+            return Content(subject=subject, text=body)
         return Content(subject=subject, text=part("sms"))
     return Content(subject=subject, text=part("email_text"), html=part("email_html"))
 

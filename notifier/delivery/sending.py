@@ -44,9 +44,7 @@ TEXTS_FIRST_SECONDS = 5.0
 class Sender:
     """A worker's sender of delivery batches, one per worker: ``send`` claims, renders,
     sends through ``channels`` (channel name -> ``Channel``) and records each outcome.
-    A provider's refusal of our credentials parks the rest of the batch (``parking``).
-    ``asking`` gives the rating prompts' words (``messages.Asking``); without it their
-    deliveries fail to render."""
+    A provider's refusal of our credentials parks the rest of the batch (``parking``)."""
 
     def __init__(
         self,
@@ -54,10 +52,8 @@ class Sender:
         channels: Mapping[str, Channel],
         settings: Settings,
         queue: ArqRedis | None = None,
-        asking: messages.Asking | None = None,
     ) -> None:
         self._sessions = sessions
-        self._asking = asking
         # Where fallbacks' send jobs go (None: the sweeper finds them).
         self._queue = queue
         self._channels = channels
@@ -355,9 +351,7 @@ class Sender:
         key = (notification.id, locale)
         if key in self._contexts:
             return self._contexts[key]
-        said = await messages.context(
-            session, notification, self._settings, locale, asking=self._asking
-        )
+        said = await messages.context(session, notification, self._settings, locale)
         return _remember(self._contexts, key, messages.with_time_tokens(said))
 
     async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:

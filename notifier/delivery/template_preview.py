@@ -100,6 +100,7 @@ async def preview(
             url=str(settings.public_url).rstrip("/") + "/",
             brand_color=settings.brand_color,
             brand_logo_url=str(settings.brand_logo_url) if settings.brand_logo_url else None,
+            scale=settings.ratings.scale,
         )
     overrides = await message_templates.current(session)
     for part, source in (sources or {}).items():
@@ -112,6 +113,11 @@ async def preview(
     recipient_id = person.id if person is not None else _SAMPLE_ID
     recipient = _recipient(settings, recipient_id, names, locale, channel)
     recipient.values.update(times)
+    if event.asks_rating:  # its score links, as ``sending`` gives them: they never work
+        public = str(settings.public_url).rstrip("/")
+        signed = links.rating_token(_THROWAWAY_SECRET, recipient_id)
+        for score in context["scores"]:
+            recipient.values[f"rating_url_{score}"] = public + links.rating_path(signed, score)
     try:
         content = rendering.render(
             event,

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from notifier import questions
 from notifier.delivery import messages
 from notifier.events import Event
 from notifier.markdown import to_text
@@ -35,14 +36,6 @@ STATUS = {
     Event.incident_rating: "resolved",
     Event.maintenance_rating: "completed",
     Event.problem_rating: "resolved",
-}
-# A rating prompt's words come from ``notifier.care.questions`` (out of this package's
-# reach): samples stand in for them, on the CSAT scale.
-_ASKED: dict[str, Any] = {
-    "scale": "csat",
-    "scores": [1, 2, 3, 4, 5],
-    "question": "[question]",
-    "labels": {1: "[lowest]", 5: "[highest]"},
 }
 _NEXT_UPDATE = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 _WINDOW = (datetime(2026, 12, 20, 1, 0, tzinfo=UTC), datetime(2026, 12, 20, 3, 0, tzinfo=UTC))
@@ -84,12 +77,14 @@ def context(
     url: str = "https://status.example.com/",
     brand_color: str | None = None,
     brand_logo_url: str | None = None,
+    scale: str = "csat",
 ) -> dict[str, Any]:
     """The sample context of ``event`` in ``locale`` (English for another), times in
-    ``zone``. Each of ``names`` (the event's variables) it has no sample for is given
-    as ``[name]``, so that a template using a variable newer than these samples still
-    renders in a preview. The page's name, URL and brand are given (a preview passes
-    the settings')."""
+    ``zone``; a rating prompt's asks on ``scale`` in the real words
+    (``notifier.questions``). Each of ``names`` (the event's variables) it has no
+    sample for is given as ``[name]``, so that a template using a variable newer than
+    these samples still renders in a preview. The page's name, URL and brand are given
+    (a preview passes the settings')."""
     words = _WORDS.get(locale, _WORDS["en"])
     status = STATUS[event]
     said: dict[str, Any] = {
@@ -127,7 +122,7 @@ def context(
         if event.subject == "maintenance":
             said["window"] = messages.window(*_WINDOW, zone, locale)
     if event.asks_rating:
-        said |= _ASKED
+        said |= {"scale": scale} | questions.asked(scale, locale)
     return {name: f"[{name}]" for name in names} | said
 
 

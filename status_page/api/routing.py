@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import api_keys, audit, idempotency, notifications
-from notifier.care.scales import Subject
 from notifier.db import utcnow
 from notifier.events import Event
 from notifier.page import generation as page_generation
+from notifier.scales import Subject
 from notifier.schemas.fields import EXTERNAL_ID, Matching
 from notifier.statuses import Locale, TemplatePart
 from notifier.tables import ApiKey

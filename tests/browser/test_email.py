@@ -4,16 +4,18 @@ the dev outbox. Screenshots go to the pytest temporary directory (``emails/``)."
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
+from notifier import questions
 from notifier.delivery import rendering
 from notifier.delivery.channels.base import personalise
 from notifier.events import Event
 from tests.browser.conftest import LOOP, TIMEOUT_MS, NewPage, Site, outbox_message
-from tests.notifier.delivery.test_rendering import LOCALES, context, recipient
+from tests.notifier.delivery.test_rendering import LOCALES, NEWS, context, recipient
 
 pytestmark = LOOP
 
@@ -48,6 +50,16 @@ def email_html(event: str, locale: str) -> str:
     return personalise(content, someone).html
 
 
+def rating_html(scale: str, locale: str) -> str:
+    """A rating prompt's HTML part on ``scale`` as one recipient gets it, links filled in."""
+    values = context(Event.incident_rating, locale, brand_logo_url=LOGO)
+    values |= {"scale": scale} | questions.asked(scale, locale)
+    content = rendering.render(Event.incident_rating, "email", locale, values)
+    someone = recipient(locale, "Sam", "http://status.test/unsubscribe/tok", family="Example")
+    links = {f"rating_url_{n}": f"http://status.test/rate/tok?score={n}" for n in range(11)}
+    return personalise(content, replace(someone, values=someone.values | links)).html
+
+
 async def logo(route: Route) -> None:
     await route.fulfill(status=200, content_type="image/svg+xml", body=LOGO_SVG)
 
@@ -61,7 +73,7 @@ async def no_sideways_scroll(page: Page) -> None:
 
 @pytest.mark.parametrize(("screen", "width", "height"), SCREENS)
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize("event", rendering.EVENTS)
+@pytest.mark.parametrize("event", NEWS)
 async def test_the_email_reads_well_on_a_desktop_and_on_a_phone(
     browser: Browser,
     screenshots: Path,
@@ -113,6 +125,50 @@ async def test_the_email_reads_well_on_a_desktop_and_on_a_phone(
             assert button["width"] >= width - 2 * 16 - 2
         else:
             assert button["width"] < 400
+    finally:
+        await browsing.close()
+
+
+@pytest.mark.parametrize(("screen", "width", "height"), SCREENS)
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("scale", ["csat", "nps", "ces"])
+async def test_a_rating_prompt_offers_every_score_as_a_link_a_thumb_can_hit(
+    browser: Browser,
+    screenshots: Path,
+    scale: str,
+    locale: str,
+    screen: str,
+    width: int,
+    height: int,
+) -> None:
+    browsing = await browser.new_context(viewport={"width": width, "height": height})
+    try:
+        browsing.set_default_timeout(TIMEOUT_MS)
+        await browsing.route(LOGO, logo)
+        page = await browsing.new_page()
+        await page.set_content(rating_html(scale, locale), wait_until="load")
+        await page.screenshot(
+            path=screenshots / f"rating-{scale}-{locale}-{screen}.png", full_page=True
+        )
+
+        await no_sideways_scroll(page)
+        question = page.locator("strong", has_text=questions.question(scale, locale))
+        await expect(question).to_be_visible()
+        scores = list(questions.asked(scale, locale)["scores"])
+        links = page.locator('a[href*="/rate/"]')
+        await expect(links).to_have_count(len(scores))
+        for score, link in zip(scores, await links.all(), strict=True):
+            await expect(link).to_have_text(str(score))
+            await expect(link).to_have_attribute(
+                "href", f"http://status.test/rate/tok?score={score}"
+            )
+            box = await link.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= width
+            # A thumb's target.
+            assert box["width"] >= 32
+            assert box["height"] >= 36
     finally:
         await browsing.close()
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from notifier.care.follow_ups import Opened
-from notifier.care.scales import Scale, Subject
+from notifier.scales import Scale, Subject
 from notifier.schemas.care import ContactChannel, ContactSubject, FollowUpStatus
 from notifier.statuses import ChannelName
 from notifier.tables import Contact, Customer

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from notifier.care.reports import Bucket, SubjectReport, Tally, percent
-from notifier.care.scales import Scale, Subject
+from notifier.scales import Scale, Subject
 from notifier.schemas.reports import Interval
 from notifier.statuses import ChannelName, DeliveryStatus
 from status_page.api.models.common import Output

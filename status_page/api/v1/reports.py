@@ -4,8 +4,8 @@ per period; JSON, or CSV with the same figures for ``Accept: text/csv``."""
 from __future__ import annotations
 
 from notifier.care import reports
-from notifier.care.scales import Subject
 from notifier.errors import InvalidField
+from notifier.scales import Subject
 from notifier.schemas.reports import SummaryQuery
 from status_page.api.errors import ApiError, FieldError
 from status_page.api.models.reports import (

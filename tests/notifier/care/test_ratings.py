@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.care import ratings
-from notifier.care.scales import PromptStatus, Scale, Subject
 from notifier.errors import NotFound
+from notifier.scales import PromptStatus, Scale, Subject
 from notifier.tables import Customer, FollowUp, Rating, RatingPrompt
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier import components, incidents, maintenance
-from notifier.care import prompts
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.messages import (
     VARIABLES,
@@ -300,7 +299,7 @@ async def test_the_context_of_every_event_has_exactly_its_documented_variables(
             one = Notification(
                 kind=kind, event=event, subject_id=row.subject_id, update_id=row.update_id
             )
-            found[event] = await context(session, one, settings, "en", asking=prompts.asking)
+            found[event] = await context(session, one, settings, "en")
     await engine.dispose()
     for event in Event:
         assert set(found[event]) == VARIABLES[event], event

@@ -8,8 +8,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from notifier import markdown
-from notifier.care import prompts
+from notifier import markdown, questions
 from notifier.delivery import messages, rendering, template_samples
 from notifier.delivery.channels.base import Content, Recipient, personalise
 from notifier.events import Event
@@ -68,7 +67,7 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
         if subject == "maintenance":
             values["window"] = "12月20日 10:00〜12:00 JST" if ja else "Dec 20, 10:00-12:00 UTC"
     if Event(event).asks_rating if event in Event.__members__ else False:
-        values |= {"scale": "csat"} | prompts.asking("csat", locale)
+        values |= {"scale": "csat"} | questions.asked("csat", locale)
     values.update(overrides)
     labels = messages.PROBLEM_STATUS_LABELS if subject == "problem" else messages.STATUS_LABELS
     values.setdefault("status_label", labels[locale][values["status"]])
@@ -134,8 +133,14 @@ def test_every_event_renders_on_every_channel_in_every_locale(
         assert links == [channel == "email" and 1 <= n <= 5 for n in range(11)]
         if channel == "email":
             assert all(f"%%rating_url_{n}_html%%" in content.html for n in range(1, 6))
-        else:
-            assert "1-5" in content.text or "1〜5" in content.text
+        elif channel == "sms":
+            assert "Reply 1-5" in content.text or "1〜5の数字でご返信ください" in content.text
+        else:  # in-app: the inbox shows score buttons, there is nothing to reply to
+            assert (
+                "Choose a score from 1" in content.text or "1〜5からお選びください" in content.text
+            )
+            assert "eply" not in content.text
+            assert "返信" not in content.text
     elif event.subject == "problem":
         assert values["reference"] in content.subject + content.text
         assert (values["eta"] in content.text) != event.closes

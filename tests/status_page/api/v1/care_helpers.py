@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.care import ratings
-from notifier.care.scales import PromptStatus, Scale, Subject
+from notifier.scales import PromptStatus, Scale, Subject
 from notifier.tables import Customer, RatingPrompt
 from tests.conftest import Client
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from notifier.care.scales import Scale
+from notifier.scales import Scale
 from tests.conftest import Client, KeyFactory
 from tests.status_page.api.v1.care_helpers import Sessions, add_customer, answer, open_incident
 

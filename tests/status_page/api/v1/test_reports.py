@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier.audience_rule import AudienceRule
-from notifier.care.scales import PromptStatus, Scale, Subject
 from notifier.db import new_id
+from notifier.scales import PromptStatus, Scale, Subject
 from notifier.tables import (
     Component,
     Contact,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -121,6 +122,39 @@ async def test_syntax_errors_unknown_filters_and_tokens_are_refused(
         assert detail in error["detail"], (source, error)
 
 
+async def test_a_rating_prompts_templates_may_use_the_score_links_and_no_other_may(
+    client: Client, admin: Headers
+) -> None:
+    rating = "/api/v1/templates/incident_rating/en/email_text"
+    looped = (
+        '{{ question }}\n{% for s in scores %}{{ s }}: {{ token("rating_url_" ~ s) }}\n{% endfor %}'
+    )
+    html = '<p>{{ question }} <a href="{{ token("rating_url_5") }}">5</a></p>'
+    for path, source in [
+        (rating, looped),
+        ("/api/v1/templates/problem_rating/ja/email_html", html),
+        ("/api/v1/templates/maintenance_rating/en/sms", 'Rate: {{ token("rating_url_1") }}'),
+    ]:
+        await answer(await client.put(path, json={"source": source}, headers=admin), 201)
+
+    for path, source, detail in [
+        (SUBJECT, '{{ token("rating_url_4") }}', "unknown token 'rating_url_4'"),
+        (SUBJECT, '{{ token("rating_url_" ~ 4) }}', "unknown token 'rating_url_4'"),
+        (rating, '{{ token("rating_url_11") }}', "unknown token 'rating_url_11'"),
+        (rating, '{{ token("rating_url_" ~ 11) }}', "unknown token 'rating_url_11'"),
+        (rating, '{% for s in scores %}{{ token("url_" ~ s) }}{% endfor %}', "unknown token ''"),
+        (
+            rating,
+            '{% for s in scores %}{{ token("rating_url_" ~ (s + 10)) }}{% endfor %}',
+            "unknown token 'rating_url_11'",
+        ),
+    ]:
+        problem = await answer(await client.put(path, json={"source": source}, headers=admin), 422)
+        [error] = problem["errors"]
+        assert error["field"] == "source"
+        assert detail in error["detail"], (source, error)
+
+
 async def test_the_sandbox_refuses_reaching_into_python(
     client: Client, admin: Headers, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -198,6 +232,27 @@ async def test_a_preview_with_sample_data_fills_every_part(client: Client, admin
     assert "Login errors" in inapp["subject"]
     assert "Investigating" in inapp["subject"]
     assert inapp["html"] == ""
+
+
+async def test_a_rating_prompts_preview_asks_the_real_question_with_working_looking_links(
+    client: Client, admin: Headers
+) -> None:
+    question = "How satisfied were you with how we kept you informed?"
+    email = await preview(client, admin, event="incident_rating", channel="email", locale="en")
+    inapp = await preview(client, admin, event="problem_rating", channel="inapp", locale="ja")
+
+    assert question in email["text"]
+    assert f"<strong>{question}</strong>" in email["html"]
+    assert "%%" not in email["text"] + email["html"]
+    for score in range(1, 6):
+        assert re.search(
+            rf"^{score}: http://status\.test/rate/\S+\?score={score}$", email["text"], re.M
+        )
+        assert re.search(rf'href="http://status\.test/rate/[^"]+\?score={score}"', email["html"])
+    assert "[question]" not in email["text"]
+    assert "どの程度ご満足いただけましたか" in inapp["text"]
+    assert "1〜5からお選びください" in inapp["text"]
+    assert "返信" not in inapp["text"]
 
 
 async def test_a_preview_of_an_unsaved_source_changes_nothing(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.care.scales import Scale
+from notifier.scales import Scale
 
 
 @pytest.mark.parametrize(

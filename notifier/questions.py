@@ -1,8 +1,9 @@
 """What a rating prompt asks, per scale and language: the one place for these words.
 
-The prompt messages (email, SMS, in-app) and the rating page both read them, so a
-customer sees the same question wherever they answer. The wording follows each
-scale's usual form (``notifier.care.scales``): CSAT asks how satisfied they were with
+The prompt messages (``notifier.delivery.messages``, and the templates' samples and
+previews), the rating page and the inbox API all read them, so a customer sees the same
+question wherever they answer (and ops see it in a preview). The wording follows each
+scale's usual form (``notifier.scales``): CSAT asks how satisfied they were with
 how we kept them informed; NPS is Reichheld's "How likely are you to recommend ...";
 CES 2.0 is a statement the customer agrees or disagrees with, so its "question" ends
 in a full stop. Labels name the two end points only, as the scales are usually shown.
@@ -10,7 +11,9 @@ in a full stop. Labels name the two end points only, as the scales are usually s
 
 from __future__ import annotations
 
-from notifier.care.scales import Scale
+from typing import Any
+
+from notifier.scales import Scale
 from notifier.statuses import Locale
 
 _QUESTIONS: dict[Scale, dict[Locale, str]] = {
@@ -64,3 +67,13 @@ def labels(scale: str, locale: str) -> dict[int, str]:
     scores = Scale(scale).scores
     low, high = _LABELS[Scale(scale)][_locale(locale)]
     return {scores[0]: low, scores[-1]: high}
+
+
+def asked(scale: str, locale: str) -> dict[str, Any]:
+    """A rating prompt's words for its templates: ``scores`` (a list, lowest first),
+    ``question`` and ``labels`` as above. ``ValueError`` if ``scale`` is not a ``Scale``."""
+    return {
+        "scores": list(Scale(scale).scores),
+        "question": question(scale, locale),
+        "labels": labels(scale, locale),
+    }

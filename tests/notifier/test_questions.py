@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.care.questions import labels, question
-from notifier.care.scales import Scale
+from notifier.questions import labels, question
+from notifier.scales import Scale
 from notifier.statuses import Locale
 
 
