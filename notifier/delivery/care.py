@@ -118,30 +118,47 @@ async def decide(
     subject follows (folding is looked for only among those released). At most three queries,
     each for the whole batch and only when some row needs it."""
     out = Decisions()
-    candidates = [r for r in rows if not notifications[r.notification_id].urgent]
+    # Per row only what differs per row: what a notification, a channel or a quiet
+    # window in a zone decides is decided once per batch (a batch is a thousand rows
+    # of one or two notifications, a few channels and zones).
+    urgent = {i for i, n in notifications.items() if n.urgent}
+    candidates = [r for r in rows if r.notification_id not in urgent]
     if not candidates:
         return out
     folding = [r for r in candidates if released(r) and r.notification_id in superseded]
     newer = await _newest_told(session, folding, notifications)
     page = (settings.quiet_hours_start, settings.quiet_hours_end)
     history = _History(session, notifications)
+    windows = {channel: _window(channel, settings) for channel in {r.channel for r in candidates}}
+    quiet: dict[tuple[Any, ...], datetime | None] = {}
+    matters: dict[str, bool] = {}
     windowed: list[Any] = []
     for row in candidates:
         notification = notifications[row.notification_id]
-        subject = notification.subject_id
-        told = newer.get((row.customer_id, row.channel, subject))
-        if told is not None and told > notification.created_at:
-            out.folded[row.id] = NEWER
-            continue
-        if released(row) and row.only_unresolved and await history.resolved(subject):
+        if newer:
+            told = newer.get((row.customer_id, row.channel, notification.subject_id))
+            if told is not None and told > notification.created_at:
+                out.folded[row.id] = NEWER
+                continue
+        if (
+            row.only_unresolved
+            and released(row)
+            and await history.resolved(notification.subject_id)
+        ):
             out.folded[row.id] = RESOLVED
             continue
         own = (row.quiet_hours_start, row.quiet_hours_end)
-        ends = quiet_hours.ends_at(now, quiet_hours.window(own, page), row.time_zone)
+        zoned = (*own, row.time_zone)
+        if zoned not in quiet:
+            quiet[zoned] = quiet_hours.ends_at(now, quiet_hours.window(own, page), row.time_zone)
+        ends = quiet[zoned]
         if ends is not None:
             out.held[row.id] = (ends, QUIET)
-        elif _window(row.channel, settings) and not await history.matters(notification):
-            windowed.append(row)
+        elif windows[row.channel]:
+            if notification.id not in matters:
+                matters[notification.id] = await history.matters(notification)
+            if not matters[notification.id]:
+                windowed.append(row)
     last = await _last_sent(session, windowed, notifications)
     for row in windowed:
         subject = notifications[row.notification_id].subject_id

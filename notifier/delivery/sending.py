@@ -225,10 +225,9 @@ class Sender:
                     Customer.given_name,
                     Customer.family_name,
                     Customer.locale,
-                    Customer.time_zone,
                     address.label("address"),
                     suppressed.label("suppressed"),
-                    *care.COLUMNS,
+                    *care.COLUMNS,  # the recipient's time_zone among them
                 )
                 .join(Customer, Customer.id == Delivery.customer_id)
                 .where(among(Delivery.id, claimed, postgres=self._postgres))
@@ -252,7 +251,8 @@ class Sender:
             now=now,
             postgres=self._postgres,
         )
-        rows = [r for r in rows if r.id not in policies.decided]
+        if held_or_folded := policies.decided:
+            rows = [r for r in rows if r.id not in held_or_folded]
         deadline = timedelta(minutes=self._settings.delivery.deadline_minutes)
         # Rendered once per (notification, channel, locale); each recipient's times, in
         # their own zone, are values of their own (``messages.with_time_tokens``).
@@ -261,8 +261,12 @@ class Sender:
         secret = self._settings.secret_key.get_secret_value()
         public = str(self._settings.public_url).rstrip("/")
         page_zone = self._settings.page_time_zone
+        zones: dict[str | None, str] = {}
+        claimed_rows: list[Claimed] = []
         for row in rows:
             delivery_id, channel, notification_id = row.id, row.channel, row.notification_id
+            since = care.since(row)
+            claimed_rows.append(Claimed(delivery_id, channel, row.attempts, since))
             if not row.address:
                 decided.append(
                     (delivery_id, DeliveryError("the address was removed", permanent=True))
@@ -277,7 +281,7 @@ class Sender:
                         DeliveryError("superseded by a newer update", permanent=True, late=True),
                     )
                 )
-            elif now - care.since(row) > deadline:
+            elif now - since > deadline:
                 decided.append(
                     (
                         delivery_id,
@@ -297,7 +301,8 @@ class Sender:
                         "manage_url": f"{public}/manage/{manage}",
                     },
                 )
-                zone = messages.recipient_zone(row.time_zone, page_zone)
+                if (zone := zones.get(row.time_zone)) is None:
+                    zone = zones[row.time_zone] = messages.recipient_zone(row.time_zone, page_zone)
                 groups.setdefault((notification_id, channel, locale), []).append((recipient, zone))
         work = []
         overrides = await message_templates.current(session) if groups else {}
@@ -326,9 +331,7 @@ class Sender:
                 ucs2=ucs2,
             )
             work.append((content, recipients))
-        batch = _Batch(
-            self._recorder, [Claimed(r.id, r.channel, r.attempts, care.since(r)) for r in rows]
-        )
+        batch = _Batch(self._recorder, claimed_rows)
         batch.retry_at = policies.due  # the held ones' job runs again when they are due
         return batch, decided, work
 
