@@ -24,7 +24,7 @@ from notifier.delivery.channels.base import Channel, Content, DeliveryError, Out
 from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches
 from notifier.delivery.outcomes import Claimed, Recorder, backoff
-from notifier.delivery.rendering import render
+from notifier.delivery.rendering import Overrides, render
 from notifier.delivery.sms_segments import encoding
 from notifier.statuses import ChannelName, DeliveryStatus
 from notifier.tables import Customer, Delivery, Notification, Suppression
@@ -60,6 +60,7 @@ class Sender:
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
         self._moments_of: dict[str, messages.Moments] = {}
         self._times: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._contents: dict[tuple[str, str, str, frozenset[Any]], Content] = {}
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self._recorder = Recorder(sessions.kw["bind"], settings.delivery)
         self._texts_sending = 0
@@ -265,7 +266,8 @@ class Sender:
         claimed_rows: list[Claimed] = []
         for row in rows:
             delivery_id, channel, notification_id = row.id, row.channel, row.notification_id
-            since = care.since(row)
+            # A row never tried nor held (most of them) starts its deadline at creation.
+            since = row.created_at if row.last_error is None else care.since(row)
             claimed_rows.append(Claimed(delivery_id, channel, row.attempts, since))
             if not row.address:
                 decided.append(
@@ -319,17 +321,20 @@ class Sender:
                 recipient.values["url"] = context["url"]
                 recipient.values.update(written[zone])
                 recipients.append(recipient)
-            longest, ucs2 = _longest(recipients) if channel == ChannelName.sms else ({}, False)
-            content = render(
-                notification.event,
-                channel,
-                locale,
-                context,
-                overrides,
-                sms_max_segments=self._settings.delivery.sms_max_segments,
-                values=longest,
-                ucs2=ucs2,
-            )
+            if channel == ChannelName.sms:  # fitted to this batch's longest values
+                longest, ucs2 = _longest(recipients)
+                content = render(
+                    notification.event,
+                    channel,
+                    locale,
+                    context,
+                    overrides,
+                    sms_max_segments=self._settings.delivery.sms_max_segments,
+                    values=longest,
+                    ucs2=ucs2,
+                )
+            else:
+                content = self._content(notification, channel, locale, context, overrides)
             work.append((content, recipients))
         batch = _Batch(self._recorder, claimed_rows)
         batch.retry_at = policies.due  # the held ones' job runs again when they are due
@@ -344,6 +349,23 @@ class Sender:
             return self._contexts[key]
         said = await messages.context(session, notification, self._settings, locale)
         return _remember(self._contexts, key, messages.with_time_tokens(said))
+
+    def _content(
+        self,
+        notification: Notification,
+        channel: str,
+        locale: str,
+        context: dict[str, Any],
+        overrides: Overrides,
+    ) -> Content:
+        """An email or in-app message, rendered once per notification, channel, locale and
+        set of overrides, not per batch (its context is the same for every batch, and the
+        email's layout is inlined CSS, the costliest rendering)."""
+        key = (notification.id, channel, locale, frozenset(overrides.items()))
+        if key in self._contents:
+            return self._contents[key]
+        content = render(notification.event, channel, locale, context, overrides)
+        return _remember(self._contents, key, content)
 
     async def _moments(self, session: AsyncSession, notification: Notification) -> messages.Moments:
         if notification.id in self._moments_of:
