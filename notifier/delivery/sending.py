@@ -6,7 +6,9 @@ each call's outcome is recorded as it returns (``notifier.delivery.outcomes``)."
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -217,27 +219,30 @@ class Sender:
         # Through the connection: Core rows. The session would pass each of a thousand
         # rows' 17 columns through an ORM getter first, for rows of plain columns.
         connection = await session.connection()
-        rows = list(
-            await connection.execute(
-                select(
-                    Delivery.id,
-                    Delivery.channel,
-                    Delivery.attempts,
-                    Delivery.created_at,
-                    Delivery.notification_id,
-                    Customer.id.label("customer_id"),
-                    Customer.given_name,
-                    Customer.family_name,
-                    Customer.locale,
-                    address.label("address"),
-                    suppressed.label("suppressed"),
-                    *care.COLUMNS,  # the recipient's time_zone among them
-                )
-                .join(Customer, Customer.id == Delivery.customer_id)
-                .where(among(Delivery.id, claimed, postgres=self._postgres))
-                .order_by(Delivery.id)
+        result = await connection.execute(
+            select(
+                Delivery.id,
+                Delivery.channel,
+                Delivery.attempts,
+                Delivery.created_at,
+                Delivery.notification_id,
+                Customer.id.label("customer_id"),
+                Customer.given_name,
+                Customer.family_name,
+                Customer.locale,
+                address.label("address"),
+                suppressed.label("suppressed"),
+                *care.COLUMNS,  # the recipient's time_zone among them
             )
+            .join(Customer, Customer.id == Delivery.customer_id)
+            .where(among(Delivery.id, claimed, postgres=self._postgres))
+            .order_by(Delivery.id)
         )
+        # Named tuples: a column read by name from a Row costs about 15 times what it
+        # costs from a named tuple, and each row's are read some twenty times here and
+        # in ``care``; the copy costs about one such read.
+        as_tuple = _named_tuple(tuple(result.keys()))._make
+        rows = [as_tuple(row) for row in result]
         notifications = {
             n.id: n
             for n in await session.scalars(
@@ -501,6 +506,12 @@ def _longest(recipients: Sequence[Recipient]) -> tuple[dict[str, str], bool]:
                 longest[name] = value
             ucs2 = ucs2 or encoding(value) != "GSM-7"
     return longest, ucs2
+
+
+@functools.cache
+def _named_tuple(fields: tuple[str, ...]) -> Any:
+    """A named tuple class with these fields (the batch query's columns)."""
+    return collections.namedtuple("BatchRow", fields)
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
