@@ -18,16 +18,37 @@ import hmac
 from functools import cache
 
 from itsdangerous import BadSignature, Signer, TimestampSigner
+from itsdangerous.encoding import base64_encode, want_bytes
 
 from notifier import signing
 
 _LEGACY_MAC_BYTES = 20
 
 
+class _KeyedSigner(Signer):
+    """itsdangerous' ``Signer`` with its HMAC keyed once: the same signatures, without
+    deriving the key and keying the HMAC again for every token (two per recipient of a
+    fan-out)."""
+
+    def __init__(self, secret: str, salt: str) -> None:
+        super().__init__(secret, salt=salt)
+        self._keyed = hmac.new(self.derive_key(), digestmod=self.digest_method)
+
+    def get_signature(self, value: str | bytes) -> bytes:
+        """As ``Signer.get_signature``: base64 of HMAC(derived key, ``value``)."""
+        mac = self._keyed.copy()
+        mac.update(want_bytes(value))
+        return base64_encode(mac.digest())
+
+
+class _KeyedTimestampSigner(_KeyedSigner, TimestampSigner):
+    """``TimestampSigner`` with the HMAC keyed once (``_KeyedSigner``)."""
+
+
 @cache
 def _plain_signer(secret: str, purpose: str) -> Signer:
     # Cached: a token is made for every recipient of a fan-out.
-    return Signer(secret, salt=f"forewarn:{purpose}")
+    return _KeyedSigner(secret, salt=f"forewarn:{purpose}")
 
 
 def sign(secret: str, purpose: str, payload: str) -> str:
@@ -74,7 +95,7 @@ def _legacy_verify(secret: str, purpose: str, token: str) -> str | None:
 def _signer(secret: str, purpose: str) -> TimestampSigner:
     # The signer alone, not a serializer around it: payloads here are short strings, and
     # a token is made for every recipient of a fan-out (5 µs each rather than 14).
-    return TimestampSigner(secret, salt=f"forewarn:{purpose}")
+    return _KeyedTimestampSigner(secret, salt=f"forewarn:{purpose}")
 
 
 def dumps(secret: str, purpose: str, payload: str) -> str:

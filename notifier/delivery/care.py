@@ -121,29 +121,60 @@ async def decide(
     subject follows (folding is looked for only among those released). At most three queries,
     each for the whole batch and only when some row needs it."""
     out = Decisions()
-    candidates = [r for r in rows if not notifications[r.notification_id].urgent]
+    # Per row only what differs per row: what a notification, a channel or a quiet
+    # window in a zone decides is decided once per batch (a batch is a thousand rows
+    # of one or two notifications, a few channels and zones).
+    urgent = {i for i, n in notifications.items() if n.urgent}
+    candidates = [r for r in rows if r.notification_id not in urgent] if urgent else rows
     if not candidates:
         return out
-    folding = [r for r in candidates if released(r) and r.notification_id in superseded]
+    folding = (
+        [r for r in candidates if r.notification_id in superseded and released(r)]
+        if superseded
+        else []
+    )
     newer = await _newest_told(session, folding, notifications)
     page = (settings.quiet_hours_start, settings.quiet_hours_end)
+    no_page_window = quiet_hours.window((None, None), page) is None
     history = _History(session, notifications)
+    quiet: dict[tuple[Any, ...], datetime | None] = {}
+    # (notification, channel) -> whether its rows wait out a no-spam window, if any.
+    spaced: dict[tuple[str, str], bool] = {}
     windowed: list[Any] = []
     for row in candidates:
-        notification = notifications[row.notification_id]
-        subject = notification.subject_id
-        told = newer.get((row.customer_id, row.channel, subject))
-        if told is not None and told > notification.created_at:
-            out.folded[row.id] = NEWER
-            continue
-        if released(row) and row.only_unresolved and await history.resolved(subject):
+        notification_id, channel = row.notification_id, row.channel
+        if newer:
+            notification = notifications[notification_id]
+            told = newer.get((row.customer_id, channel, notification.subject_id))
+            if told is not None and told > notification.created_at:
+                out.folded[row.id] = NEWER
+                continue
+        if (
+            row.only_unresolved
+            and released(row)
+            and await history.resolved(notifications[notification_id].subject_id)
+        ):
             out.folded[row.id] = RESOLVED
             continue
-        own = (row.quiet_hours_start, row.quiet_hours_end)
-        ends = quiet_hours.ends_at(now, quiet_hours.window(own, page), row.time_zone)
+        start = row.quiet_hours_start
+        if start is None and no_page_window:  # most rows: no quiet hours at all
+            ends = None
+        else:
+            own = (start, row.quiet_hours_end)
+            zoned = (*own, row.time_zone)
+            if zoned not in quiet:
+                window = quiet_hours.window(own, page)
+                quiet[zoned] = quiet_hours.ends_at(now, window, row.time_zone)
+            ends = quiet[zoned]
         if ends is not None:
             out.held[row.id] = (ends, QUIET)
-        elif _window(row.channel, settings) and not await history.matters(notification):
+            continue
+        key = (notification_id, channel)
+        if key not in spaced:
+            spaced[key] = bool(_window(channel, settings)) and not await history.matters(
+                notifications[notification_id]
+            )
+        if spaced[key]:
             windowed.append(row)
     last = await _last_sent(session, windowed, notifications)
     for row in windowed:

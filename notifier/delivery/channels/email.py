@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import time
@@ -22,6 +23,7 @@ from notifier.delivery.channels.base import (
     Report,
     Sent,
     tell,
+    token,
 )
 from notifier.statuses import ChannelName, SuppressionReason
 
@@ -51,14 +53,15 @@ class SendGridEmail:
 
     def body(self, content: Content, recipients: Sequence[Recipient]) -> dict[str, Any]:
         """The v3 request body; per-recipient values travel as substitutions."""
+        # Only the tokens content carries (times in their zone among them), looked for
+        # once per request: every other value would be bytes in each of a request's
+        # 1,000 personalizations.
+        carried = _carried(content)
         return {
             "personalizations": [
                 {
                     "to": [{"email": r.address}],
-                    # Only the tokens content carries (times in their zone among
-                    # them): every other value would be bytes in each of a
-                    # request's 1,000 personalizations.
-                    "substitutions": r.substitutions(SUBSTITUTED),
+                    "substitutions": _substitutions(r.values, carried),
                     # Maps SendGrid's event webhooks back to our delivery row.
                     "custom_args": {"delivery_id": str(r.delivery_id)},
                     # RFC 8058 one-click unsubscribe.
@@ -125,6 +128,27 @@ class SendGridEmail:
             reason = f"SendGrid unreachable: {type(exc).__name__}"
             raise DeliveryError(reason, permanent=False) from None
         raise _error(response.status, response.headers, payload, len(recipients))
+
+
+def _carried(content: Content) -> list[tuple[str, str, bool]]:
+    """The tokens ``content`` carries: (value name, token, whether HTML-escaped)."""
+    said = "".join((content.subject, content.text, content.html))
+    return [
+        (name, tag, escaped)
+        for name in SUBSTITUTED
+        for escaped in (False, True)
+        if (tag := token(name, html_part=escaped)) in said
+    ]
+
+
+def _substitutions(values: dict[str, str], carried: list[tuple[str, str, bool]]) -> dict[str, str]:
+    """Token -> value for the ``carried`` tokens this recipient has a value for, as
+    ``Recipient.substitutions`` writes them (the ``_html`` ones escaped)."""
+    return {
+        tag: html.escape(values[name]) if escaped else values[name]
+        for name, tag, escaped in carried
+        if name in values
+    }
 
 
 class _Rejected(DeliveryError):
