@@ -90,7 +90,11 @@ class Recorder:
         """Write the outcomes of (row, outcome, address) and any suppression they call
         for; returns once committed, with each row's new state (see ``change``)."""
         now = utcnow()
-        changes = [change(row, outcome, now, self._settings) for row, outcome, _ in items]
+        delays = _delays(items, self._settings)
+        changes = [
+            change(row, outcome, now, self._settings, delays.get(id(outcome)))
+            for row, outcome, _ in items
+        ]
         suppressions = [
             {"channel": row.channel, "address": to, "reason": outcome.suppress, "created_at": now}
             for row, outcome, to in items
@@ -184,15 +188,22 @@ class Recorder:
 
 
 def change(
-    row: Claimed, outcome: Outcome, now: datetime, settings: DeliverySettings
+    row: Claimed,
+    outcome: Outcome,
+    now: datetime,
+    settings: DeliverySettings,
+    delay: float | None = None,
 ) -> dict[str, Any]:
     """The row's new state after ``outcome``; every key always present (see ``_apply``).
     Status: ``sent``/``delivered``; ``suppressed``/``failed`` if permanent; ``parked``
-    if our credentials were refused (``alert_ops``); else ``pending`` with a backoff
-    (seconds, ``backoff``), or ``failed`` past ``max_attempts`` or the deadline."""
+    if our credentials were refused (``alert_ops``); ``pending`` until the provider's
+    pause ends if it was not asked (``paused_until``: the attempt does not count); else
+    ``pending`` after ``delay`` seconds (default: its own ``backoff``), or ``failed``
+    past ``max_attempts`` or the deadline."""
     new: dict[str, Any] = {
         "id": row.id,
         "status": DeliveryStatus.sent,
+        "attempts": row.attempts,
         "provider_id": None,
         "segments": None,
         "last_error": None,
@@ -219,9 +230,19 @@ def change(
         new.update(status=status, last_error=outcome.reason)
         log.warning("delivery %d by %s: %s", row.id, row.channel, outcome.reason)
         return new
-    delay = backoff(row.attempts, outcome.retry_after, settings.retry_base_seconds)
-    due = now + timedelta(seconds=delay)
     deadline = row.created_at + timedelta(minutes=settings.deadline_minutes)
+    if outcome.paused_until is not None and outcome.paused_until <= deadline:
+        # Never sent: it goes with the rest of its batch once the pause ends.
+        new.update(
+            status=DeliveryStatus.pending,
+            next_attempt_at=outcome.paused_until,
+            last_error=outcome.reason,
+            attempts=row.attempts - 1,
+        )
+        return new
+    if delay is None:
+        delay = backoff(row.attempts, outcome.retry_after, settings.retry_base_seconds)
+    due = now + timedelta(seconds=delay)
     if row.attempts >= settings.max_attempts or due > deadline:
         reason = f"{GAVE_UP} {row.attempts} attempts: {outcome.reason}"
         new.update(status=DeliveryStatus.failed, last_error=reason)
@@ -234,18 +255,39 @@ def change(
     return new
 
 
+def _delays(
+    items: Sequence[tuple[Claimed, Outcome, str]], settings: DeliverySettings
+) -> dict[int, float]:
+    """One retry delay per provider call (an outcome object; an email request's rows
+    share theirs), by ``id`` of the outcome: the rows a call carried come due together,
+    and go again as one batch, not as many small ones (a jitter each)."""
+    attempts: dict[int, tuple[DeliveryError, int]] = {}
+    for row, outcome, _to in items:
+        if isinstance(outcome, DeliveryError) and not outcome.permanent:
+            _seen, most = attempts.get(id(outcome), (outcome, 0))
+            attempts[id(outcome)] = (outcome, max(most, row.attempts))
+    return {
+        key: backoff(most, outcome.retry_after, settings.retry_base_seconds)
+        for key, (outcome, most) in attempts.items()
+    }
+
+
 # Every row its own values, in one statement whatever their number (PostgreSQL).
 _UPDATE_FROM_ARRAYS = text(
     """
-    UPDATE deliveries SET status = u.status, provider_id = u.provider_id,
-        segments = u.segments, last_error = u.last_error, sent_at = u.sent_at,
-        delivered_at = u.delivered_at, next_attempt_at = u.next_attempt_at
+    UPDATE deliveries SET status = u.status, attempts = u.attempts,
+        provider_id = u.provider_id, segments = u.segments, last_error = u.last_error,
+        sent_at = u.sent_at, delivered_at = u.delivered_at,
+        next_attempt_at = u.next_attempt_at
     FROM unnest(
-        CAST(:id AS bigint[]), CAST(:status AS varchar[]), CAST(:provider_id AS varchar[]),
-        CAST(:segments AS integer[]), CAST(:last_error AS text[]),
-        CAST(:sent_at AS timestamptz[]), CAST(:delivered_at AS timestamptz[]),
-        CAST(:next_attempt_at AS timestamptz[])
-    ) AS u(id, status, provider_id, segments, last_error, sent_at, delivered_at, next_attempt_at)
+        CAST(:id AS bigint[]), CAST(:status AS varchar[]), CAST(:attempts AS integer[]),
+        CAST(:provider_id AS varchar[]), CAST(:segments AS integer[]),
+        CAST(:last_error AS text[]), CAST(:sent_at AS timestamptz[]),
+        CAST(:delivered_at AS timestamptz[]), CAST(:next_attempt_at AS timestamptz[])
+    ) AS u(
+        id, status, attempts, provider_id, segments, last_error, sent_at, delivered_at,
+        next_attempt_at
+    )
     WHERE deliveries.id = u.id
     """
 )

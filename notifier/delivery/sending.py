@@ -22,6 +22,7 @@ from config import Settings
 from notifier import links
 from notifier.db import among, utcnow
 from notifier.delivery import care, fallback, message_templates, messages, parking
+from notifier.delivery.channels import registry
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
 from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches
@@ -41,6 +42,8 @@ _V = TypeVar("_V")
 # time zone too: keep a few of each.
 CONTEXT_CACHE = 256
 TEXTS_FIRST_SECONDS = 5.0
+# The channels whose providers may pause them (``notifier.delivery.pauses``).
+PAUSING = (ChannelName.email, ChannelName.sms)
 
 
 class Sender:
@@ -60,6 +63,12 @@ class Sender:
         self._queue = queue
         self._channels = channels
         self._settings = settings
+        # A provider refusing everyone pauses its channel: no batch claims meanwhile.
+        self._pauses = (
+            {str(name): registry.pause(queue, name, settings) for name in PAUSING}
+            if queue is not None
+            else {}
+        )
         self._contexts: dict[tuple[str, str], dict[str, Any]] = {}
         self._moments_of: dict[str, messages.Moments] = {}
         self._times: dict[tuple[str, str, str], dict[str, str]] = {}
@@ -104,6 +113,10 @@ class Sender:
     async def _send(self, channel_name: str, ids: Sequence[int]) -> float | None:
         channel = self._channels[channel_name]
         now = utcnow()
+        pause = self._pauses.get(channel_name)
+        if pause is not None and (until := await pause.until()) is not None:
+            # Its provider refuses everyone: the whole batch goes once it may, unclaimed.
+            return max(0.0, (until - now).total_seconds())
         # The claim commits with the read of what to send: one connection, one round of each.
         async with self._sessions() as session, session.begin():
             claimed = await self._claim(session, channel_name, ids, now)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 @dataclass
@@ -24,10 +26,25 @@ class Failure:
     times: int = 1
 
 
+@dataclass
+class Storm:
+    """A provider refusing everyone for a while: every request until ``until``
+    (monotonic) is answered 429 with ``Retry-After: retry_after`` and 503 (no header)
+    in turn. ``refused``: (monotonic time, status) of each request it answered."""
+
+    until: float
+    retry_after: int
+    refused: list[tuple[float, int]] = field(default_factory=list)
+
+
 class FakeServer:
     def __init__(self) -> None:
-        self.app = web.Application()
+        # Outermost: a storm answers before any other middleware (a test's gate) sees it.
+        self.app = web.Application(middlewares=[self._storming])
         self.failures: list[Failure] = []
+        # Every request that reached the server, storm or not: monotonic times.
+        self.asked: list[float] = []
+        self.storm: Storm | None = None
         # Cleared: requests wait for it before they are answered (a provider taking its time).
         self.answering = asyncio.Event()
         self.answering.set()
@@ -38,6 +55,28 @@ class FakeServer:
 
     def fail(self, failure: Failure) -> None:
         self.failures.append(failure)
+
+    def start_storm(self, seconds: float, retry_after: int) -> Storm:
+        """Refuse every request for ``seconds`` from now (see ``Storm``)."""
+        self.storm = Storm(time.monotonic() + seconds, retry_after)
+        return self.storm
+
+    def storm_body(self, status: int) -> dict[str, Any]:
+        """The provider's error body for a storm's ``status`` (429 or 503)."""
+        return {"errors": [{"message": f"storm: {status}"}]}
+
+    @web.middleware
+    async def _storming(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        now = time.monotonic()
+        self.asked.append(now)
+        storm = self.storm
+        if storm is None or now >= storm.until:
+            return await handler(request)
+        await request.read()
+        status = 503 if len(storm.refused) % 2 else 429
+        storm.refused.append((now, status))
+        headers = {"Retry-After": str(storm.retry_after)} if status == 429 else {}
+        return web.json_response(self.storm_body(status), status=status, headers=headers)
 
     def _failure_for(self, to: str | None) -> Failure | None:
         for failure in self.failures:

@@ -35,6 +35,11 @@ class FakeTwilio(FakeServer):
         """Every number a 201 accepted, in order."""
         return [r.to for r in self.requests if r.sid]
 
+    def storm_body(self, status: int) -> dict[str, Any]:
+        if status == 429:
+            return error(20429, "Too Many Requests", 429)
+        return error(20500, "Service Unavailable", status)
+
     def _authorised(self, request: web.Request) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return (

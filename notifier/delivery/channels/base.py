@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from notifier.control_characters import one_line
@@ -93,7 +96,9 @@ class DeliveryError(Exception):
         ``failed``: see ``suppressed_address``); ``alert_ops``: our credentials were
         refused (the batch is parked, see ``notifier.delivery.parking``); ``late``: not
     sent because it is no longer worth sending (superseded, past its deadline), so no
-    other channel takes it up either (``notifier.delivery.fallback``)."""
+    other channel takes it up either (``notifier.delivery.fallback``); ``paused_until``:
+    not sent because the provider was refusing everyone (``notifier.delivery.pauses``):
+    the message waits until then, and the attempt does not count."""
 
     def __init__(
         self,
@@ -105,6 +110,7 @@ class DeliveryError(Exception):
         suppressed: bool = False,
         alert_ops: bool = False,
         late: bool = False,
+        paused_until: datetime | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -117,6 +123,7 @@ class DeliveryError(Exception):
         # it, and ops are told (``notifier.delivery.parking``); never retried on its own.
         self.alert_ops = alert_ops
         self.late = late
+        self.paused_until = paused_until
 
     @property
     def falls_back(self) -> bool:
@@ -130,6 +137,21 @@ class DeliveryError(Exception):
         """Not sent, and never will be: the address is on the suppression list for
         ``reason`` (a ``SuppressionReason``). Recorded as ``suppressed: <reason>``."""
         return cls(f"suppressed: {reason}", permanent=True, suppressed=True)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks us to wait: delay-seconds or an HTTP-date
+    (RFC 9110 §10.2.3); None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 Outcome = Sent | DeliveryError

@@ -22,9 +22,11 @@ from notifier.delivery.channels.base import (
     Recipient,
     Report,
     Sent,
+    retry_after,
     tell,
     token,
 )
+from notifier.delivery.pauses import Pause
 from notifier.statuses import ChannelName, SuppressionReason
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ _PERSONALIZATION = re.compile(r"^personalizations\.(\d+)")
 
 class SendGridEmail:
     """The ``email`` channel: SendGrid's v3 Mail Send API, one request per batch (at most 1,000
-    personalizations), per-recipient values substituted by SendGrid."""
+    personalizations), per-recipient values substituted by SendGrid. While SendGrid
+    refuses everyone (429, 5xx: ``pause``), no request is made."""
 
     name: str = ChannelName.email
 
@@ -44,11 +47,13 @@ class SendGridEmail:
         *,
         from_name: str,
         timeout: float,
+        pause: Pause | None = None,
     ) -> None:
         self._settings = settings
         self._http = http
         self._from_name = one_line(from_name)  # a header (From), like the subject
         self._timeout = timeout
+        self._pause = pause
         self._url = str(settings.base_url).rstrip("/") + "/v3/mail/send"
 
     def body(self, content: Content, recipients: Sequence[Recipient]) -> dict[str, Any]:
@@ -91,6 +96,13 @@ class SendGridEmail:
         """Send one batch in one request; see ``Channel.send``."""
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
+        until = await self._pause.until() if self._pause is not None else None
+        if until is not None:  # the whole batch waits for it, and regroups then
+            waiting = DeliveryError(
+                "SendGrid refusing everyone", permanent=False, paused_until=until
+            )
+            await tell(report, [(r, waiting) for r in recipients])
+            return [waiting for _ in recipients]
         # A 400 naming some recipients fails those; the others go again, once. Each
         # request's outcomes are reported as it returns, before the next one is made.
         for _ in range(2):
@@ -127,7 +139,10 @@ class SendGridEmail:
         except (TimeoutError, aiohttp.ClientError) as exc:
             reason = f"SendGrid unreachable: {type(exc).__name__}"
             raise DeliveryError(reason, permanent=False) from None
-        raise _error(response.status, response.headers, payload, len(recipients))
+        error = _error(response.status, response.headers, payload, len(recipients))
+        if self._pause is not None and (response.status == 429 or response.status >= 500):
+            await self._pause.pause(error.retry_after)
+        raise error
 
 
 def _carried(content: Content) -> list[tuple[str, str, bool]]:
@@ -192,11 +207,8 @@ def _error(status: int, headers: Any, payload: dict[str, Any], count: int) -> De
 
 
 def _retry_after(headers: Any) -> float | None:
-    if value := headers.get("Retry-After"):
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            return None
+    if (seconds := retry_after(headers.get("Retry-After"))) is not None:
+        return seconds
     if value := headers.get("X-RateLimit-Reset"):
         try:
             return max(0.0, float(value) - time.time())

@@ -14,6 +14,7 @@ from notifier.delivery.channels.email import SendGridEmail
 from notifier.delivery.channels.inapp import InAppChannel
 from notifier.delivery.channels.outbox import OutboxChannel
 from notifier.delivery.channels.sms import TwilioSms
+from notifier.delivery.pauses import Pause
 from notifier.delivery.ratelimit import SharedRateLimit
 from notifier.statuses import ChannelName
 
@@ -34,6 +35,7 @@ async def build(
             http,
             from_name=settings.page_name,
             timeout=delivery.provider_timeout_seconds,
+            pause=pause(redis, ChannelName.email, settings),
         )
     else:
         channels[ChannelName.email] = OutboxChannel(ChannelName.email, sessions)
@@ -45,9 +47,16 @@ async def build(
             limit=SharedRateLimit(redis, f"sms:{sender}", delivery.sms_per_second),
             timeout=delivery.provider_timeout_seconds,
             concurrency=delivery.sms_concurrency,
+            pause=pause(redis, ChannelName.sms, settings),
         )
         stack.push_async_callback(sms.close)
         channels[ChannelName.sms] = sms
     else:
         channels[ChannelName.sms] = OutboxChannel(ChannelName.sms, sessions)
     return channels
+
+
+def pause(redis: Redis, channel: str, settings: Settings) -> Pause:
+    """The pause ``channel``'s provider imposes on every worker when it refuses everyone
+    (``notifier.delivery.pauses``); a refusal naming no time pauses for the retry base."""
+    return Pause(redis, channel, unsaid=settings.delivery.retry_base_seconds)
