@@ -337,3 +337,20 @@ async def test_a_customer_reached_after_the_prompts_is_asked_and_nobody_twice(
     assert len(made) == 4
     assert len({p.customer_id for p in made}) == 4
     assert [p.channel for p in made if p.customer_id == late] == ["email"]
+
+
+async def test_an_erased_customer_is_not_asked(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    settings = provider_settings
+    await resolved_incident(api, admin, settings)
+    async with sessions() as session:
+        ann = await session.scalar(select(Customer.id).where(Customer.external_id == "ann"))
+    with time_machine.travel(RESOLVED + timedelta(minutes=5)):
+        response = await api.delete("/api/v1/customers/ann", headers=admin)
+        assert response.status < 400, await response.text()
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(settings, sessions) == 1
+    made = await prompts(sessions)
+    assert ann not in {p.customer_id for p in made}
+    assert sorted(p.channel for p in made) == ["inapp", "sms"]
