@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links
 from notifier.delivery.sms_segments import segments
-from notifier.tables import Customer, Delivery, InboxMessage, Notification, RatingPrompt
+from notifier.tables import (
+    Customer,
+    Delivery,
+    InboxMessage,
+    Notification,
+    RatingPrompt,
+    Suppression,
+)
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
@@ -354,3 +361,18 @@ async def test_an_erased_customer_is_not_asked(
     made = await prompts(sessions)
     assert ann not in {p.customer_id for p in made}
     assert sorted(p.channel for p in made) == ["inapp", "sms"]
+
+
+async def test_a_customer_whose_address_bounced_is_not_asked_there(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    settings = provider_settings
+    await resolved_incident(api, admin, settings)
+    async with sessions() as session, session.begin():
+        session.add(Suppression(channel="email", address="ann@example.com", reason="bounce"))
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(settings, sessions) == 1
+    async with sessions() as session:
+        ann = await session.scalar(select(Customer.id).where(Customer.external_id == "ann"))
+    [prompt] = [p for p in await prompts(sessions) if p.customer_id == ann]
+    assert (prompt.status, prompt.channel) == ("cancelled", "")
