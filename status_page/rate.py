@@ -82,7 +82,9 @@ async def _prompt(request: web.Request) -> _Prompt | None:
 
 def _score(raw: str | None, scale: Scale) -> int | None:
     """The score in ``raw`` if it is a whole number on ``scale``; else None."""
-    if raw is None or not raw.isdecimal() or len(raw) > 2:
+    # ASCII only: str.isdecimal and int() also take other scripts' digits (U+0661,
+    # Arabic-Indic one), which no score button sends.
+    if raw is None or not (raw.isascii() and raw.isdecimal()) or len(raw) > 2:
         return None
     score = int(raw)
     return score if score in scale.scores else None
@@ -137,7 +139,11 @@ async def page(request: web.Request) -> web.Response:
 
 def _comment(form: MultiDictProxy[str]) -> str | None:
     # Only the thank-you form has the field; left out, the comment stays as it was.
-    return form["comment"].strip() if "comment" in form else None
+    # Browsers send a textarea's line breaks as CRLF but count them as one character
+    # against its maxlength (HTML, "textarea wrapping transformation"): so do we.
+    if "comment" not in form:
+        return None
+    return form["comment"].replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 async def rate(request: web.Request) -> web.Response:

@@ -223,7 +223,8 @@ def intervals(start: date, end: date, interval: Interval) -> list[tuple[datetime
     if end < start:
         raise InvalidField("to", "must be on or after from")
     out: list[tuple[datetime, datetime]] = []
-    stop = _midnight(end) + timedelta(days=1)
+    # Through _next: the day after 9999-12-31 is past what datetime holds.
+    stop = _next(_midnight(end), Interval.day)
     here = _midnight(start)
     while here < stop:
         if len(out) == MAX_INTERVALS:

@@ -93,7 +93,9 @@ async def test_a_post_without_the_csrf_field_records_nothing(
     assert await rating_of(sessions, made.prompt_id) is None
 
 
-@pytest.mark.parametrize("score", ["6", "0", "abc", "-1", "4.5", "", "999999999999"])
+@pytest.mark.parametrize(
+    "score", ["6", "0", "abc", "-1", "4.5", "", "999999999999", "4.0", "\u0661", "\uff14", "+4"]
+)
 async def test_a_score_off_the_scale_is_a_friendly_page_offering_them_all(
     client: Client, settings: Settings, sessions: Sessions, score: str
 ) -> None:
@@ -124,6 +126,23 @@ async def test_a_comment_too_long_is_refused_naming_it_and_kept_in_the_form(
     assert "Please shorten your comment to at most 2000 characters." in html
     assert "x" * 2001 in html
     assert await rating_of(sessions, made.prompt_id) is None
+
+
+async def test_a_comment_s_line_breaks_count_once_as_the_textarea_counts_them(
+    client: Client, settings: Settings, sessions: Sessions
+) -> None:
+    # 2000 characters in the textarea (its maxlength); the browser posts each break as CRLF.
+    typed = "x" * 1990 + "ab\n" * 3 + "z"
+    assert len(typed) == 2000
+    made = await make_prompt(sessions)
+    link = score_link(settings, made.prompt_id, 3)
+    token = await csrf_token(client, link)
+    data = {"csrf_token": token, "score": "3", "comment": typed.replace("\n", "\r\n")}
+    response = await client.post(link.partition("?")[0], data=data)
+    assert response.status == 200, await response.text()
+    rating = await rating_of(sessions, made.prompt_id)
+    assert rating is not None
+    assert rating.comment == typed
 
 
 async def test_an_nps_page_offers_0_to_10_with_the_ends_named(

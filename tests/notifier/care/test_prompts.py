@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import links
 from notifier.delivery.sms_segments import segments
-from notifier.tables import Customer, InboxMessage, RatingPrompt
+from notifier.tables import (
+    Customer,
+    Delivery,
+    InboxMessage,
+    Notification,
+    RatingPrompt,
+    Suppression,
+)
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
@@ -282,3 +289,90 @@ async def test_a_customer_who_unsubscribed_is_not_asked(
     assert made[ann].status == "cancelled"
     assert made[ann].notification_id is None
     assert sorted(p.status for p in made.values()) == ["cancelled", "sent", "sent"]
+
+
+async def test_a_prompt_is_due_at_the_very_end_of_the_delay(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    await resolved_incident(api, admin, provider_settings)
+    with time_machine.travel(RESOLVED + DELAY, tick=False):
+        assert await tick(provider_settings, sessions) == 1
+
+
+async def test_a_customer_reached_after_the_prompts_is_asked_and_nobody_twice(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sessions: Sessions,
+    sendgrid: FakeSendGrid,
+) -> None:
+    settings = provider_settings
+    incident = await resolved_incident(api, admin, settings)
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(settings, sessions) == 1
+        await run_due(settings)
+        consent = {"channels": ["email"], "legal_basis": "contract"}
+        await customer(api, admin, "late", email="late@example.com", consent=consent)
+    # A message about the incident reaches one more customer (a retry that came late).
+    async with sessions() as session, session.begin():
+        late = await session.scalar(select(Customer.id).where(Customer.external_id == "late"))
+        told = await session.scalar(
+            select(Notification.id)
+            .where(Notification.subject_id == incident, Notification.kind == "incident_update")
+            .limit(1)
+        )
+        assert late is not None
+        assert told is not None
+        at = RESOLVED + DELAY + timedelta(minutes=1)
+        session.add(
+            Delivery(
+                notification_id=told,
+                customer_id=late,
+                channel="email",
+                status="sent",
+                attempts=1,
+                created_at=at,
+                sent_at=at,
+            )
+        )
+    with time_machine.travel(RESOLVED + DELAY + timedelta(minutes=2)):
+        assert await tick(settings, sessions) == 1
+        await run_due(settings)
+    with time_machine.travel(RESOLVED + DELAY + timedelta(minutes=3)):
+        assert await tick(settings, sessions) == 0
+    made = await prompts(sessions)
+    assert len(made) == 4
+    assert len({p.customer_id for p in made}) == 4
+    assert [p.channel for p in made if p.customer_id == late] == ["email"]
+
+
+async def test_an_erased_customer_is_not_asked(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    settings = provider_settings
+    await resolved_incident(api, admin, settings)
+    async with sessions() as session:
+        ann = await session.scalar(select(Customer.id).where(Customer.external_id == "ann"))
+    with time_machine.travel(RESOLVED + timedelta(minutes=5)):
+        response = await api.delete("/api/v1/customers/ann", headers=admin)
+        assert response.status < 400, await response.text()
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(settings, sessions) == 1
+    made = await prompts(sessions)
+    assert ann not in {p.customer_id for p in made}
+    assert sorted(p.channel for p in made) == ["inapp", "sms"]
+
+
+async def test_a_customer_whose_address_bounced_is_not_asked_there(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    settings = provider_settings
+    await resolved_incident(api, admin, settings)
+    async with sessions() as session, session.begin():
+        session.add(Suppression(channel="email", address="ann@example.com", reason="bounce"))
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(settings, sessions) == 1
+    async with sessions() as session:
+        ann = await session.scalar(select(Customer.id).where(Customer.external_id == "ann"))
+    [prompt] = [p for p in await prompts(sessions) if p.customer_id == ann]
+    assert (prompt.status, prompt.channel) == ("cancelled", "")

@@ -464,3 +464,20 @@ async def test_bad_input_is_a_problem_naming_the_field(client: Client, admin: He
             assert "subject" in problem["detail"] or "incident" in problem["detail"], problem
         else:
             assert [e["field"] for e in problem["errors"]] == [field], problem
+
+
+async def test_a_period_at_the_ends_of_the_calendar_is_answered(
+    client: Client, admin: Headers
+) -> None:
+    base = "/api/v1/reports/summary"
+    for query in (
+        "from=9999-12-31&to=9999-12-31",
+        "from=9999-12-01&to=9999-12-31&interval=month",
+        "from=0001-01-01&to=0001-01-01&interval=week",
+    ):
+        summary = await get(client, f"{base}?{query}", admin)
+        assert summary["total"]["audience"] == 0, query
+    response = await client.get(f"{base}?from=0001-01-01&to=9999-12-31", headers=admin)
+    assert response.status == 422
+    problem = await response.json(content_type=None)
+    assert [e["field"] for e in problem["errors"]] == ["to"], problem
