@@ -43,7 +43,8 @@ VOLUME ["/data"]
 USER 10001:10001
 
 EXPOSE 8080
-# For `worker` containers (no web server) run with --no-healthcheck.
+# `worker` containers serve no HTTP: give them --health-cmd 'forewarn worker --check'
+# (compose.yaml does), which reads the liveness each worker writes to Redis.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 

@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from arq import create_pool
 from arq.worker import Worker
 from pydantic import SecretStr
+from redis.exceptions import RedisError
 
 from config import Settings, SettingsError, load_settings
 from forewarn import admin, database, demo, serving
@@ -24,7 +26,7 @@ from notifier import api_keys, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
-from workers import create_worker
+from workers import create_worker, liveness
 
 log = logging.getLogger("forewarn")
 
@@ -120,9 +122,16 @@ def _parser() -> argparse.ArgumentParser:
     # stop when the process that started them is gone.
     web_command.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
     web_command.set_defaults(command=run_web)
-    command(
+    worker_command = command(
         "worker", "the arq worker: sends messages, runs maintenance steps and housekeeping"
-    ).set_defaults(command=run_worker)
+    )
+    worker_command.add_argument(
+        "--check",
+        action="store_true",
+        help="do not run a worker: exit 0 if the worker on this host beat within the claim "
+        "lease and its database answered, else 1 (a container health check)",
+    )
+    worker_command.set_defaults(command=run_worker)
     command("migrate", "create or upgrade the database's tables").set_defaults(command=run_migrate)
 
     outbox = command("outbox", "show what the dev outbox kept, newest first")
@@ -278,13 +287,39 @@ async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: fl
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """``forewarn worker``: the arq worker until stopped (the database must be migrated)."""
+    """``forewarn worker``: the arq worker until stopped (the database must be migrated);
+    with ``--check``, whether this host's worker is alive (``workers.liveness``)."""
+    if args.check:
+        return await check_worker(settings)
     await database.check(settings.database_url)
     with _redis(settings) as url:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
         await _until_stopped(task)
         await _stop_worker(worker)
+    return 0
+
+
+async def check_worker(settings: Settings) -> int:
+    """``forewarn worker --check``: 0 and ``ok`` when this host's worker is alive and its
+    database answers; 1 and why not (also when Redis does not answer); 2 with no Redis URL."""
+    if not settings.redis_url:
+        print("forewarn: --check needs FOREWARN_REDIS_URL (the worker's Redis)", file=sys.stderr)
+        return 2
+    # One try, briefly: a health check has a few seconds, and arq's pool retries for five.
+    connection = replace(redis_settings(settings.redis_url), conn_retries=0, conn_timeout=3)
+    try:
+        redis = await create_pool(connection)
+        try:
+            state = await liveness.check(redis)
+        finally:
+            await redis.aclose()
+    except (RedisError, OSError) as exc:
+        state = f"Redis did not answer ({type(exc).__name__})"
+    if state != "ok":
+        print(f"forewarn: worker not healthy: {state}", file=sys.stderr)
+        return 1
+    print("ok")
     return 0
 
 

@@ -37,3 +37,20 @@ async def is_current(engine: AsyncEngine) -> bool:
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
     return current == head
+
+
+async def behind(engine: AsyncEngine) -> bool:
+    """True when the database lacks a migration of this release: none applied yet, or an
+    older revision than the newest. A revision this release does not know counts as not
+    behind: a newer release's ``migrate`` ran first, and this process is about to be
+    replaced (were it refused, a rolling deploy would take every old process out at once).
+    """
+    scripts = ScriptDirectory.from_config(alembic_config())
+    async with engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    if current is None:
+        return True
+    known = {script.revision for script in scripts.walk_revisions()}
+    return current in known and current != scripts.get_current_head()

@@ -24,6 +24,7 @@ from status_page import (
     public,
     public_api,
     rate,
+    readiness,
     subscribe,
     unsubscribe,
     webhooks,
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi.document)
     app.router.add_get("/api/v1/docs", openapi.docs_page)
     public.add_routes(app)
+    readiness.add_routes(app)
     public_api.add_routes(app)
     feeds.add_routes(app)
     subscribe.add_routes(app)

@@ -65,6 +65,14 @@ class PageCache(Protocol):
         ...
 
 
+class SchemaCheck(Protocol):
+    """``/readyz``'s schema check, remembered a few seconds (``readiness.SchemaCheck``)."""
+
+    async def is_behind(self, engine: AsyncEngine) -> bool:
+        """Whether the database lacks a migration of this release."""
+        ...
+
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
@@ -76,3 +84,4 @@ PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 # The in-app inbox API's own document (``inbox_openapi.py``), built once at start-up.
 INBOX_OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("inbox_openapi_document")
+SCHEMA_CHECK: web.AppKey[SchemaCheck] = web.AppKey("schema_check")

@@ -19,6 +19,7 @@ from notifier.delivery.jobs import redis_settings
 from notifier.delivery.sending import Sender
 from workers import jobs
 from workers.heartbeat import JobHeartbeat
+from workers.liveness import Liveness
 
 CRON_JOBS = [
     # Every 30 s: a maintenance starts or ends at most half a minute late.
@@ -85,6 +86,8 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             channels=channels,
             sender=Sender(sessions, channels, settings, ctx["redis"]),
         )
+        living = asyncio.create_task(Liveness(ctx["redis"], engine, lease).run())
+        stack.push_async_callback(_cancel, living)
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
         # out of the collector, whose full passes over it were pauses of up to a second.
         gc.freeze()
