@@ -31,9 +31,15 @@ async def test_it_is_ready_on_a_migrated_database(client: Client) -> None:
     }
 
 
-async def test_healthz_still_says_ok(client: Client) -> None:
-    response = await client.get("/healthz")
-    assert response.status == 200
+async def test_healthz_says_the_process_is_alive_even_when_the_database_is_not_there(
+    aiohttp_client: AiohttpClient, tmp_path: Path, redis_url: str
+) -> None:
+    gone = f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}"
+    client = await aiohttp_client(create_app(make_settings(gone, redis_url)))
+    alive = await client.get("/healthz")
+    assert alive.status == 200
+    assert await alive.json() == {"status": "ok"}
+    assert (await client.get("/readyz")).status == 503
 
 
 async def test_it_is_not_ready_on_an_unmigrated_database(
