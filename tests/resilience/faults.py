@@ -219,3 +219,16 @@ class Cluster:
         if self.web is not None:
             processes.append(self.web)
         return "\n".join(f"--- {p.log.name}\n{p.log.read_text()[-2000:]}" for p in processes)
+
+
+async def recorded(sessions: Sessions, providers: Providers) -> bool:
+    """Has the database recorded every message these providers accepted?"""
+    ids = sorted(providers.provider_ids())
+    async with sessions() as session:
+        count = await session.scalar(select(func.count()).where(Delivery.provider_id.in_(ids)))
+    return count == providers.answered
+
+
+def in_flight(gates: list[Gate]) -> list[str]:
+    """Addresses of the calls these gates have not answered yet."""
+    return [a for gate in gates for addresses in gate.in_flight.values() for a in addresses]
