@@ -77,4 +77,4 @@ async def _release(worker: Worker) -> None:
     pool = worker.ctx.get("redis")  # None: it failed before it had one
     if pool is not None:
         with contextlib.suppress(RedisError, OSError):
-            await pool.close(close_connection_pool=True)
+            await pool.aclose()
