@@ -119,9 +119,10 @@ async def test_dropped_database_connections_lose_nothing(
         await cluster.post_incident(admin)
         await _mid_send(cluster)
         fanning_out = await cluster.fanning_out()
-        in_flight = cluster.in_flight()
+        calls = [cluster.in_flight()]
         dropped = [await _drop_connections(database_url)]
         await asyncio.sleep(1)
+        calls.append(cluster.in_flight())
         dropped.append(await _drop_connections(database_url))  # and those that came back
         dropped_at = time.monotonic()
         await until(cluster.everything_arrived, f"every message\n{cluster.logs()}", SETTLE_SECONDS)
@@ -132,7 +133,8 @@ async def test_dropped_database_connections_lose_nothing(
     _report(
         capsys,
         f"PostgreSQL connections dropped {'mid fan-out' if fanning_out else 'mid send'}: "
-        f"{dropped[0]}, then {dropped[1]} a second later; {in_flight} provider calls in flight",
+        f"{dropped[0]}, then {dropped[1]} a second later; {calls[0]}, then {calls[1]} "
+        "provider calls in flight",
         figures,
         f"  every message arrived {done_at - dropped_at:.1f} s after the second drop",
     )
