@@ -26,7 +26,7 @@ from notifier import api_keys, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
-from workers import create_worker, liveness
+from workers import RestartingWorker, liveness
 
 log = logging.getLogger("forewarn")
 
@@ -293,10 +293,12 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         return await check_worker(settings)
     await database.check(settings.database_url)
     with _redis(settings) as url:
-        worker = create_worker(_runtime(settings, url), url, handle_signals=False)
-        task = asyncio.create_task(worker.async_run())
+        # arq's worker stops at a lost Redis; this one starts again when Redis is back.
+        working = RestartingWorker(_runtime(settings, url), url, handle_signals=False)
+        task = asyncio.create_task(working.run())
         await _until_stopped(task)
-        await _stop_worker(worker)
+        task.cancel()  # it may be waiting to start again
+        await _stop_worker(working.worker)
     return 0
 
 
@@ -344,8 +346,8 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         # The worker renders the messages: it takes the same links as the pages.
         settings = serving.following(_runtime(settings, url), base)
         runner = await serving.start_web(settings, sock)
-        worker = create_worker(settings, url, handle_signals=False)
-        task = asyncio.create_task(worker.async_run())
+        working = RestartingWorker(settings, url, handle_signals=False)
+        task = asyncio.create_task(working.run())
         if seeded:  # the demo's own updates: straight into the dev outbox
             pool = await create_pool(redis_settings(url))
             await enqueue_fan_outs(pool, seeded)
@@ -358,7 +360,8 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  demo API key (admin, shown once): {demo_key}")
         print("Press Ctrl+C to stop.", flush=True)
         await _until_stopped(task)
-        await _stop_worker(worker)
+        task.cancel()  # it may be waiting to start again
+        await _stop_worker(working.worker)
         await runner.cleanup()
     return 0
 

