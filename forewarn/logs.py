@@ -24,6 +24,7 @@ QUIET = (
     "twilio",  # five lines per request at INFO, the body at DEBUG
     "urllib3",
     "asyncio",
+    "markdown_it",  # a line per block rule tried, per rendering: noise
 )
 
 

@@ -33,7 +33,8 @@ DELIVERIES = Counter(
 )
 FANNED_OUT = Counter(
     "forewarn_fanout_deliveries",
-    "Deliveries written by fan-outs (one per recipient and channel).",
+    "Deliveries fan-outs queued to send (one per recipient and channel); those "
+    "suppressed at once count in forewarn_deliveries_total.",
     ["channel"],
 )
 PROVIDER_SECONDS = Histogram(
