@@ -13,16 +13,15 @@ for each address and number used, and for anything shaped like one.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_aiohttp import AiohttpClient
@@ -44,9 +43,9 @@ from tests.resilience.cluster import (
     worker_environment,
 )
 from tests.resilience.test_killed_worker import until
-from tests.status_page.signups import link, sign_up
+from tests.status_page.signups import sign_up
 from tests.status_page.test_subscribe import confirm_by_link
-from tests.status_page.test_webhooks import sendgrid_signed, twilio_signed
+from tests.status_page.test_webhooks import sendgrid_signed, twilio_signed, with_hooks
 
 Sessions = async_sessionmaker[AsyncSession]
 Headers = dict[str, str]
@@ -99,10 +98,7 @@ def web_settings(
     signing_key: ec.EllipticCurvePrivateKey,
     metrics_dir: Path,
 ) -> Settings:
-    der = signing_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return make_settings(
+    settings = make_settings(
         database_url,
         redis_url,
         twilio={
@@ -115,10 +111,10 @@ def web_settings(
             "api_key": API_KEY,
             "from_email": "status@example.com",
             "base_url": providers.sendgrid.url,
-            "webhook_public_key": base64.b64encode(der).decode(),
         },
         metrics={"dir": str(metrics_dir)},
     )
+    return with_hooks(settings, signing_key)
 
 
 @pytest.fixture
@@ -165,13 +161,11 @@ async def worker(
 
 def mail_text(providers: Providers, to: str) -> str:
     """The plain text of the last email ``to`` got, as its recipient reads it."""
-    [request] = [r for r in providers.sendgrid.requests if r.message_id and to in r.recipients][
-        -1:
-    ]
+    [request] = [r for r in providers.sendgrid.requests if r.message_id and to in r.recipients][-1:]
     [personalization] = [p for p in request.body["personalizations"] if p["to"][0]["email"] == to]
-    [text] = [c["value"] for c in request.body["content"] if c["type"] == "text/plain"]
+    [text] = [str(c["value"]) for c in request.body["content"] if c["type"] == "text/plain"]
     for key, value in personalization.get("substitutions", {}).items():
-        text = text.replace(key, value)
+        text = text.replace(key, str(value))
     return text
 
 
@@ -184,9 +178,7 @@ async def post(web: Client, path: str, body: dict[str, Any], headers: Headers) -
 async def settled(sessions: Sessions, notifications: int) -> bool:
     """Every one of ``notifications`` fanned out and none of its deliveries unsent."""
     async with sessions() as session:
-        done = await session.scalar(
-            select(func.count()).where(Notification.status == "done")
-        )
+        done = await session.scalar(select(func.count()).where(Notification.status == "done"))
         unsent = await session.scalar(
             select(func.count()).where(Delivery.status.in_(("pending", "sending")))
         )
@@ -236,7 +228,8 @@ async def test_a_whole_scenario_logs_no_address_and_metrics_count_every_delivery
     await confirm_by_link(web, {"body": mail_text(providers, SIGNUP_EMAIL)})
     inbound = "/webhooks/twilio/inbound"
     yes = {"From": SIGNUP_E164, "To": FROM_NUMBER, "Body": "YES"}
-    answer = await web.post(inbound, data=yes, headers=twilio_signed(providers.twilio, inbound, yes))
+    signed = twilio_signed(providers.twilio, inbound, yes)
+    answer = await web.post(inbound, data=yes, headers=signed)
     assert answer.status == 200
 
     # A customer from the business's CRM, by the ops API.
@@ -326,3 +319,21 @@ async def test_a_whole_scenario_logs_no_address_and_metrics_count_every_delivery
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_a_json_line_is_one_object_with_the_traceback() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "notifier.x", logging.ERROR, __file__, 1, "failed %d of %s", (3, "sms"), sys.exc_info()
+        )
+    line = logs.JsonFormatter().format(record)
+    assert "\n" not in line
+    found = json.loads(line)
+    assert (found["level"], found["logger"], found["message"]) == (
+        "ERROR",
+        "notifier.x",
+        "failed 3 of sms",
+    )
+    assert "ValueError: boom" in found["exception"]
