@@ -5,9 +5,10 @@ People sign up by email and by SMS (and confirm), ops upsert a customer with an 
 address and a phone number, an incident reaches all of them through a real ``forewarn
 worker`` process (JSON logs at DEBUG, its figures in a shared metrics directory), a
 carrier says a text was delivered, the customer's email bounces (the reason quotes
-the address), a number replies STOP, and the resolution goes out to who is left. The
-web app's log lines (captured at DEBUG) and every line the worker wrote are scanned
-for each address and number used, and for anything shaped like one.
+the address), a number replies STOP, the resolution goes out to who is left, and a
+customer answers the rating prompt by text. The web app's log lines (captured at
+DEBUG) and every line the worker wrote are scanned for each address and number used,
+and for anything shaped like one.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from forewarn import logs
-from notifier.tables import Customer, Delivery, Notification
+from notifier.tables import Customer, Delivery, Notification, Rating
 from status_page import create_app
 from tests.conftest import Client, make_settings
+from tests.notifier.care.test_prompts import tick
 from tests.resilience.cluster import (
     ACCOUNT_SID,
     API_KEY,
@@ -113,6 +115,7 @@ def web_settings(
             "base_url": providers.sendgrid.url,
         },
         metrics={"dir": str(metrics_dir)},
+        ratings={"delay_minutes": 0},
     )
     return with_hooks(settings, signing_key)
 
@@ -152,6 +155,7 @@ async def worker(
         FOREWARN_LOG_FORMAT="json",
         FOREWARN_LOG_LEVEL="DEBUG",
         FOREWARN_METRICS__DIR=str(metrics_dir),
+        FOREWARN_RATINGS__DELAY_MINUTES="0",
     )
     process = WorkerProcess(env, tmp_path / "worker", "worker")
     await process.ready()
@@ -205,6 +209,7 @@ def leaks(lines: list[str]) -> list[str]:
 
 async def test_a_whole_scenario_logs_no_address_and_metrics_count_every_delivery(
     web: Client,
+    web_settings: Settings,
     admin: Headers,
     sessions: Sessions,
     providers: Providers,
@@ -293,6 +298,21 @@ async def test_a_whole_scenario_logs_no_address_and_metrics_count_every_delivery
         admin,
     )
     await until(lambda: settled(sessions, 2), "the resolution's deliveries")
+
+    # Asked how well we kept them informed (the rating tick, run here), Ann answers 4.
+    texts = len(providers.twilio.requests)
+    prompts = await tick(web_settings, sessions)
+    assert prompts >= 1
+    await until(lambda: _true(len(providers.twilio.requests) > texts), "the rating prompt")
+    assert providers.twilio.requests[-1].to == ANN_E164
+    four = {"From": ANN_E164, "To": FROM_NUMBER, "Body": "4"}
+    answer = await web.post(
+        inbound, data=four, headers=twilio_signed(providers.twilio, inbound, four)
+    )
+    assert answer.status == 200
+    async with sessions() as session:
+        assert await session.scalar(select(Rating.score)) == 4
+    await until(lambda: settled(sessions, 2 + prompts), "the prompts' deliveries")
     exposition = await (await web.get("/metrics")).text()
     worker.stop()
 
@@ -306,15 +326,20 @@ async def test_a_whole_scenario_logs_no_address_and_metrics_count_every_delivery
     assert leaks([exposition]) == []
 
     # What the worker did, as the web process's /metrics shows it (its own files).
-    deliveries = samples(exposition, "forewarn_deliveries_total")
-    assert deliveries[(("channel", "email"), ("outcome", "sent"))] == 3
-    assert deliveries[(("channel", "sms"), ("outcome", "sent"))] == 3
-    assert deliveries[(("channel", "email"), ("outcome", "suppressed"))] == 1
+    # Email: the incident to both, the resolution and a prompt to the sign-up, Ann's
+    # resolution suppressed (her bounce). SMS: the incident to both, the resolution and a
+    # prompt to Ann; the number that said STOP is suppressed.
+    assert samples(exposition, "forewarn_deliveries_total") == {
+        (("channel", "email"), ("outcome", "sent")): 4,
+        (("channel", "email"), ("outcome", "suppressed")): 1,
+        (("channel", "sms"), ("outcome", "sent")): 4,
+        (("channel", "sms"), ("outcome", "suppressed")): 1,
+    }
     assert samples(exposition, "forewarn_provider_request_seconds_count") == {
         (("provider", "sendgrid"),): pytest.approx(len(providers.sendgrid.requests)),
         (("provider", "twilio"),): pytest.approx(len(providers.twilio.requests)),
     }
-    assert samples(exposition, "forewarn_fanout_seconds_count") == {(): 2}
+    assert samples(exposition, "forewarn_fanout_seconds_count") == {(): 2 + prompts}
 
 
 async def _true(value: bool) -> bool:
