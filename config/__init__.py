@@ -2,6 +2,7 @@
 
 from config.settings import (
     DeliverySettings,
+    MetricsSettings,
     OnCallSettings,
     PromiseSettings,
     RatingSettings,
@@ -15,6 +16,7 @@ from config.settings import (
 
 __all__ = [
     "DeliverySettings",
+    "MetricsSettings",
     "OnCallSettings",
     "PromiseSettings",
     "RatingSettings",

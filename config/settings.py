@@ -273,6 +273,19 @@ class RatingSettings(BaseModel):
     sms_reply_hours: float = Field(default=48, gt=0, le=720)
 
 
+class MetricsSettings(BaseModel):
+    """``/metrics`` (Prometheus text format): where several processes add up their
+    figures, and who may read them."""
+
+    # A directory every web and worker process of a host shares (prometheus-client's
+    # multiprocess mode: each process writes its own files there, the web process's
+    # /metrics adds them up). Empty: each process shows only its own figures (fine for
+    # `forewarn run`, one process). Empty it when the processes start (a tmpfs).
+    dir: str = ""
+    # When set, /metrics needs `Authorization: Bearer <token>` (else 401).
+    token: SecretStr = SecretStr("")
+
+
 class Settings(BaseSettings):
     """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
 
@@ -298,6 +311,9 @@ class Settings(BaseSettings):
     # without a proxy that header is anyone's to forge, so it is ignored.
     proxy_hops: int = Field(default=0, ge=0, le=5)
     data_dir: str = "forewarn-data"
+    # Log lines as text, or one JSON object a line (for a log shipper); and from what level.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     page_name: str = "Forewarn demo"
     page_time_zone: str = "UTC"
@@ -322,6 +338,7 @@ class Settings(BaseSettings):
     promises: PromiseSettings = PromiseSettings()
     on_call: OnCallSettings = OnCallSettings()
     ratings: RatingSettings = RatingSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("database_url")
     @classmethod

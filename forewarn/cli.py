@@ -21,8 +21,8 @@ from pydantic import SecretStr
 from redis.exceptions import RedisError
 
 from config import Settings, SettingsError, load_settings
-from forewarn import admin, database, demo, serving
-from notifier import api_keys, migrate, notifications, signing
+from forewarn import admin, database, demo, logs, serving
+from notifier import api_keys, metrics, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
@@ -36,18 +36,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     status (0; 1: a domain, database or listening error, one line; 2: bad settings or
     options; 130: interrupted)."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # aiosqlite logs every statement with its parameters (addresses) at DEBUG.
-    logging.getLogger("aiosqlite").setLevel(logging.INFO)
-    # The twilio client logs five lines per request at INFO.
-    logging.getLogger("twilio").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"forewarn: {exc}", file=sys.stderr)
         return 2
+    logs.configure(settings)
+    if settings.metrics.dir:
+        # Before anything is counted: this process's figures go to the shared files.
+        metrics.share(settings.metrics.dir)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             result: int = runner.run(args.command(settings, args))

@@ -21,6 +21,7 @@ from status_page import (
     keys,
     live,
     manage,
+    metrics,
     public,
     public_api,
     rate,
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     dev_outbox.add_routes(app)
     inbox.add_routes(app)
     inbox_openapi.add_routes(app)
+    metrics.add_routes(app)
     return app
 
 

@@ -45,6 +45,7 @@ from redis.exceptions import RedisError
 
 from notifier.page import generation as page_generation
 from status_page import i18n, keys
+from status_page.metrics import PAGE_CACHE
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class PageCache:
         Without Redis (no token) every request goes to ``handler``."""
         token = await self.token()
         if token is None:
+            PAGE_CACHE.labels(result="bypass").inc()
             return await handler(request)
         lang = "" if request.path.endswith(LANGUAGE_FREE) else i18n.negotiate(request)
         key = (request.path_qs, lang)
@@ -178,9 +180,11 @@ class PageCache:
             and (pending is not None or loop.time() - entry.born < self.max_age)
         ):
             self.hits += 1
+            PAGE_CACHE.labels(result="hit").inc()
             return _respond(entry, request)
         if pending is not None:
             self.coalesced += 1
+            PAGE_CACHE.labels(result="coalesced").inc()
             entry = await asyncio.shield(pending)
             return _respond(entry, request) if entry is not None else await handler(request)
         future: asyncio.Future[Entry | None] = loop.create_future()
@@ -188,6 +192,7 @@ class PageCache:
         entry = None
         try:
             self.renders += 1
+            PAGE_CACHE.labels(result="miss").inc()
             # Render in full even for a conditional request, so the entry can serve everyone.
             response = await handler(_unconditional(request))
             entry = _entry(response, token, loop.time())

@@ -202,7 +202,19 @@ def test_postgres_and_redis_keep_their_data_in_named_volumes() -> None:
 
     assert "postgres-data:/var/lib/postgresql/data" in loaded["services"]["postgres"]["volumes"]
     assert "redis-data:/data" in loaded["services"]["redis"]["volumes"]
-    assert set(loaded["volumes"]) == {"postgres-data", "redis-data"}
+    assert set(loaded["volumes"]) == {"postgres-data", "redis-data", "metrics"}
+
+
+def test_web_and_worker_share_one_in_memory_metrics_directory() -> None:
+    loaded = compose()
+    services = loaded["services"]
+
+    for name in ("web", "worker"):
+        assert "metrics:/metrics" in services[name]["volumes"], name
+        assert services[name]["environment"]["FOREWARN_METRICS__DIR"] == "/metrics", name
+    options = loaded["volumes"]["metrics"]["driver_opts"]
+    assert options["type"] == "tmpfs"
+    assert "uid=10001" in options["o"]  # the image's user (Dockerfile: USER 10001)
 
 
 def test_only_the_web_processes_are_published() -> None:

@@ -4,6 +4,7 @@ enqueueing belong to ``notifier.delivery.jobs``; ``workers.settings`` registers 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from config import Settings
 from notifier import holding, idempotency, maintenance, notifications, promises, signup
 from notifier.care import follow_ups, prompts
 from notifier.db import utcnow
-from notifier.delivery import fallback, fanout, on_call, signup_messages, sweeper
+from notifier.delivery import fallback, fanout, metrics, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
 from notifier.delivery.fanout import batch_up
 from notifier.delivery.jobs import enqueue_batches, enqueue_fan_outs, enqueue_signup_messages
@@ -37,6 +38,7 @@ def _sessions(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
 async def fan_out(ctx: Ctx, notification_id: str) -> None:
     """Turn a notification into deliveries, a page at a time, enqueueing each page's batches."""
     settings: Settings = ctx["settings"]
+    started = time.perf_counter()
     if ctx.get("job_try", 1) > 1:
         # An earlier run was lost with its worker, perhaps between a page's commit and
         # the enqueue of its batches: queue what is unsent before going on.
@@ -54,6 +56,8 @@ async def fan_out(ctx: Ctx, notification_id: str) -> None:
                 session, notification_id, settings.delivery, now=utcnow()
             )
         await enqueue_batches(ctx["redis"], batches)
+        metrics.count_fanned_out(batches)
+    metrics.fan_out_seconds().observe(time.perf_counter() - started)
 
 
 async def send_batch(ctx: Ctx, channel: str, delivery_ids: list[int]) -> None:

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
 from notifier.db import among
-from notifier.delivery import quiet_hours
+from notifier.delivery import metrics, quiet_hours
 from notifier.events import RATING, Event
 from notifier.statuses import ChannelName, DeliveryStatus, Impact
 from notifier.tables import Customer, Delivery, Notification
@@ -184,6 +184,7 @@ async def decide(
         if ends is not None and ends > now:
             out.held[row.id] = (ends, WINDOW)
     await _write(session, out, postgres=postgres)
+    metrics.count_decided(rows, out.held, out.folded)
     return out
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import DeliverySettings
-from notifier.delivery import audience, fallback
+from notifier.delivery import audience, fallback, metrics
 from notifier.statuses import ChannelName, DeliveryStatus, NotificationStatus
 from notifier.tables import Delivery, Notification
 
@@ -102,9 +102,11 @@ async def fan_out_page(
             .from_select(audience.COLUMNS, rows)
             .returning(Delivery.id, Delivery.customer_id, Delivery.status)
         )
+        written = result.all()
+        metrics.count((channel, r.status) for r in written if r.status != DeliveryStatus.pending)
         created = [
             (row.id, channel, locale[row.customer_id])
-            for row in result
+            for row in written
             if row.status == DeliveryStatus.pending
         ]
     cursor_channel, cursor = channel, members[-1].id if members else after

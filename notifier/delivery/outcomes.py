@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from config import DeliverySettings
 from notifier.db import among, utcnow
+from notifier.delivery import metrics
 from notifier.delivery.channels.base import DeliveryError, Outcome, Sent
 from notifier.delivery.fallback import GAVE_UP
 from notifier.statuses import DeliveryStatus
@@ -101,6 +102,7 @@ class Recorder:
             if isinstance(outcome, DeliveryError) and outcome.suppress and to
         ]
         await self._submit(_Write(changes, suppressions, [], self._future()))
+        metrics.count_recorded([row for row, _outcome, _to in items], changes)
         return changes
 
     async def renew(self, ids: Sequence[int]) -> None:

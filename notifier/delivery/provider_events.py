@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import signup, subscribers
-from notifier.delivery import fallback
+from notifier.delivery import fallback, metrics
 from notifier.delivery.channels.twilio_errors import twilio_error
 from notifier.delivery.fanout import insert_ignoring_duplicates
 from notifier.statuses import ChannelName, DeliveryStatus, SuppressionReason
@@ -57,6 +57,7 @@ async def _move(
     if _RANK.get(status, 0) < _RANK.get(delivery.status, 0):
         return False
     delivery.status = status
+    metrics.count([(delivery.channel, status)])
     if status == DeliveryStatus.delivered:
         delivery.delivered_at = now
     if error:

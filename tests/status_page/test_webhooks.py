@@ -34,13 +34,18 @@ def signing_key() -> ec.EllipticCurvePrivateKey:
 def settings_with_hooks(
     provider_settings: Settings, signing_key: ec.EllipticCurvePrivateKey
 ) -> Settings:
+    return with_hooks(provider_settings, signing_key)
+
+
+def with_hooks(settings: Settings, signing_key: ec.EllipticCurvePrivateKey) -> Settings:
+    """``settings`` whose SendGrid event webhook is verified with ``signing_key``."""
     der = signing_key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    sendgrid = provider_settings.sendgrid.model_copy(
+    sendgrid = settings.sendgrid.model_copy(
         update={"webhook_public_key": base64.b64encode(der).decode()}
     )
-    return provider_settings.model_copy(update={"sendgrid": sendgrid})
+    return settings.model_copy(update={"sendgrid": sendgrid})
 
 
 @pytest.fixture

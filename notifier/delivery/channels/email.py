@@ -14,6 +14,7 @@ import aiohttp
 
 from config import SendGridSettings
 from notifier.control_characters import one_line
+from notifier.delivery import metrics
 from notifier.delivery.channels.base import (
     SUBSTITUTED,
     Content,
@@ -126,6 +127,7 @@ class SendGridEmail:
         unsent = DeliveryError("SendGrid rejected other recipients twice", permanent=False)
         return [outcomes.get(r.delivery_id, unsent) for r in recipients]
 
+    @metrics.timed("sendgrid")
     async def _post(self, content: Content, recipients: Sequence[Recipient]) -> Sent:
         headers = {"Authorization": f"Bearer {self._settings.api_key.get_secret_value()}"}
         try:

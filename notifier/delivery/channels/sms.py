@@ -14,6 +14,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from config import TwilioSettings
+from notifier.delivery import metrics
 from notifier.delivery.channels.base import (
     Content,
     DeliveryError,
@@ -137,6 +138,7 @@ class TwilioSms:
             await tell(report, [(recipient, outcome)])
         return outcome
 
+    @metrics.timed("twilio")
     async def _call(self, to: str, text: str, sender: dict[str, Any]) -> Outcome:
         _RETRY_AFTER.set(None)
         try:
