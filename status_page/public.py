@@ -31,7 +31,7 @@ def _zone(request: web.Request) -> ZoneInfo:
 
 async def home(request: web.Request) -> web.Response:
     """The status page: overall state, open incidents and maintenance, each shown
-    component's 90-day uptime bars.
+    component's 90-day uptime bars (30 on a phone), and the last 7 days' incidents.
     """
     now = utcnow()
     window = uptime.Window.ending(now, _zone(request))
@@ -39,6 +39,7 @@ async def home(request: web.Request) -> web.Response:
         view = await overview(session)
         shown = [c for _, members in view.groups for c in members]
         histories = await uptime.load(session, shown, window)
+        recent = await history.recent_days(session, now, _zone(request))
     return html.render(
         request,
         "index.html",
@@ -48,6 +49,8 @@ async def home(request: web.Request) -> web.Response:
         groups=[(g.name if g else "", members) for g, members in view.groups],
         histories=histories,
         window=window,
+        narrow_days=uptime.NARROW_DAYS,
+        recent=recent,
         now=now,
         partial_weight=round(uptime.DOWNTIME[ComponentStatus.partial_outage] * 100),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
@@ -21,6 +21,8 @@ from notifier.statuses import MaintenanceStatus
 from notifier.tables import Incident
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+# The days of recent past on the home page, today included (as Statuspage shows).
+RECENT_DAYS = 7
 
 
 @dataclass(frozen=True, order=True)
@@ -96,3 +98,40 @@ async def month_history(session: AsyncSession, month: Month, zone: ZoneInfo) -> 
         select(Incident.id).where(*_SHOWN, Incident.started_at < start).limit(1)
     )
     return MonthHistory(month=month, entries=entries.all(), has_earlier=earlier is not None)
+
+
+@dataclass(frozen=True)
+class RecentDay:
+    """One day of the home page's recent past: its start and what started on it."""
+
+    start: datetime  # the day's midnight in the page's zone, as an aware UTC datetime
+    entries: Sequence[Incident]  # newest first; their updates are not loaded
+
+
+async def recent_days(
+    session: AsyncSession, now: datetime, zone: ZoneInfo, days: int = RECENT_DAYS
+) -> list[RecentDay]:
+    """Today and the ``days - 1`` days before it in ``zone``, newest first, each with the
+    public incidents and maintenance (not cancelled, begun by ``now``) that started on
+    it: Statuspage's "Past Incidents", where a quiet day says so rather than vanishing.
+    """
+    today = now.astimezone(zone).date()
+    starts = [midnight(today - timedelta(days=n), zone) for n in range(days)]
+    entries = await session.scalars(
+        select(Incident)
+        .where(
+            *_SHOWN,
+            Incident.status != MaintenanceStatus.scheduled,
+            Incident.started_at >= starts[-1],
+            Incident.started_at <= now,
+        )
+        .order_by(Incident.started_at.desc(), Incident.id)
+        .options(raiseload(Incident.updates))
+    )
+    found = entries.all()
+    return [
+        RecentDay(start, [e for e in found if start <= e.started_at < end])
+        for start, end in zip(
+            starts, [midnight(today + timedelta(days=1), zone), *starts[:-1]], strict=True
+        )
+    ]

@@ -28,6 +28,8 @@ from notifier.statuses import ComponentStatus, IncidentKind, MaintenanceStatus
 from notifier.tables import Component, ComponentStatusChange, Incident, IncidentComponent
 
 WINDOW_DAYS = 90
+# The days a narrow screen shows, the most recent (Statuspage shows 30 on phones).
+NARROW_DAYS = 30
 # The share of each second in a status that counts as downtime; others count as up.
 DOWNTIME = {ComponentStatus.major_outage: 1.0, ComponentStatus.partial_outage: 0.3}
 
@@ -84,6 +86,17 @@ class History:
     def percent(self) -> str | None:
         """The window's uptime as the page prints it (see ``percent``), or None."""
         return None if self.uptime is None else percent(self.uptime)
+
+    @property
+    def since(self) -> date | None:
+        """The first day with data when the component is younger than the days shown
+        (its uptime counts from its creation, and the page says so); None otherwise."""
+        first = next((d for d in self.days if d.covered), None)
+        return first.date if first is not None and first is not self.days[0] else None
+
+    def last(self, days: int) -> History:
+        """The last ``days`` days only (a phone's shorter bar), oldest first."""
+        return History(self.days[-days:])
 
 
 def percent(fraction: float) -> str:

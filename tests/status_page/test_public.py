@@ -16,7 +16,17 @@ from notifier.schemas.components import ComponentCreate
 from notifier.statuses import ComponentStatus
 from status_page import create_app
 from tests.conftest import Client, make_settings
-from tests.status_page.pages import Sessions, api, get, midnight, outage, outline, text_of
+from tests.status_page.pages import (
+    JA,
+    Sessions,
+    api,
+    assert_headings_in_order,
+    get,
+    midnight,
+    outage,
+    outline,
+    text_of,
+)
 
 
 async def _page(client: Client) -> str:
@@ -213,7 +223,7 @@ async def test_times_are_shown_in_the_pages_time_zone(
     assert "Times in Asia/Tokyo." in page
 
 
-async def test_resolved_and_private_incidents_are_not_shown(
+async def test_resolved_incidents_are_past_and_private_ones_are_not_shown(
     client: Client, admin: dict[str, str]
 ) -> None:
     resolved = await _post(client, admin, "/incidents", {"title": "Was down", "body": "Hm"})
@@ -225,7 +235,7 @@ async def test_resolved_and_private_incidents_are_not_shown(
     page = await _page(client)
 
     assert "Active incidents" not in page
-    assert "Was down" not in page
+    assert _in_order(page, "Past incidents", "Was down", "Minor impact · Resolved")
     assert "Internal only" not in page
 
 
@@ -338,7 +348,8 @@ async def test_each_component_has_ninety_days_of_uptime_with_the_outage_day_and_
     assert text_of(outage_tip) == f"{day_text} : Major outage, 91.67% uptime API outage"
     assert days[-1][0] == "operational"
     page = text_of(html)
-    assert "99.17% uptime over the last 90 days" in page
+    # Counted from its creation, and said so: not "over the last 90 days".
+    assert f"99.17% uptime since {created.strftime('%b %-d, %Y')}" in page
     assert "a partial outage as 30% down" in page
 
 
@@ -507,3 +518,106 @@ async def test_the_footer_links_history_feeds_api_docs_and_subscribing(client: C
         assert f'href="{href}"' in footer
     assert "Subscribe to updates" in text_of(footer)
     assert "Times in UTC." in text_of(footer)
+
+
+# The recent past, the phone's shorter bars and a young component's uptime
+
+
+async def test_the_last_seven_days_list_their_incidents_and_say_when_quiet(
+    client: Client, sessions: Sessions
+) -> None:
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="API"), now=midnight(30)
+        )
+    day = midnight(2) + timedelta(hours=9)
+    incident_id = await outage(sessions, component.id, start=day, end=day + timedelta(hours=1))
+    await outage(
+        sessions,
+        component.id,
+        start=midnight(8),
+        end=midnight(8) + timedelta(hours=1),
+        title="Too old for the home page",
+    )
+
+    html = await get(client, "/")
+    page = text_of(html)
+
+    past = page[page.index("Past incidents ") :]
+    dates = [midnight(n).strftime("%b %-d, %Y") for n in range(7)]
+    assert _in_order(
+        past,
+        f"{dates[0]} No incidents reported today.",
+        f"{dates[1]} No incidents reported.",
+        f"{dates[2]} API outage Major impact · Resolved",
+        f"{dates[3]} No incidents reported.",
+        f"{dates[6]} No incidents reported.",
+    )
+    assert past.count("No incidents reported") == 6
+    assert f'<a href="/incidents/{incident_id}">API outage</a>' in html
+    assert "Too old for the home page" not in past  # in its bar still, not listed
+    assert_headings_in_order(html)
+
+
+async def test_the_recent_days_follow_the_pages_time_zone_in_japanese(
+    aiohttp_client: AiohttpClient, database_url: str, redis_url: str, sessions: Sessions
+) -> None:
+    client = await aiohttp_client(
+        create_app(make_settings(database_url, redis_url, page_time_zone="Asia/Tokyo"))
+    )
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="API"), now=midnight(20)
+        )
+    # 16:00 UTC is 01:00 the next day in Tokyo.
+    start = midnight(3) + timedelta(hours=16)
+    await outage(sessions, component.id, start=start, end=start + timedelta(minutes=30))
+
+    page = text_of(await get(client, "/", headers=JA))
+
+    tokyo = start + timedelta(hours=9)
+    assert _in_order(page, "過去の障害", f"{tokyo.year}年{tokyo.month}月{tokyo.day}日 API outage")
+    assert "報告された障害はありません。" in page
+    assert "以降の稼働率" in page  # since its creation, 20 days ago
+
+
+async def test_a_component_younger_than_the_bar_counts_uptime_since_its_creation(
+    client: Client, sessions: Sessions
+) -> None:
+    created = midnight(0) + timedelta(minutes=1)
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="New API"), now=created
+        )
+    await outage(sessions, component.id, start=created, end=created + timedelta(seconds=5))
+
+    page = text_of(await get(client, "/"))
+
+    today = created.strftime("%b %-d, %Y")
+    assert "% uptime over the last" not in page
+    assert page.count(f"% uptime since {today}") == 2  # the 90-day bar and the phone's 30
+    assert "New API Operational" in page
+
+
+async def test_an_older_component_says_its_range_on_wide_and_narrow_screens(
+    client: Client, sessions: Sessions
+) -> None:
+    async with sessions() as session, session.begin():
+        component = await components.create_component(
+            session, ComponentCreate(name="Website"), now=midnight(45)
+        )
+    day = midnight(40)
+    await outage(sessions, component.id, start=day, end=day + timedelta(hours=12))
+
+    html = await get(client, "/")
+    page = text_of(html)
+
+    created = midnight(45).strftime("%b %-d, %Y")
+    # Over its 45 days and a half-day outage, and the last 30 days all up.
+    assert re.search(rf"9\d\.\d\d% uptime since {created}", page)
+    assert "100% uptime over the last 30 days" in page
+    assert re.search(r'<span class="on-wide">90 days ago</span>', html)
+    assert re.search(r'<span class="on-narrow">30 days ago</span>', html)
+    assert "ol.days > li:nth-child(-n+60) { display: none; }" in html
+    ja = text_of(await get(client, "/", headers=JA))
+    assert "過去30日間の稼働率 100%" in ja
