@@ -111,7 +111,10 @@ def build(*, title: str, server: str) -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": refs[(InboxRatingIn, "validation")]}
+                        "application/json": {
+                            "schema": refs[(InboxRatingIn, "validation")],
+                            "example": {"score": 4, "comment": "Thanks for the heads-up."},
+                        }
                     },
                 },
                 "responses": {"200": ok(MarkedRead), **errors(400, 401, 404, 409, 413, 422)},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from notifier.api_keys import SCOPES
 from status_page import keys
 from status_page.api.errors import PROBLEM_JSON, ProblemDetails
+from status_page.api.examples import EXAMPLES
 from status_page.api.routing import IDEMPOTENCY_KEY, Operation
 from status_page.api.v1 import API
 
@@ -119,7 +122,12 @@ def _operation(op: Operation, refs: dict[Any, Any], defs: dict[str, Any]) -> dic
     if op.body is not None:
         out["requestBody"] = {
             "required": op.body_required,
-            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            "content": {
+                "application/json": {
+                    "schema": refs[(op.body, "validation")],
+                    **({"example": EXAMPLES[op.body]} if op.body in EXAMPLES else {}),
+                }
+            },
         }
     responses: dict[str, Any] = {}
     for status in (op.status, *op.extra_statuses):
@@ -220,10 +228,70 @@ async def document(request: web.Request) -> web.Response:
     return web.json_response(request.app[keys.OPENAPI_DOCUMENT])
 
 
+DOCS_PATH = "/api/v1/docs"
+# status_page.INBOX_DOCUMENT (imported, it would be a cycle: it uses status_page.api).
+INBOX_DOCUMENT = "/api/v1/inbox/openapi.json"
+ASSETS_PATH = f"{DOCS_PATH}/assets"
+# The reference page's own rules: its scripts and styles come from this server only (no
+# CDN), Swagger UI sets inline styles and data: images, and "Try it out" calls our API.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _swagger_ui_static() -> Path:
+    """Swagger UI's built files, as the swagger-ui-py package ships them (not imported:
+    only its files are used)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing: make install")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+# Every file the page loads, by the name it is served under: nothing else is served.
+ASSETS = {
+    name: _swagger_ui_static() / name
+    for name in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css")
+} | {"api_docs.js": Path(__file__).parents[1] / "static" / "api_docs.js"}
+
+
+def add_routes(app: web.Application) -> None:
+    """The document, the reference page and its assets."""
+    app.router.add_get("/api/v1/openapi.json", document)
+    app.router.add_get(DOCS_PATH, docs_page)
+    app.router.add_get(ASSETS_PATH + "/{name}", asset)
+
+
 async def docs_page(request: web.Request) -> web.Response:
-    """GET /api/v1/docs: the document as a readable HTML page."""
+    """GET /api/v1/docs: Swagger UI on the ops API's document and the inbox API's."""
     spec = request.app[keys.OPENAPI_DOCUMENT]
     template = request.app[keys.TEMPLATES].environment().get_template("api_docs.html")
+    specs = [
+        {"name": "Ops API", "url": "/api/v1/openapi.json"},
+        {"name": "In-app inbox API", "url": INBOX_DOCUMENT},
+    ]
+    text = template.render(
+        spec=spec,
+        specs=specs,
+        assets=ASSETS_PATH,
+        inbox_document=INBOX_DOCUMENT,
+        here=request.rel_url,
+    )
     return web.Response(
-        text=template.render(spec=spec, here=request.rel_url), content_type="text/html"
+        text=text,
+        content_type="text/html",
+        headers={"Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def asset(request: web.Request) -> web.FileResponse:
+    """GET /api/v1/docs/assets/{name}: one of ``ASSETS``; 404 for any other name."""
+    path = ASSETS.get(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(
+        path,
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )

@@ -15,6 +15,7 @@ from openapi_spec_validator import validate as validate_spec
 from pytest_aiohttp import AiohttpServer
 
 from config import Settings
+from notifier.schemas.inbox import InboxRatingIn
 from status_page import create_app, inbox
 from tests.conftest import Client
 from tests.rating_prompts import make_prompt
@@ -131,3 +132,19 @@ async def test_schemathesis_finds_nothing_wrong_with_the_inbox_api(
     summary: dict[str, Any] = json.loads(report.read_text())
     assert summary["operations"]["tested"] == 4, text
     assert (summary["failures"], summary["errors"]) == ([], []), text
+
+
+async def test_the_rating_body_has_an_example_its_schema_and_model_accept(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    media = document["paths"][f"{inbox.API_PATH}/{{message_id}}/rating"]["post"]["requestBody"][
+        "content"
+    ]["application/json"]
+    validate(
+        media["example"],
+        {"$ref": media["schema"]["$ref"], "components": document["components"]},
+        cls=OAS31Validator,
+    )
+    InboxRatingIn.model_validate(media["example"])

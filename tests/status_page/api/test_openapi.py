@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
@@ -9,6 +12,8 @@ from openapi_schema_validator import OAS31Validator, validate
 from openapi_spec_validator import validate as validate_spec
 
 from notifier.schemas.incidents import IncidentCreate
+from status_page import inbox_openapi
+from status_page.api import openapi
 from status_page.api.v1 import API
 from tests.conftest import Client
 
@@ -231,13 +236,59 @@ async def test_the_docs_page_loads_no_third_party_assets(client: Client) -> None
     assert "url(http" not in page
 
 
-async def test_the_docs_page_describes_every_operation(client: Client) -> None:
-    page = await (await client.get("/api/v1/docs")).text()
+async def test_the_docs_page_is_swagger_ui_on_both_documents(client: Client) -> None:
+    response = await client.get("/api/v1/docs")
+    page = await response.text()
 
     assert 'href="/api/v1/openapi.json"' in page
+    assert openapi.INBOX_DOCUMENT == inbox_openapi.PATH
+    specs = re.search(r"data-specs='([^']*)'", page)
+    assert specs is not None
+    assert [s["url"] for s in json.loads(html.unescape(specs.group(1)))] == [
+        "/api/v1/openapi.json",
+        inbox_openapi.PATH,
+    ]
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp
+    assert "connect-src 'self';" in csp
+    assets = _Assets()
+    assets.feed(page)
+    for url in assets.urls:
+        if url.startswith("/api/v1/docs/assets/"):
+            served = await client.get(url)
+            assert served.status == 200, url
+            assert served.content_type in ("text/javascript", "application/javascript", "text/css")
+            assert len(await served.read()) > 100, url
+    # The operations stay listed for a reader without JavaScript.
     for op in API.operations:
         assert f"<code>{op.method} {op.path}</code>" in page
         assert f"Scope: <code>{op.scope}</code>" in page
+
+
+async def test_the_docs_assets_are_only_the_listed_files(client: Client) -> None:
+    for name in ("index.html", "swagger-initializer.js", "..%2Fopenapi.py", "LICENSE"):
+        response = await client.get(f"/api/v1/docs/assets/{name}")
+        assert response.status == 404, name
+
+
+async def test_every_request_body_has_an_example_its_schema_and_model_accept(
+    client: Client,
+) -> None:
+    document = await _document(client)
+
+    for op in API.operations:
+        body = document["paths"][op.path][op.method.lower()].get("requestBody")
+        if body is None:
+            continue
+        media = body["content"]["application/json"]
+        assert "example" in media, f"{op.method} {op.path}"
+        validate(
+            media["example"],
+            {"$ref": media["schema"]["$ref"], "components": document["components"]},
+            cls=OAS31Validator,
+        )
+        assert op.body is not None
+        op.body.model_validate(media["example"])
 
 
 async def test_every_request_body_is_documented_as_refusing_unknown_fields(
