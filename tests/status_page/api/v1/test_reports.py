@@ -492,7 +492,7 @@ async def test_each_score_s_bounds_a_ninety_percent_that_rounds_up_and_a_tie_wit
     async with sessions() as session, session.begin():
         incident = Incident(title="Edges", status="resolved", started_at=T0, resolved_at=at(90))
         told = [Customer(external_id=f"t{i}") for i in range(3)]
-        raters = [Customer(external_id=f"r{i}") for i in range(16)]
+        raters = [Customer(external_id=f"r{i}") for i in range(18)]
         session.add_all([incident, *told, *raters])
         await session.flush()
         n1 = note(session, incident.id, "incident_update", at(10))
@@ -511,7 +511,7 @@ async def test_each_score_s_bounds_a_ninety_percent_that_rounds_up_and_a_tie_wit
             )
         scored = [
             *((Scale.csat, s) for s in (3, 4, 4, 1)),
-            *((Scale.nps, s) for s in (9, 9, 6, 8)),
+            *((Scale.nps, s) for s in (9, 9, 6, 8, 10, 8)),
             *((Scale.ces, s) for s in (4, 5, 5, 1)),
             *((Scale.csat, None) for _ in range(4)),
         ]
@@ -525,13 +525,13 @@ async def test_each_score_s_bounds_a_ninety_percent_that_rounds_up_and_a_tie_wit
     assert report["times"]["start_to_first_delivery"] == 720.0
     assert report["times"]["start_to_90_percent"] == 1800.0  # ceil(2.7) = the 3rd
     assert report["heard_first"] == {"contacted": 2, "heard_first": 1, "percent": 50.0}
-    assert report["ratings"] == {"prompts_sent": 16, "responses": 12, "response_rate": 75.0}
+    assert report["ratings"] == {"prompts_sent": 18, "responses": 14, "response_rate": 77.78}
     assert report["csat"] == {"count": 4, "percent": 50.0}
     assert report["nps"] == {
-        "count": 4,
-        "promoters": 2,
-        "passives": 1,
+        "count": 6,
+        "promoters": 3,
+        "passives": 2,
         "detractors": 1,
-        "score": 25.0,
+        "score": 33.33,
     }
     assert report["ces"] == {"count": 4, "mean": 3.75, "percent": 50.0}
