@@ -165,8 +165,28 @@ async def test_the_page_is_in_the_customers_language(
     html = await page.text()
     assert "私たちからのお知らせの内容やタイミングに" in html
     assert "回答を送信する" in html
+    assert "1（とても不満）" in html  # noqa: RUF001 (full-width brackets in Japanese)
+    assert "(とても" not in html
     english = await client.get(score_link(settings, made.prompt_id, 5) + "&lang=en")
-    assert "How satisfied were you" in await english.text()
+    english_html = await english.text()
+    assert "How satisfied were you" in english_html
+    assert "1 (Very dissatisfied)" in english_html
+
+
+async def test_the_footer_gives_no_time_zone_since_the_page_shows_no_times(
+    client: Client, settings: Settings, sessions: Sessions
+) -> None:
+    made = await make_prompt(sessions)
+    link = score_link(settings, made.prompt_id, 3)
+    html = await (await client.get(link)).text()
+    assert "Times in" not in html
+    assert "Subscribe to updates" in html  # the rest of the footer stays
+    thanks = await client.post(
+        link.partition("?")[0], data={"csrf_token": await csrf_token(client, link), "score": "3"}
+    )
+    assert "Times in" not in await thanks.text()
+    japanese = await (await client.get(link + "&lang=ja")).text()
+    assert "UTC" not in japanese
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from notifier.tables import Consent, Customer, Suppression
+from notifier.scales import PromptStatus
+from notifier.tables import Consent, Customer, RatingPrompt, Suppression
 from status_page import create_app
 from tests.conftest import Client
 from tests.fakes import FakeTwilio
@@ -145,6 +146,24 @@ async def test_a_reply_with_no_open_prompt_is_answered_as_before(
     )
     for body in ("4", "maybe"):
         assert "<Message>" not in await reply(api, twilio, body), case
+    assert await rating_of(sessions, made.prompt_id) is None
+    assert (await prompt_row(sessions, made.prompt_id)).clarified_at is None
+
+
+async def test_a_prompt_cancelled_after_it_was_sent_takes_no_reply(
+    api: Client, twilio: FakeTwilio, sessions: Sessions
+) -> None:
+    """Only a ``sent`` prompt is open: the status is checked, not just the send time
+    (nothing cancels a sent prompt today; this keeps the reply path from relying on it)."""
+    made = await make_prompt(sessions, channel="sms", phone=PHONE)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(RatingPrompt)
+            .where(RatingPrompt.id == made.prompt_id)
+            .values(status=PromptStatus.cancelled)
+        )
+    for body in ("4", "maybe"):
+        assert "<Message>" not in await reply(api, twilio, body)
     assert await rating_of(sessions, made.prompt_id) is None
     assert (await prompt_row(sessions, made.prompt_id)).clarified_at is None
 

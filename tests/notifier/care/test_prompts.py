@@ -18,6 +18,7 @@ from config import Settings
 from notifier import links
 from notifier.delivery.sms_segments import segments
 from notifier.tables import (
+    Consent,
     Customer,
     Delivery,
     InboxMessage,
@@ -376,3 +377,126 @@ async def test_a_customer_whose_address_bounced_is_not_asked_there(
         ann = await session.scalar(select(Customer.id).where(Customer.external_id == "ann"))
     [prompt] = [p for p in await prompts(sessions) if p.customer_id == ann]
     assert (prompt.status, prompt.channel) == ("cancelled", "")
+
+
+def with_ratings(settings: Settings, **changes: Any) -> Settings:
+    ratings = settings.ratings.model_copy(update=changes)
+    return settings.model_copy(update={"ratings": ratings})
+
+
+async def names_of(sessions: Sessions) -> dict[str, str]:
+    async with sessions() as session:
+        rows = await session.execute(select(Customer.id, Customer.external_id))
+        return {row.id: row.external_id or "" for row in rows}
+
+
+async def test_maintenance_is_rated_only_when_configured_and_only_once_completed(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    window = {
+        "scheduled_for": (DAY + timedelta(hours=6)).isoformat(),
+        "scheduled_until": (DAY + timedelta(hours=8)).isoformat(),
+        "auto_transition": False,
+    }
+    with time_machine.travel(DAY):
+        await three_and_two_bystanders(api, admin)
+        done = await post(api, admin, "/api/v1/maintenance", title="DB", body="Work.", **window)
+        called_off = await post(
+            api, admin, "/api/v1/maintenance", title="Net", body="Work.", **window
+        )
+        await run_due(provider_settings)
+    with time_machine.travel(RESOLVED):
+        response = await api.patch(
+            f"/api/v1/maintenance/{done}", json={"status": "completed"}, headers=admin
+        )
+        assert response.status == 200, await response.text()
+        await post(api, admin, f"/api/v1/maintenance/{called_off}/cancel", body="Not needed.")
+        await run_due(provider_settings)
+    # Both were told to the same customers (maintenance is not texted by default).
+    async with sessions() as session:
+        told = await session.execute(
+            select(Notification.subject_id, Delivery.customer_id)
+            .join(Delivery, Delivery.notification_id == Notification.id)
+            .where(Delivery.status.in_(("sent", "delivered")))
+        )
+        reached = {(s, c) for s, c in told}
+    told_done = {c for s, c in reached if s == done}
+    assert len(told_done) == 2
+    assert {c for s, c in reached if s == called_off} == told_done
+
+    # Off (the default): a maintenance is not rated.
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(provider_settings, sessions) == 0
+    assert await prompts(sessions) == []
+
+    # On: those told about the completed one are asked; about the cancelled one, not.
+    settings = with_ratings(provider_settings, after_maintenance=True)
+    with time_machine.travel(RESOLVED + DELAY + timedelta(minutes=1)):
+        assert await tick(settings, sessions) == 1
+    with time_machine.travel(RESOLVED + DELAY + timedelta(minutes=2)):
+        assert await tick(settings, sessions) == 0
+    made = await prompts(sessions)
+    names = await names_of(sessions)
+    assert {(p.subject_type, p.subject_id) for p in made} == {("maintenance", done)}
+    assert sorted(names[p.customer_id] for p in made) == ["ann", "app-user"]
+
+
+async def test_the_channel_is_the_first_of_the_default_order_with_confirmed_consent(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    """Without a channel_order: email, then in-app, then SMS. Consent still waiting
+    for its double opt-in confirmation is no consent."""
+    page = {"page": True}
+    both = {"channels": ["email", "sms"], "legal_basis": "contract"}
+    sms = {"channels": ["sms"], "legal_basis": "contract"}
+    phone = "+81 90 1234 5678"
+    with time_machine.travel(DAY):
+        email_inapp_sms = {"email": "all@example.com", "inapp_user_id": "u-all", "phone": phone}
+        await customer(api, admin, "all", consent=both, follows=page, **email_inapp_sms)
+        inapp_sms = {"inapp_user_id": "u-two", "phone": "+81 90 1234 5679"}
+        await customer(api, admin, "two", consent=sms, follows=page, **inapp_sms)
+        # SMS first by choice, but its consent awaits confirmation: email it is.
+        pending = {"email": "p@example.com", "phone": "+81 90 1234 5670"}
+        await customer(
+            api,
+            admin,
+            "pending",
+            consent=both,
+            follows=page,
+            channel_order=["sms", "email"],
+            **pending,
+        )
+        async with sessions() as session, session.begin():
+            pending_id = await session.scalar(
+                select(Customer.id).where(Customer.external_id == "pending")
+            )
+            await session.execute(
+                update(Consent)
+                .where(Consent.customer_id == pending_id, Consent.channel == "sms")
+                .values(confirmed_at=None)
+            )
+        incident = await post(api, admin, "/api/v1/incidents", title="Slow", body="Looking.")
+        await run_due(provider_settings)
+    with time_machine.travel(RESOLVED):
+        await post(api, admin, f"/api/v1/incidents/{incident}/resolve", body="Fixed.")
+        await run_due(provider_settings)
+    with time_machine.travel(RESOLVED + DELAY + timedelta(seconds=30)):
+        assert await tick(provider_settings, sessions) == 1
+    names = await names_of(sessions)
+    assert sorted((names[p.customer_id], p.channel) for p in await prompts(sessions)) == [
+        ("all", "email"),
+        ("pending", "email"),
+        ("two", "inapp"),
+    ]
+
+
+async def test_a_subject_resolved_more_than_a_day_before_the_tick_is_not_asked_about(
+    api: Client, admin: Headers, provider_settings: Settings, sessions: Sessions
+) -> None:
+    """A worker that was down for days does not send old questions when it comes back."""
+    await resolved_incident(api, admin, provider_settings)
+    with time_machine.travel(RESOLVED + DELAY + timedelta(days=1, seconds=30)):
+        assert await tick(provider_settings, sessions) == 0
+    assert await prompts(sessions) == []
+    with time_machine.travel(RESOLVED + DELAY + timedelta(days=1) - timedelta(seconds=30)):
+        assert await tick(provider_settings, sessions) == 1

@@ -109,3 +109,16 @@ async def test_refused_answers_change_nothing(sessions: Sessions) -> None:
             )
     async with sessions() as session:
         assert (await session.scalars(select(Rating))).all() == []
+
+
+async def test_a_changed_answer_is_recorded_with_the_channel_it_came_by(
+    sessions: Sessions,
+) -> None:
+    prompt_id = await _prompt(sessions)
+    await _record(sessions, prompt_id, 5)
+    async with sessions() as session, session.begin():
+        later = NOW + timedelta(hours=1)
+        await ratings.record(session, prompt_id, 2, channel="inapp", now=later)
+    async with sessions() as session:
+        rows = (await session.scalars(select(Rating))).all()
+    assert [(r.score, r.channel, r.updated_at) for r in rows] == [(2, "inapp", later)]

@@ -298,3 +298,21 @@ def test_what_the_layout_shows_is_escaped() -> None:
     assert text(one(doc, "header")).strip() == "A & <B>"
     assert list(doc.iter("i")) == []
     assert "&lt;i&gt;x&lt;/i&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "ask", "last"),
+    [
+        ("en", "we may ask you how well we kept you informed", "last message"),
+        ("ja", "ご感想をお伺いすることがあります", "これで最後"),
+    ],
+)
+def test_the_resolved_email_does_not_call_itself_the_last_message(
+    locale: str, ask: str, last: str
+) -> None:
+    """A rating prompt may follow it (``notifier.care.prompts``)."""
+    values = context(Event.incident_resolved, locale)
+    content = rendering.render(Event.incident_resolved, "email", locale, values)
+    for part in (content.text, text(parse(content.html))):
+        assert ask in part
+        assert last not in part

@@ -481,3 +481,57 @@ async def test_a_period_at_the_ends_of_the_calendar_is_answered(
     assert response.status == 422
     problem = await response.json(content_type=None)
     assert [e["field"] for e in problem["errors"]] == ["to"], problem
+
+
+async def test_each_score_s_bounds_a_ninety_percent_that_rounds_up_and_a_tie_with_a_contact(
+    client: Client, admin: Headers, sessions: Sessions
+) -> None:
+    """Scores at every band's edge (CSAT 3|4, NPS 6|7 and 8|9, CES 4|5), a score given
+    twice (the mean weighs it twice), three reached (90% of 3 is the 3rd) and a contact
+    at the very time of the first delivery (not heard first: strictly before)."""
+    async with sessions() as session, session.begin():
+        incident = Incident(title="Edges", status="resolved", started_at=T0, resolved_at=at(90))
+        told = [Customer(external_id=f"t{i}") for i in range(3)]
+        raters = [Customer(external_id=f"r{i}") for i in range(18)]
+        session.add_all([incident, *told, *raters])
+        await session.flush()
+        n1 = note(session, incident.id, "incident_update", at(10))
+        await session.flush()
+        for customer, minute in zip(told, (12, 20, 30), strict=True):
+            deliver(session, n1, customer, "email", "sent", at(minute))
+        for customer, when in ((told[0], at(12)), (told[1], at(25))):
+            session.add(
+                Contact(
+                    customer_id=customer.id,
+                    subject_type="incident",
+                    subject_id=incident.id,
+                    channel="phone",
+                    contacted_at=when,
+                )
+            )
+        scored = [
+            *((Scale.csat, s) for s in (3, 4, 4, 1)),
+            *((Scale.nps, s) for s in (9, 9, 6, 8, 10, 8)),
+            *((Scale.ces, s) for s in (4, 5, 5, 1)),
+            *((Scale.csat, None) for _ in range(4)),
+        ]
+        for customer, (scale, score) in zip(raters, scored, strict=True):
+            await rate(session, customer, Subject.incident, incident.id, scale, score)
+        incident_id = incident.id
+
+    report = await get(client, f"/api/v1/reports/subjects/incident/{incident_id}", admin)
+
+    assert (report["audience"], report["reached"]) == (3, 3)
+    assert report["times"]["start_to_first_delivery"] == 720.0
+    assert report["times"]["start_to_90_percent"] == 1800.0  # ceil(2.7) = the 3rd
+    assert report["heard_first"] == {"contacted": 2, "heard_first": 1, "percent": 50.0}
+    assert report["ratings"] == {"prompts_sent": 18, "responses": 14, "response_rate": 77.78}
+    assert report["csat"] == {"count": 4, "percent": 50.0}
+    assert report["nps"] == {
+        "count": 6,
+        "promoters": 3,
+        "passives": 2,
+        "detractors": 1,
+        "score": 33.33,
+    }
+    assert report["ces"] == {"count": 4, "mean": 3.75, "percent": 50.0}
