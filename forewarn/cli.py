@@ -27,6 +27,9 @@ from notifier.errors import DomainError
 from workers import create_worker
 
 log = logging.getLogger("forewarn")
+# What a web process started by ``--processes`` has to exit after its own drain, before
+# it is killed.
+STOP_MARGIN_SECONDS = 5.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,9 +228,14 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
             await _until_stopped(watch)
             # Those that stopped on their own, not when told to below.
             failed = [p.returncode for p in others if p.returncode]
+            log.info(
+                "stopping: no new connections, finishing requests in flight (%g s at most)",
+                settings.web_shutdown_seconds,
+            )
         finally:
-            await _stop_processes(others)
-            await runner.cleanup()
+            # All at once: each process stops accepting and drains its own requests.
+            grace = settings.web_shutdown_seconds + STOP_MARGIN_SECONDS
+            await asyncio.gather(_stop_processes(others, grace), runner.cleanup())
     if failed:
         print(f"forewarn: a web process stopped with code {failed[0]}", file=sys.stderr)
         return 1
@@ -264,7 +272,7 @@ async def _orphaned(parent: int) -> None:
         await asyncio.sleep(1)
 
 
-async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float = 10) -> None:
+async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float) -> None:
     for process in processes:
         if process.returncode is None:
             process.terminate()
@@ -284,7 +292,7 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         worker = create_worker(_runtime(settings, url), url, handle_signals=False)
         task = asyncio.create_task(worker.async_run())
         await _until_stopped(task)
-        await _stop_worker(worker)
+        await _stop_worker(worker, settings.worker_shutdown_seconds)
     return 0
 
 
@@ -323,21 +331,30 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  demo API key (admin, shown once): {demo_key}")
         print("Press Ctrl+C to stop.", flush=True)
         await _until_stopped(task)
-        await _stop_worker(worker)
-        await runner.cleanup()
+        # The web part stops accepting at once; the worker's jobs finish meanwhile.
+        await asyncio.gather(
+            _stop_worker(worker, settings.worker_shutdown_seconds), runner.cleanup()
+        )
     return 0
 
 
-async def _stop_worker(worker: Worker, grace: float = 10.0) -> None:
-    """Let running jobs finish (up to ``grace`` seconds), then stop the worker.
+async def _stop_worker(worker: Worker, grace: float) -> None:
+    """Take no new job, let running jobs finish (up to ``grace`` seconds), then stop.
 
-    A job still running after that is cancelled; arq runs it again later
-    (at-least-once), so arq re-raising that cancellation is no error here.
+    A job still running after that is cancelled: the provider calls it has made are
+    seen through and recorded, what it had claimed and not sent is handed back
+    (``notifier.delivery.sending``), and arq puts the job back on the queue, where another
+    worker takes it at once (at-least-once), so arq re-raising that cancellation is no
+    error here.
     """
     worker.allow_pick_jobs = False
     running = [t for t in worker.tasks.values() if not t.done()]
     if running:
+        log.info("stopping: %d jobs running, waiting up to %g s", len(running), grace)
         await asyncio.wait(running, timeout=grace)
+        left = sum(not t.done() for t in running)
+        if left:
+            log.info("stopping: handing back the unsent work of %d jobs", left)
     try:
         await worker.close()
     except asyncio.CancelledError:

@@ -74,8 +74,15 @@ def following(settings: Settings, served: str) -> Settings:
 
 
 async def start_web(settings: Settings, sock: socket.socket) -> web.AppRunner:
-    """The status page application, serving on ``sock`` until the runner is cleaned up."""
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    """The status page application, serving on ``sock`` until the runner is cleaned up.
+
+    Cleaning up closes the socket (new connections are refused), ends the live streams
+    (their clients reconnect to another process), and lets requests in flight finish for
+    up to ``web_shutdown_seconds``.
+    """
+    runner = web.AppRunner(
+        create_app(settings), access_log=None, shutdown_timeout=settings.web_shutdown_seconds
+    )
     await runner.setup()
     await web.SockSite(runner, sock, backlog=BACKLOG).start()
     return runner

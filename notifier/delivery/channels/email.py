@@ -21,6 +21,7 @@ from notifier.delivery.channels.base import (
     Recipient,
     Report,
     Sent,
+    seen_through,
     tell,
 )
 from notifier.statuses import ChannelName, SuppressionReason
@@ -85,7 +86,13 @@ class SendGridEmail:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
-        """Send one batch in one request; see ``Channel.send``."""
+        """Send one batch in one request; see ``Channel.send``. A request made is seen
+        through and recorded even if the batch is cancelled meanwhile (``seen_through``)."""
+        return await seen_through(self._send(content, recipients, report))
+
+    async def _send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None
+    ) -> list[Outcome]:
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
         # A 400 naming some recipients fails those; the others go again, once. Each
