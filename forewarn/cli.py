@@ -235,7 +235,10 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             # All at once: each process stops accepting and drains its own requests.
             grace = settings.web_shutdown_seconds + STOP_MARGIN_SECONDS
-            await asyncio.gather(_stop_processes(others, grace), runner.cleanup())
+            await asyncio.gather(
+                _stop_processes(others, grace),
+                serving.stop_web(runner, settings.web_shutdown_seconds),
+            )
     if failed:
         print(f"forewarn: a web process stopped with code {failed[0]}", file=sys.stderr)
         return 1
@@ -333,7 +336,8 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         await _until_stopped(task)
         # The web part stops accepting at once; the worker's jobs finish meanwhile.
         await asyncio.gather(
-            _stop_worker(worker, settings.worker_shutdown_seconds), runner.cleanup()
+            _stop_worker(worker, settings.worker_shutdown_seconds),
+            serving.stop_web(runner, settings.web_shutdown_seconds),
         )
     return 0
 

@@ -50,10 +50,6 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-@pytest.mark.skip(
-    reason="flaky: about one run in two the slow upload's second part is never read after "
-    "SIGTERM and the request is cut at the shutdown timeout (under investigation)"
-)
 @pytest.mark.parametrize("processes", [1, 2])
 async def test_web_finishes_the_request_in_flight_and_refuses_new_connections(
     processes: int, forewarn: Forewarn, env: dict[str, str], tmp_path: Path
