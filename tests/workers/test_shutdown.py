@@ -117,11 +117,6 @@ async def test_a_stopped_worker_hands_back_its_batch_and_nothing_goes_twice(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    if database_url.startswith("sqlite"):
-        # A job cancelled inside an aiosqlite transaction (a fan-out's insert, a claim)
-        # can leave that connection holding SQLite's write lock: the hand-back then waits
-        # out the busy timeout. Known gap; PostgreSQL (production, CI) passes.
-        pytest.skip("a cancelled aiosqlite transaction may keep the write lock")
     emails, phones = await add_audience(sessions)
     first_providers = Providers(sms_delay=0.05, email_delay=0.3)
     second_providers = Providers(sms_delay=0.01, email_delay=0.01)
