@@ -219,19 +219,23 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
         others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
         watch: asyncio.Task[None] | None = None
         if args.parent:
+            log.info("web process serving")
             watch = asyncio.create_task(_orphaned(args.parent))
         else:
             print(f"status page: {served}/", flush=True)
             if others:
                 watch = asyncio.create_task(_any_exit(others))
         try:
-            await _until_stopped(watch)
+            # A process of ``--processes`` leaves a second signal to the first one, which
+            # kills it then (Ctrl+C reaches them all, and the first one's stop follows).
+            await _until_stopped(watch, children=others, second=not args.parent)
             # Those that stopped on their own, not when told to below.
             failed = [p.returncode for p in others if p.returncode]
-            log.info(
-                "stopping: no new connections, finishing requests in flight (%g s at most)",
-                settings.web_shutdown_seconds,
-            )
+            if not args.parent:  # for all the processes, which stop together
+                log.info(
+                    "stopping: no new connections, finishing requests in flight (%g s at most)",
+                    settings.web_shutdown_seconds,
+                )
         finally:
             # All at once: each process stops accepting and drains its own requests.
             grace = settings.web_shutdown_seconds + STOP_MARGIN_SECONDS
@@ -354,8 +358,9 @@ async def _stop_worker(worker: Worker, grace: float) -> None:
     worker.allow_pick_jobs = False
     running = [t for t in worker.tasks.values() if not t.done()]
     if running:
-        log.info("stopping: %d jobs running, waiting up to %g s", len(running), grace)
-        await asyncio.wait(running, timeout=grace)
+        if grace:
+            log.info("stopping: %d jobs running, waiting up to %g s", len(running), grace)
+            await asyncio.wait(running, timeout=grace)
         left = sum(not t.done() for t in running)
         if left:
             log.info("stopping: handing back the unsent work of %d jobs", left)
@@ -386,7 +391,14 @@ def _dev_secret(data_dir: str) -> str:
     return path.read_text().strip()
 
 
-async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
+async def _until_stopped(
+    task: asyncio.Task[None] | None = None,
+    *,
+    children: Sequence[asyncio.subprocess.Process] = (),
+    second: bool = True,
+) -> None:
+    """Until SIGINT or SIGTERM, or ``task`` ends (raising what it raised). Then, with
+    ``second``, another signal kills ``children`` and exits at once (``_stop_now``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -395,8 +407,23 @@ async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
     if task is not None:
         waiters.append(task)
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if second:  # Ctrl+C twice
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_now, sig, children)
     if task is not None and task.done() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
+
+
+def _stop_now(sig: signal.Signals, children: Sequence[asyncio.subprocess.Process]) -> None:
+    """Exit now, as a killed process would, ``children`` killed first: requests in
+    flight are cut, and what a worker claimed and did not send is taken again once its
+    lease lapses."""
+    log.warning("stopping at once (%s while stopping)", sig.name)
+    for child in children:
+        if child.returncode is None:
+            child.kill()
+    logging.shutdown()
+    os._exit(128 + sig)
 
 
 class _redis:
