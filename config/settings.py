@@ -314,6 +314,14 @@ class Settings(BaseSettings):
     # Log lines as text, or one JSON object a line (for a log shipper); and from what level.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # On SIGTERM or Ctrl+C, how long a web process lets the requests in flight finish once
+    # it stops accepting, and how long a worker lets its running jobs finish before it
+    # cancels them (a provider call already made is still seen through, up to the provider
+    # timeout, and what was not sent is handed back to the other workers at once). Keep
+    # the platform's stop grace (Compose's stop_grace_period, Kubernetes'
+    # terminationGracePeriodSeconds) above these, plus the provider timeout for workers.
+    web_shutdown_seconds: float = Field(default=20.0, gt=0, le=3600)
+    worker_shutdown_seconds: float = Field(default=10.0, ge=0, le=3600)
 
     page_name: str = "Forewarn demo"
     page_time_zone: str = "UTC"

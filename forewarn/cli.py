@@ -29,6 +29,9 @@ from notifier.errors import DomainError
 from workers import RestartingWorker, liveness
 
 log = logging.getLogger("forewarn")
+# What a web process started by ``--processes`` has to exit after its own drain, before
+# it is killed.
+STOP_MARGIN_SECONDS = 5.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -222,18 +225,30 @@ async def run_web(settings: Settings, args: argparse.Namespace) -> int:
         others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
         watch: asyncio.Task[None] | None = None
         if args.parent:
+            log.info("web process serving")
             watch = asyncio.create_task(_orphaned(args.parent))
         else:
             print(f"status page: {served}/", flush=True)
             if others:
                 watch = asyncio.create_task(_any_exit(others))
         try:
-            await _until_stopped(watch)
+            # A process of ``--processes`` leaves a second signal to the first one, which
+            # kills it then (Ctrl+C reaches them all, and the first one's stop follows).
+            await _until_stopped(watch, children=others, second=not args.parent)
             # Those that stopped on their own, not when told to below.
             failed = [p.returncode for p in others if p.returncode]
+            if not args.parent:  # for all the processes, which stop together
+                log.info(
+                    "stopping: no new connections, finishing requests in flight (%g s at most)",
+                    settings.web_shutdown_seconds,
+                )
         finally:
-            await _stop_processes(others)
-            await runner.cleanup()
+            # All at once: each process stops accepting and drains its own requests.
+            grace = settings.web_shutdown_seconds + STOP_MARGIN_SECONDS
+            await asyncio.gather(
+                _stop_processes(others, grace),
+                serving.stop_web(runner, settings.web_shutdown_seconds),
+            )
     if failed:
         print(f"forewarn: a web process stopped with code {failed[0]}", file=sys.stderr)
         return 1
@@ -270,7 +285,7 @@ async def _orphaned(parent: int) -> None:
         await asyncio.sleep(1)
 
 
-async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float = 10) -> None:
+async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float) -> None:
     for process in processes:
         if process.returncode is None:
             process.terminate()
@@ -295,7 +310,7 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         task = asyncio.create_task(working.run())
         await _until_stopped(task)
         task.cancel()  # it may be waiting to start again
-        await _stop_worker(working.worker)
+        await _stop_worker(working.worker, settings.worker_shutdown_seconds)
     return 0
 
 
@@ -358,21 +373,32 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         print("Press Ctrl+C to stop.", flush=True)
         await _until_stopped(task)
         task.cancel()  # it may be waiting to start again
-        await _stop_worker(working.worker)
-        await runner.cleanup()
+        # The web part stops accepting at once; the worker's jobs finish meanwhile.
+        await asyncio.gather(
+            _stop_worker(working.worker, settings.worker_shutdown_seconds),
+            serving.stop_web(runner, settings.web_shutdown_seconds),
+        )
     return 0
 
 
-async def _stop_worker(worker: Worker, grace: float = 10.0) -> None:
-    """Let running jobs finish (up to ``grace`` seconds), then stop the worker.
+async def _stop_worker(worker: Worker, grace: float) -> None:
+    """Take no new job, let running jobs finish (up to ``grace`` seconds), then stop.
 
-    A job still running after that is cancelled; arq runs it again later
-    (at-least-once), so arq re-raising that cancellation is no error here.
+    A job still running after that is cancelled: the provider calls it has made are
+    seen through and recorded, what it had claimed and not sent is handed back
+    (``notifier.delivery.sending``), and arq puts the job back on the queue, where another
+    worker takes it at once (at-least-once), so arq re-raising that cancellation is no
+    error here.
     """
     worker.allow_pick_jobs = False
     running = [t for t in worker.tasks.values() if not t.done()]
     if running:
-        await asyncio.wait(running, timeout=grace)
+        if grace:
+            log.info("stopping: %d jobs running, waiting up to %g s", len(running), grace)
+            await asyncio.wait(running, timeout=grace)
+        left = sum(not t.done() for t in running)
+        if left:
+            log.info("stopping: handing back the unsent work of %d jobs", left)
     try:
         await worker.close()
     except asyncio.CancelledError:
@@ -400,7 +426,14 @@ def _dev_secret(data_dir: str) -> str:
     return path.read_text().strip()
 
 
-async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
+async def _until_stopped(
+    task: asyncio.Task[None] | None = None,
+    *,
+    children: Sequence[asyncio.subprocess.Process] = (),
+    second: bool = True,
+) -> None:
+    """Until SIGINT or SIGTERM, or ``task`` ends (raising what it raised). Then, with
+    ``second``, another signal kills ``children`` and exits at once (``_stop_now``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -409,8 +442,23 @@ async def _until_stopped(task: asyncio.Task[None] | None = None) -> None:
     if task is not None:
         waiters.append(task)
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if second:  # Ctrl+C twice
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_now, sig, children)
     if task is not None and task.done() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
+
+
+def _stop_now(sig: signal.Signals, children: Sequence[asyncio.subprocess.Process]) -> None:
+    """Exit now, as a killed process would, ``children`` killed first: requests in
+    flight are cut, and what a worker claimed and did not send is taken again once its
+    lease lapses."""
+    log.warning("stopping at once (%s while stopping)", sig.name)
+    for child in children:
+        if child.returncode is None:
+            child.kill()
+    logging.shutdown()
+    os._exit(128 + sig)
 
 
 class _redis:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from contextlib import suppress
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import AnyHttpUrl
 
 from config import Settings
-from status_page import create_app
+from status_page import create_app, live
 
 # aiohttp's own default for TCPSite.
 BACKLOG = 128
+# After the drain, what aiohttp's own shutdown gives a request still being handled (one
+# over its time, or one that came on a kept-alive connection at the last instant).
+STRAGGLER_SECONDS = 1.0
 
 
 class CannotListen(Exception):
@@ -73,9 +79,66 @@ def following(settings: Settings, served: str) -> Settings:
     return settings.model_copy(update={"public_url": AnyHttpUrl(served)})
 
 
+class InFlight:
+    """The requests being handled (a middleware counts them), and whether the server is
+    stopping: then each response closes its connection rather than keep it alive."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self._count += 1
+        self._idle.clear()
+        try:
+            response = await handler(request)
+            if self.stopping:
+                response.force_close()
+            return response
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        """Until no request is being handled."""
+        await self._idle.wait()
+
+
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
+
+
 async def start_web(settings: Settings, sock: socket.socket) -> web.AppRunner:
-    """The status page application, serving on ``sock`` until the runner is cleaned up."""
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    """The status page application, serving on ``sock`` until ``stop_web``."""
+    app = create_app(settings)
+    app[IN_FLIGHT] = in_flight = InFlight()
+    # Outermost: a request counts from its first middleware to its last.
+    app.middlewares.insert(0, in_flight.middleware)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=STRAGGLER_SECONDS)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=BACKLOG).start()
     return runner
+
+
+async def stop_web(runner: web.AppRunner, seconds: float) -> None:
+    """Close the socket (new connections are refused), end the live streams (their clients
+    reconnect to another process), let the requests in flight finish for up to
+    ``seconds``, then clean up.
+
+    The requests are waited for before ``runner.cleanup()``: aiohttp's shutdown first
+    closes every connection, and a closing connection ignores what it receives, so a
+    request whose body was still arriving would wait for it until cut at the timeout
+    (aio-libs/aiohttp#2298).
+    """
+    in_flight = runner.app[IN_FLIGHT]
+    in_flight.stopping = True
+    for site in list(runner.sites):
+        await site.stop()
+    await live.end_streams(runner.app)
+    with suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await in_flight.idle()
+    await runner.cleanup()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, ColumnElement, DateTime, MetaData, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -129,6 +130,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+_T = TypeVar("_T")
+
+
+async def uncancelled(work: Awaitable[_T]) -> _T:
+    """Await ``work`` (a transaction, with what must go with its commit) to its end and
+    return its result; a cancellation meanwhile reaches the caller at its next wait.
+
+    A statement cancelled half-way is not undone: SQLAlchemy throws its connection away
+    while aiosqlite's thread still runs the statement, and with it SQLite's write lock
+    may stay taken, every other write then waiting out the busy timeout (a stopping
+    worker cancels its jobs). Use for short work only: nothing cuts it short.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():  # the work itself was cancelled
+                raise
+            cancelled = True
+    current = asyncio.current_task()
+    if cancelled and current is not None:
+        # Handed on: the caller's next wait raises it, after what the work did is in hand.
+        current.uncancel()
+        current.cancel()
+    return result
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

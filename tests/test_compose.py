@@ -260,3 +260,20 @@ def test_the_env_file_is_ignored_by_git() -> None:
 
     assert ".env" in ignored
     assert ".env.example" not in ignored
+
+
+def test_the_stop_grace_outlasts_the_drains() -> None:
+    """Docker kills a container after its stop grace: it must outlast the web drain (plus
+    the 5 s ``--processes`` allows) and a worker's grace plus a provider call in flight."""
+    from config import Settings
+
+    services = compose()["services"]
+    defaults = Settings()
+
+    def seconds(value: str) -> float:
+        return float(value.removesuffix("s"))
+
+    web = seconds(services["web"]["stop_grace_period"])
+    worker = seconds(services["worker"]["stop_grace_period"])
+    assert web > defaults.web_shutdown_seconds + 5
+    assert worker > defaults.worker_shutdown_seconds + defaults.delivery.provider_timeout_seconds

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from notifier import holding, idempotency, maintenance, notifications, promises, signup
 from notifier.care import follow_ups, prompts
-from notifier.db import utcnow
+from notifier.db import uncancelled, utcnow
 from notifier.delivery import fallback, fanout, metrics, on_call, signup_messages, sweeper
 from notifier.delivery.channels.base import DeliveryError
 from notifier.delivery.fanout import batch_up
@@ -51,13 +51,22 @@ async def fan_out(ctx: Ctx, notification_id: str) -> None:
             await enqueue_batches(ctx["redis"], batches)
     done = False
     while not done:
-        async with _sessions(ctx)() as session, session.begin():
-            batches, done = await fanout.fan_out_page(
-                session, notification_id, settings.delivery, now=utcnow()
-            )
-        await enqueue_batches(ctx["redis"], batches)
-        metrics.count_fanned_out(batches)
+        # A page whole, committed and enqueued, even if the job is cancelled meanwhile (a
+        # stopping worker): the cancellation comes between pages (``uncancelled``).
+        done = await uncancelled(_fan_out_page(ctx, notification_id))
     metrics.fan_out_seconds().observe(time.perf_counter() - started)
+
+
+async def _fan_out_page(ctx: Ctx, notification_id: str) -> bool:
+    """One page of ``fan_out``; True once it was the last."""
+    settings: Settings = ctx["settings"]
+    async with _sessions(ctx)() as session, session.begin():
+        batches, done = await fanout.fan_out_page(
+            session, notification_id, settings.delivery, now=utcnow()
+        )
+    await enqueue_batches(ctx["redis"], batches)
+    metrics.count_fanned_out(batches)
+    return done
 
 
 async def send_batch(ctx: Ctx, channel: str, delivery_ids: list[int]) -> None:

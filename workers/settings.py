@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from arq import cron, func
 from arq.worker import Worker
 
 from config import Settings
-from notifier.db import create_engine, sessionmaker
+from notifier.db import create_engine, sessionmaker, uncancelled
 from notifier.delivery import jobs as names
 from notifier.delivery.channels import registry
 from notifier.delivery.jobs import redis_settings
@@ -21,21 +23,45 @@ from workers import jobs
 from workers.heartbeat import JobHeartbeat
 from workers.liveness import Liveness
 
+_Job = TypeVar("_Job", bound=Callable[..., Awaitable[Any]])
+
+
+def _whole(job: _Job) -> _Job:
+    """``job`` run to its end even when the worker stops meanwhile, as a page of a
+    fan-out or a batch's claim is (``uncancelled``): a tick is short, and cut in a
+    transaction it could leave SQLite's write lock taken. The same wrapper each time
+    for the same job (a cron tick and its function are one coroutine)."""
+    if job in _WHOLE:
+        return cast(_Job, _WHOLE[job])
+
+    @functools.wraps(job)
+    async def whole(*args: Any, **kwargs: Any) -> Any:
+        return await uncancelled(job(*args, **kwargs))
+
+    _WHOLE[job] = whole
+    return cast(_Job, whole)
+
+
+_WHOLE: dict[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]] = {}
+
+
 CRON_JOBS = [
     # Every 30 s: a maintenance starts or ends at most half a minute late.
-    cron(jobs.maintenance_tick, second={0, 30}, run_at_startup=True, unique=True, timeout=60),
-    cron(jobs.sweep, second={5, 20, 35, 50}, unique=True, timeout=60),
-    cron(jobs.prune_idempotency, minute=17, second=0, unique=True, timeout=300),
-    cron(jobs.expire_signups, second=40, unique=True, timeout=60),
+    cron(
+        _whole(jobs.maintenance_tick), second={0, 30}, run_at_startup=True, unique=True, timeout=60
+    ),
+    cron(_whole(jobs.sweep), second={5, 20, 35, 50}, unique=True, timeout=60),
+    cron(_whole(jobs.prune_idempotency), minute=17, second=0, unique=True, timeout=300),
+    cron(_whole(jobs.expire_signups), second=40, unique=True, timeout=60),
     # Every minute: a reminder ten minutes ahead is at most a minute early or late.
-    cron(jobs.promise_tick, second=10, unique=True, timeout=120),
-    cron(jobs.maintenance_reminders, second=25, unique=True, timeout=60),
+    cron(_whole(jobs.promise_tick), second=10, unique=True, timeout=120),
+    cron(_whole(jobs.maintenance_reminders), second=25, unique=True, timeout=60),
     # Every 30 s: an unread urgent in-app message goes by email at most half a minute late.
-    cron(jobs.fall_back_unread, second={10, 40}, unique=True, timeout=60),
+    cron(_whole(jobs.fall_back_unread), second={10, 40}, unique=True, timeout=60),
     # Every minute: a rating prompt goes at most a minute after its delay.
-    cron(jobs.rating_prompts, second=50, unique=True, timeout=120),
+    cron(_whole(jobs.rating_prompts), second=50, unique=True, timeout=120),
     # Every 30 s: ops hear of a low rating at most half a minute after it was given.
-    cron(jobs.alert_follow_ups, second={15, 45}, unique=True, timeout=120),
+    cron(_whole(jobs.alert_follow_ups), second={15, 45}, unique=True, timeout=120),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -45,22 +71,22 @@ FUNCTIONS = [
     # arq runs it again once its in-progress key lapses (``workers.heartbeat``).
     func(jobs.fan_out, name=names.FAN_OUT, keep_result=0, max_tries=20, timeout=600),
     func(jobs.send_batch, name=names.SEND_BATCH, keep_result=0, max_tries=1000, timeout=300),
-    func(jobs.sweep, name=names.SWEEP),
-    func(jobs.maintenance_tick, name=names.MAINTENANCE_TICK),
-    func(jobs.prune_idempotency, name=names.PRUNE_IDEMPOTENCY),
+    func(_whole(jobs.sweep), name=names.SWEEP),
+    func(_whole(jobs.maintenance_tick), name=names.MAINTENANCE_TICK),
+    func(_whole(jobs.prune_idempotency), name=names.PRUNE_IDEMPOTENCY),
     func(
-        jobs.send_signup_message,
+        _whole(jobs.send_signup_message),
         name=names.SEND_SIGNUP_MESSAGE,
         keep_result=0,
         max_tries=8,
         timeout=60,
     ),
-    func(jobs.expire_signups, name=names.EXPIRE_SIGNUPS),
-    func(jobs.promise_tick, name=names.PROMISE_TICK),
-    func(jobs.maintenance_reminders, name=names.MAINTENANCE_REMINDERS),
-    func(jobs.fall_back_unread, name=names.FALL_BACK_UNREAD),
-    func(jobs.rating_prompts, name=names.RATING_PROMPTS),
-    func(jobs.alert_follow_ups, name=names.ALERT_FOLLOW_UPS),
+    func(_whole(jobs.expire_signups), name=names.EXPIRE_SIGNUPS),
+    func(_whole(jobs.promise_tick), name=names.PROMISE_TICK),
+    func(_whole(jobs.maintenance_reminders), name=names.MAINTENANCE_REMINDERS),
+    func(_whole(jobs.fall_back_unread), name=names.FALL_BACK_UNREAD),
+    func(_whole(jobs.rating_prompts), name=names.RATING_PROMPTS),
+    func(_whole(jobs.alert_follow_ups), name=names.ALERT_FOLLOW_UPS),
 ]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from notifier import links
-from notifier.db import among, utcnow
+from notifier.db import among, uncancelled, utcnow
 from notifier.delivery import care, fallback, message_templates, messages, parking
 from notifier.delivery.channels import registry
 from notifier.delivery.channels.base import Channel, Content, DeliveryError, Outcome, Recipient
@@ -117,13 +117,12 @@ class Sender:
         if pause is not None and (until := await pause.until()) is not None:
             # Its provider refuses everyone: the whole batch goes once it may, unclaimed.
             return max(0.0, (until - now).total_seconds())
-        # The claim commits with the read of what to send: one connection, one round of each.
-        async with self._sessions() as session, session.begin():
-            claimed = await self._claim(session, channel_name, ids, now)
-            if claimed:
-                batch, decided, work = await self._prepare(session, claimed, now)
+        # Whole even if the job is cancelled meanwhile (``uncancelled``): then what it
+        # claimed is handed back at once, by ``_holding``.
+        claimed, prepared = await uncancelled(self._claimed(channel_name, ids, now))
         retry_at: datetime | None = None
-        if claimed:
+        if prepared is not None:
+            batch, decided, work = prepared
             async with self._holding(batch):
                 await batch.record(decided)
                 for content, recipients in work:
@@ -140,14 +139,25 @@ class Sender:
             if batch.refused is not None:
                 parking.alert(channel_name, batch.parked, batch.refused.reason)
             if batch.failed:
-                await self._fall_back(batch.failed)
+                await uncancelled(self._fall_back(batch.failed))
         retry_in = None if retry_at is None else max(0.0, (retry_at - utcnow()).total_seconds())
         if len(claimed) == len(ids):
             return retry_in
         # Some were not ours to send now (sent already, due later, or another worker's):
         # when are they due?
-        later = await self._next_due(ids)
+        later = await uncancelled(self._next_due(ids))
         return later if retry_in is None or later is None else min(retry_in, later)
+
+    async def _claimed(
+        self, channel_name: str, ids: Sequence[int], now: datetime
+    ) -> tuple[list[int], _Prepared | None]:
+        """Claim what is due among ``ids`` and read what to send them; the claim commits
+        with the read: one connection, one round of each."""
+        async with self._sessions() as session, session.begin():
+            claimed = await self._claim(session, channel_name, ids, now)
+            if not claimed:
+                return claimed, None
+            return claimed, await self._prepare(session, claimed, now)
 
     @contextlib.asynccontextmanager
     async def _holding(self, batch: _Batch) -> AsyncIterator[None]:
@@ -218,9 +228,7 @@ class Sender:
         )
         return list(result.scalars())
 
-    async def _prepare(
-        self, session: AsyncSession, claimed: list[int], now: datetime
-    ) -> tuple[_Batch, list[tuple[int, Outcome]], list[tuple[Content, list[Recipient]]]]:
+    async def _prepare(self, session: AsyncSession, claimed: list[int], now: datetime) -> _Prepared:
         """The claimed rows as a batch, the outcomes decided without a provider (no
         address, suppressed, superseded, too late), and the rest as (content, recipients)."""
         address = address_by_channel(Delivery.channel)
@@ -520,6 +528,10 @@ class _Batch:
             due = new["next_attempt_at"]
             if due is not None and (self.retry_at is None or due < self.retry_at):
                 self.retry_at = due
+
+
+# A claimed batch, the outcomes decided without a provider, and the rest to send.
+_Prepared = tuple[_Batch, list[tuple[int, Outcome]], list[tuple[Content, list[Recipient]]]]
 
 
 async def _prompts(

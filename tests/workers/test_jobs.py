@@ -19,7 +19,7 @@ from notifier.delivery import fanout
 from notifier.delivery.jobs import FAN_OUT, fan_out_id, redis_settings
 from notifier.tables import ComponentStatusChange, Notification, OutboxMessage
 from tests.conftest import Client
-from workers import create_worker, jobs
+from workers import create_worker
 from workers.settings import CRON_JOBS
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -213,7 +213,7 @@ async def test_the_tick_leaves_cancelled_maintenance_alone(
 
 
 def test_the_worker_runs_maintenance_tick_every_30_seconds_and_at_startup() -> None:
-    [tick_job] = [c for c in CRON_JOBS if c.coroutine is jobs.maintenance_tick]
+    [tick_job] = [c for c in CRON_JOBS if c.name == "cron:maintenance_tick"]
 
     assert tick_job.second == {0, 30}
     assert tick_job.minute is None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from notifier.control_characters import one_line
 from notifier.statuses import SuppressionReason
@@ -177,6 +178,26 @@ class Channel(Protocol):
         not reported are recorded from the returned list.
         """
         ...
+
+
+_T = TypeVar("_T")
+
+
+async def seen_through(call: Awaitable[_T]) -> _T:
+    """Await ``call`` (a provider call and the recording of its outcome) to its end, even
+    when the caller is cancelled meanwhile, and only then pass the cancellation on.
+
+    A stopping worker cancels its jobs (``forewarn worker`` on SIGTERM): what the provider
+    already has is answered and recorded rather than abandoned unrecorded, for another
+    worker to send again. Bounded by the call's own timeout; a second cancellation
+    stops waiting.
+    """
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
 
 
 async def tell(report: Report | None, outcomes: Sequence[tuple[Recipient, Outcome]]) -> None:

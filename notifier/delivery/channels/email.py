@@ -24,6 +24,7 @@ from notifier.delivery.channels.base import (
     Report,
     Sent,
     retry_after,
+    seen_through,
     tell,
     token,
 )
@@ -94,7 +95,13 @@ class SendGridEmail:
     async def send(
         self, content: Content, recipients: Sequence[Recipient], report: Report | None = None
     ) -> list[Outcome]:
-        """Send one batch in one request; see ``Channel.send``."""
+        """Send one batch in one request; see ``Channel.send``. A request made is seen
+        through and recorded even if the batch is cancelled meanwhile (``seen_through``)."""
+        return await seen_through(self._send(content, recipients, report))
+
+    async def _send(
+        self, content: Content, recipients: Sequence[Recipient], report: Report | None
+    ) -> list[Outcome]:
         pending = list(recipients)
         outcomes: dict[int, Outcome] = {}
         until = await self._pause.until() if self._pause is not None else None

@@ -24,6 +24,7 @@ from notifier.delivery.channels.base import (
     Sent,
     personalise,
     retry_after,
+    seen_through,
     tell,
 )
 from notifier.delivery.channels.twilio_errors import AUTH_CODES, RATE_LIMITED, twilio_error
@@ -126,16 +127,31 @@ class TwilioSms:
                 # No call can succeed with credentials Twilio refused: the rest of the
                 # batch is parked with the first refusal, unsent (``parking``).
                 outcome: Outcome = refused[0]
-            elif until is not None:  # Twilio refuses everyone: wait with the others
+                await tell(report, [(recipient, outcome)])
+                return outcome
+            if until is not None:  # Twilio refuses everyone: wait with the others
                 outcome = DeliveryError(
                     "Twilio refusing everyone", permanent=False, paused_until=until
                 )
-            else:
-                outcome = await self._call(recipient.address, text, sender)
-                if isinstance(outcome, DeliveryError) and outcome.alert_ops:
-                    refused.append(outcome)
-            # Recorded before the slot is free: unrecorded calls never outnumber the slots.
-            await tell(report, [(recipient, outcome)])
+                await tell(report, [(recipient, outcome)])
+                return outcome
+            # Once made, a call is answered and recorded even if the batch is cancelled
+            # meanwhile (a stopping worker): those not yet made are cancelled unsent.
+            return await seen_through(self._made(recipient, text, sender, report, refused))
+
+    async def _made(
+        self,
+        recipient: Recipient,
+        text: str,
+        sender: dict[str, Any],
+        report: Report | None,
+        refused: list[DeliveryError],
+    ) -> Outcome:
+        outcome = await self._call(recipient.address, text, sender)
+        if isinstance(outcome, DeliveryError) and outcome.alert_ops:
+            refused.append(outcome)
+        # Recorded before the slot is free: unrecorded calls never outnumber the slots.
+        await tell(report, [(recipient, outcome)])
         return outcome
 
     @metrics.timed("twilio")
