@@ -325,10 +325,14 @@ class Settings(BaseSettings):
 
     page_name: str = "Forewarn demo"
     page_time_zone: str = "UTC"
-    # The emails' header: a logo (an image URL the recipients' mail clients can load) and
-    # a brand colour (#rrggbb) for the header bar and the button; unset, neither is used.
+    # The brand (Statuspage's logo, favicon, brand colour and company URL), on the page
+    # and in the emails' header: a logo (an image URL browsers and mail clients can load),
+    # linked to the company's site when that is set; a brand colour (#rrggbb) for the
+    # header, the buttons and, where readable, links. Unset, none of them is used.
     brand_logo_url: AnyHttpUrl | None = None
     brand_color: str | None = None
+    favicon_url: AnyHttpUrl | None = None
+    company_url: AnyHttpUrl | None = None
 
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     # A maintenance reminder goes this long before the window opens (0: none).

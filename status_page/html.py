@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from config import Settings
 from notifier import markdown
-from status_page import i18n, keys
+from status_page import brand, i18n, keys
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -23,6 +24,7 @@ class Templates:
     def __init__(self, settings: Settings) -> None:
         self.zone = ZoneInfo(settings.page_time_zone)
         self._settings = settings
+        self._brand = brand.from_settings(settings)
         self._environments = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
 
     def environment(self, lang: str = i18n.DEFAULT) -> jinja2.Environment:
@@ -41,13 +43,21 @@ class Templates:
         env.filters["datetime"] = partial(i18n.format_datetime, lang=lang, zone=self.zone)
         env.filters["date"] = partial(i18n.format_date, lang=lang, zone=self.zone)
         env.filters["month"] = partial(i18n.format_month, lang=lang, zone=self.zone)
+        env.filters["site_name"] = _site_name
         env.globals.update(
             lang=lang,
             languages=i18n.LANGUAGES,
             page_name=self._settings.page_name,
+            brand=self._brand,
             time_zone=self._settings.page_time_zone,
         )
         return env
+
+
+def _site_name(url: str) -> str:
+    """The host of ``url`` without a leading ``www.`` ("acme.com"), to name a site."""
+    host = URL(url).host or url
+    return host.removeprefix("www.")
 
 
 def render(

@@ -112,6 +112,8 @@ def _render(
         following=prefs.page or bool(prefs.components),
         followed=[(c, names[c]) for c in sorted(prefs.components) if c in names],
         following_page=prefs.page,
+        # No channel on: offer to subscribe again, not to unsubscribe once more.
+        subscribed=bool(prefs.active),
         values=values or _values(prefs),
         errors=errors or {},
         notice=notice,

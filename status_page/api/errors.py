@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, Field, ValidationError
 
 from notifier.errors import Conflict, InvalidField, NotFound, UnknownReference
+from status_page import html, keys
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         headers = {k: v for k, v in error.headers.items() if k.lower() != "content-type"}
         if request.path.startswith("/api/"):
             return problem_response(request, error.status, error.detail, error.errors, headers)
-        return _html_error(error, headers)
+        return _html_error(request, error, headers)
 
 
 def _route(request: web.Request) -> str:
@@ -162,7 +163,12 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "an unrouted path"
 
 
-def _html_error(error: ApiError, headers: dict[str, str]) -> web.Response:
+def _html_error(request: web.Request, error: ApiError, headers: dict[str, str]) -> web.Response:
+    if error.status == 404 and keys.TEMPLATES in request.app:
+        # An unknown address gets the page's own 404, in the visitor's language.
+        response = html.render(request, "not_found.html", status=404)
+        response.headers.update(headers)
+        return response
     phrase = HTTPStatus(error.status).phrase
     return web.Response(
         status=error.status,

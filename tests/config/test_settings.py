@@ -162,6 +162,10 @@ def test_production_names_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) 
         ("FOREWARN_BRAND_COLOR", "#12345g"),
         ("FOREWARN_BRAND_COLOR", "#123456;x:y"),
         ("FOREWARN_BRAND_LOGO_URL", "logo.png"),
+        ("FOREWARN_FAVICON_URL", "javascript:alert(1)"),
+        ("FOREWARN_FAVICON_URL", "/favicon.ico"),
+        ("FOREWARN_COMPANY_URL", "acme.test"),
+        ("FOREWARN_COMPANY_URL", "ftp://acme.test/"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -184,10 +188,15 @@ def test_the_brand_is_optional_and_its_colour_is_kept_as_lowercase_hex(
     unset = load_settings()
     monkeypatch.setenv("FOREWARN_BRAND_COLOR", "#7B1FA2")
     monkeypatch.setenv("FOREWARN_BRAND_LOGO_URL", "https://cdn.acme.test/logo.png")
+    monkeypatch.setenv("FOREWARN_FAVICON_URL", "https://cdn.acme.test/favicon.ico")
+    monkeypatch.setenv("FOREWARN_COMPANY_URL", "https://www.acme.test/")
 
     settings = load_settings()
 
     assert (unset.brand_color, unset.brand_logo_url) == (None, None)
+    assert (unset.favicon_url, unset.company_url) == (None, None)
+    assert str(settings.favicon_url) == "https://cdn.acme.test/favicon.ico"
+    assert str(settings.company_url) == "https://www.acme.test/"
     assert settings.brand_color == "#7b1fa2"
     assert str(settings.brand_logo_url) == "https://cdn.acme.test/logo.png"
 

@@ -154,7 +154,11 @@ async def test_unsubscribing_from_everything_stops_every_message(
     )
 
     assert response.status == 200
-    assert "unsubscribed from everything" in await response.text()
+    page = await response.text()
+    assert "unsubscribed from everything" in page
+    # Done: no second "unsubscribe", and the way back instead.
+    assert "Unsubscribe from everything" not in page
+    assert '<a class="button" href="/subscribe">Subscribe again</a>' in page
     _person, consent, follows = await customer(sessions)
     assert (consent, follows) == ({"email": False}, [])
     sent = len(await outbox(client))

@@ -13,6 +13,7 @@ from notifier.delivery import signup_messages
 from notifier.tables import Consent, Customer, Signup
 from tests.conftest import Client
 from tests.notifier.delivery.test_sending import run_worker
+from tests.status_page.pages import text_of
 from tests.status_page.signups import PUBLIC, sign_up
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -111,3 +112,22 @@ async def test_a_confirmation_mail_one_click_unsubscribe_withdraws_the_sign_up(
     assert response.status == 200
     assert await signups(sessions) == []
     assert links.verify("another-secret", "cancel-signup", path.rsplit("/", 1)[1]) is None
+
+
+async def test_after_unsubscribing_the_page_says_it_is_done_and_offers_to_subscribe_again(
+    client: Client, admin: Headers, settings: Settings, sessions: Sessions
+) -> None:
+    customer_id = await leaver(client, admin, sessions)
+    path = unsubscribe_link(settings.secret_key.get_secret_value(), customer_id)
+
+    english = await client.post(path, data={"List-Unsubscribe": "One-Click"})
+    japanese = await client.post(path + "?lang=ja", data={"List-Unsubscribe": "One-Click"})
+
+    page = await english.text()
+    assert "<h1>You are unsubscribed</h1>" in page
+    assert "Changed your mind? You can subscribe again at any time." in text_of(page)
+    assert '<a class="button" href="/subscribe">Subscribe again</a>' in page
+    assert "<button" not in page  # nothing left to unsubscribe from here
+    ja = await japanese.text()
+    assert "<h1>配信を停止しました</h1>" in ja
+    assert '<a class="button" href="/subscribe">もう一度登録する</a>' in ja

@@ -91,11 +91,21 @@ async def test_a_method_the_path_lacks_is_a_405_problem_with_allow(
     assert set(response.headers["Allow"].split(",")) == {"GET", "POST"}
 
 
-async def test_an_unknown_page_outside_the_api_is_html(client: Client) -> None:
-    response = await client.get("/no-such-page")
+async def test_an_unknown_page_outside_the_api_is_the_pages_own_404_in_its_language(
+    client: Client,
+) -> None:
+    english = await client.get("/no-such-page")
+    japanese = await client.get("/no/such/page", headers={"Accept-Language": "ja"})
 
-    assert response.status == 404
-    assert response.content_type == "text/html"
+    assert english.status == japanese.status == 404
+    assert english.content_type == "text/html"
+    page = await english.text()
+    assert "<title>Not found · Test status</title>" in page
+    assert '<p><a href="/">Test status</a></p>' in page
+    assert "/* Brand and shared controls" in page  # base.html's style, not a bare page
+    assert "There is nothing public at this address." in page
+    assert japanese.headers["Content-Language"] == "ja"
+    assert "ページが見つかりません" in await japanese.text()
 
 
 async def test_an_unexpected_error_is_a_500_logged_by_route_never_by_path(
