@@ -181,10 +181,11 @@ class Supervisor:
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 child.process.terminate()
-        grace = self._stop_seconds + STOP_MARGIN_SECONDS
+        # One deadline for all: they drain at the same time.
+        deadline = asyncio.get_running_loop().time() + self._stop_seconds + STOP_MARGIN_SECONDS
         for child in children:
             try:
-                async with asyncio.timeout(grace):
+                async with asyncio.timeout_at(deadline):
                     await child.process.wait()
             except TimeoutError:
                 log.warning("web process %d did not stop in time: killed", child.process.pid)
