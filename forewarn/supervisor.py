@@ -98,7 +98,7 @@ class Supervisor:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        slots = [asyncio.create_task(self._keep(n)) for n in range(self._count)]
+        slots = [asyncio.create_task(self._keep()) for _ in range(self._count)]
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait([stopping, *slots], return_when=asyncio.FIRST_COMPLETED)
@@ -122,7 +122,7 @@ class Supervisor:
             raise gave_up
         return 0
 
-    async def _keep(self, slot: int) -> None:
+    async def _keep(self) -> None:
         """Keep one child running; raises ``GaveUp``."""
         failures = 0
         while True:
