@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,7 +22,7 @@ from pydantic import SecretStr
 from redis.exceptions import RedisError
 
 from config import Settings, SettingsError, load_settings
-from forewarn import admin, database, demo, logs, serving
+from forewarn import admin, database, demo, logs, serving, supervisor
 from notifier import api_keys, metrics, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
@@ -29,9 +30,6 @@ from notifier.errors import DomainError
 from workers import RestartingWorker, liveness
 
 log = logging.getLogger("forewarn")
-# What a web process started by ``--processes`` has to exit after its own drain, before
-# it is killed.
-STOP_MARGIN_SECONDS = 5.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,12 +113,14 @@ def _parser() -> argparse.ArgumentParser:
         "--processes",
         type=int,
         default=1,
-        help="web processes sharing the port (SO_REUSEPORT; Linux), one core each "
+        help="web processes serving the port, one core each, kept running by this one "
         "(default: %(default)s)",
     )
-    # Set on the processes --processes starts: they share the port, print nothing, and
-    # stop when the process that started them is gone.
+    # Set on the processes --processes starts: they serve the parent's socket, say when
+    # they do, print nothing, and stop when the parent is gone.
     web_command.add_argument("--parent", type=int, default=0, help=argparse.SUPPRESS)
+    web_command.add_argument("--socket-fd", type=int, default=0, help=argparse.SUPPRESS)
+    web_command.add_argument("--ready-fd", type=int, default=0, help=argparse.SUPPRESS)
     web_command.set_defaults(command=run_web)
     worker_command = command(
         "worker", "the arq worker: sends messages, runs maintenance steps and housekeeping"
@@ -211,91 +211,83 @@ async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int
 
 
 async def run_web(settings: Settings, args: argparse.Namespace) -> int:
-    """``forewarn web``: the web process(es) until stopped; 2 for bad ``--processes``."""
-    if args.processes < 1 or (args.processes > 1 and args.port == 0):
-        print("forewarn: --processes needs 1 or more, and a fixed --port", file=sys.stderr)
+    """``forewarn web``: the web process until stopped; with ``--processes`` above 1, a
+    parent supervising that many (``forewarn.supervisor``); 2 for bad ``--processes``."""
+    if args.processes < 1:
+        print("forewarn: --processes needs 1 or more", file=sys.stderr)
         return 2
+    if args.socket_fd:  # a child of the supervisor
+        return await _serve_child(settings, args)
     await database.check(settings.database_url)
-    shared = bool(args.parent) or args.processes > 1
-    sock = serving.listen(args.host, args.port, reuse_port=shared)
+    sock = serving.listen(args.host, args.port)
     served = serving.served_url(sock, args.host)
     with _redis(settings) as url:
         settings = serving.following(_runtime(settings, url), served)
+        if args.processes > 1:
+            return await _supervise(settings, args, sock, served)
         runner = await serving.start_web(settings, sock)
-        others = [await _start_web_process(settings, args) for _ in range(args.processes - 1)]
-        watch: asyncio.Task[None] | None = None
-        if args.parent:
-            log.info("web process serving")
-            watch = asyncio.create_task(_orphaned(args.parent))
-        else:
-            print(f"status page: {served}/", flush=True)
-            if others:
-                watch = asyncio.create_task(_any_exit(others))
+        print(f"status page: {served}/", flush=True)
         try:
-            # A process of ``--processes`` leaves a second signal to the first one, which
-            # kills it then (Ctrl+C reaches them all, and the first one's stop follows).
-            await _until_stopped(watch, children=others, second=not args.parent)
-            # Those that stopped on their own, not when told to below.
-            failed = [p.returncode for p in others if p.returncode]
-            if not args.parent:  # for all the processes, which stop together
-                log.info(
-                    "stopping: no new connections, finishing requests in flight (%g s at most)",
-                    settings.web_shutdown_seconds,
-                )
-        finally:
-            # All at once: each process stops accepting and drains its own requests.
-            grace = settings.web_shutdown_seconds + STOP_MARGIN_SECONDS
-            await asyncio.gather(
-                _stop_processes(others, grace),
-                serving.stop_web(runner, settings.web_shutdown_seconds),
+            await _until_stopped()
+            log.info(
+                "stopping: no new connections, finishing requests in flight (%g s at most)",
+                settings.web_shutdown_seconds,
             )
-    if failed:
-        print(f"forewarn: a web process stopped with code {failed[0]}", file=sys.stderr)
-        return 1
+        finally:
+            await serving.stop_web(runner, settings.web_shutdown_seconds)
     return 0
 
 
-async def _start_web_process(
-    settings: Settings, args: argparse.Namespace
-) -> asyncio.subprocess.Process:
-    """One more ``forewarn web`` on the same port, with the same Redis and secret key."""
+async def _supervise(
+    settings: Settings, args: argparse.Namespace, sock: socket.socket, served: str
+) -> int:
+    """``--processes N``: N children serving ``sock``, with this process's Redis and
+    secret key, until stopped; 1 if they keep failing at start."""
     env = dict(os.environ)
     env.update(
         FOREWARN_REDIS_URL=settings.redis_url,
         FOREWARN_SECRET_KEY=settings.secret_key.get_secret_value(),
     )
-    return await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "forewarn", "web", "--parent", str(os.getpid())],
-        *["--host", args.host, "--port", str(args.port)],
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
+    command = [sys.executable, "-m", "forewarn", "web", "--parent", str(os.getpid())]
+    command += ["--host", args.host, "--port", str(sock.getsockname()[1])]
+    directory = settings.metrics.dir
+    parent = supervisor.Supervisor(
+        command,
+        env,
+        sock,
+        args.processes,
+        stop_seconds=settings.web_shutdown_seconds,
+        ended=(lambda pid: metrics.ended(directory, pid)) if directory else lambda pid: None,
     )
+    print(f"status page: {served}/", flush=True)
+    try:
+        return await parent.run()
+    except supervisor.GaveUp as exc:
+        print(f"forewarn: {exc}", file=sys.stderr)
+        return 1
 
 
-async def _any_exit(processes: list[asyncio.subprocess.Process]) -> None:
-    """Ends when one of the web processes does (Ctrl+C reaches them all, or one failed)."""
-    waits = [asyncio.ensure_future(p.wait()) for p in processes]
-    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for waiting in waits:
-        waiting.cancel()
+async def _serve_child(settings: Settings, args: argparse.Namespace) -> int:
+    """One web process of ``--processes``: serves the parent's socket until SIGTERM (its
+    parent passes its own on, and sends one when it ends)."""
+    supervisor.follow_parent(args.parent)
+    sock = socket.socket(fileno=args.socket_fd)
+    settings = serving.following(settings, serving.served_url(sock, args.host))
+    runner = await serving.start_web(settings, sock)
+    supervisor.tell_ready(args.ready_fd)
+    log.info("web process serving")
+    try:
+        # A second signal is the parent's to act on (Ctrl+C reaches every process).
+        await _until_stopped(asyncio.create_task(_orphaned(args.parent)), second=False)
+    finally:
+        await serving.stop_web(runner, settings.web_shutdown_seconds)
+    return 0
 
 
 async def _orphaned(parent: int) -> None:
+    # Where PR_SET_PDEATHSIG is missing; on Linux a backstop.
     while os.getppid() == parent:  # noqa: ASYNC110  (no event tells of a parent's death)
         await asyncio.sleep(1)
-
-
-async def _stop_processes(processes: list[asyncio.subprocess.Process], grace: float) -> None:
-    for process in processes:
-        if process.returncode is None:
-            process.terminate()
-    for process in processes:
-        try:
-            async with asyncio.timeout(grace):
-                await process.wait()
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -426,14 +418,9 @@ def _dev_secret(data_dir: str) -> str:
     return path.read_text().strip()
 
 
-async def _until_stopped(
-    task: asyncio.Task[None] | None = None,
-    *,
-    children: Sequence[asyncio.subprocess.Process] = (),
-    second: bool = True,
-) -> None:
+async def _until_stopped(task: asyncio.Task[None] | None = None, *, second: bool = True) -> None:
     """Until SIGINT or SIGTERM, or ``task`` ends (raising what it raised). Then, with
-    ``second``, another signal kills ``children`` and exits at once (``_stop_now``)."""
+    ``second``, another signal exits at once (``_stop_now``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -444,19 +431,15 @@ async def _until_stopped(
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     if second:  # Ctrl+C twice
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _stop_now, sig, children)
+            loop.add_signal_handler(sig, _stop_now, sig)
     if task is not None and task.done() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
 
 
-def _stop_now(sig: signal.Signals, children: Sequence[asyncio.subprocess.Process]) -> None:
-    """Exit now, as a killed process would, ``children`` killed first: requests in
-    flight are cut, and what a worker claimed and did not send is taken again once its
-    lease lapses."""
+def _stop_now(sig: signal.Signals) -> None:
+    """Exit now, as a killed process would: requests in flight are cut, and what a
+    worker claimed and did not send is taken again once its lease lapses."""
     log.warning("stopping at once (%s while stopping)", sig.name)
-    for child in children:
-        if child.returncode is None:
-            child.kill()
     logging.shutdown()
     os._exit(128 + sig)
 

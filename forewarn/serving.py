@@ -24,7 +24,7 @@ class CannotListen(Exception):
     """The address cannot be listened on (in use, not ours, unknown host); one line."""
 
 
-def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host``:``port``; port 0 takes one the system picks.
 
     Bound before the application is built, so that its links can name the port
@@ -37,7 +37,6 @@ def listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
             (host, port),
             family=family,
             backlog=BACKLOG,
-            reuse_port=reuse_port,
             dualstack_ipv6=host == "::" and socket.has_dualstack_ipv6(),
         )
     except OSError as exc:

@@ -16,7 +16,7 @@ import socket
 from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, values
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 
 def share(directory: str) -> None:
@@ -29,10 +29,21 @@ def share(directory: str) -> None:
     """
     Path(directory).mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    host = socket.gethostname().replace("_", "-")
     values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
-        lambda: f"{host}-{os.getpid()}"
+        lambda: _identity(os.getpid())
     )
+
+
+def ended(directory: str, pid: int) -> None:
+    """Mark the files of process ``pid`` of this host (in ``directory``) as those of a
+    process that ended, as prometheus-client asks of whoever starts the processes (its
+    multiprocess mode: a live gauge's files go; counters and histograms stay, summed)."""
+    mark_process_dead(_identity(pid), directory)  # type: ignore[no-untyped-call]
+
+
+def _identity(pid: int) -> str:
+    host = socket.gethostname().replace("_", "-")
+    return f"{host}-{pid}"
 
 
 def registry(directory: str) -> CollectorRegistry:

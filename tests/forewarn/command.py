@@ -67,6 +67,22 @@ def redis_servers(under: Path) -> list[int]:
     return found
 
 
+def web_processes_started_by(parent: int) -> list[int]:
+    """The live web processes ``forewarn web --processes`` (pid ``parent``) started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        if int(stat[1]) == parent and stat[0] != "Z" and b"--parent" in command:
+            found.append(int(entry.name))
+    return found
+
+
 class Forewarn:
     """Starts ``forewarn`` processes in one working directory and kills any left running."""
 

@@ -29,6 +29,7 @@ from tests.forewarn.command import (
     read_banner,
     redis_servers,
     wait_until_healthy,
+    web_processes_started_by,
 )
 
 
@@ -158,21 +159,6 @@ async def test_run_on_every_interface_prints_a_url_a_browser_can_open(
         assert await process.wait() == 0
 
 
-def web_processes_started_by(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-        if ppid == parent and b"web" in command and b"--parent" in command:
-            found.append(int(entry.name))
-    return found
-
-
 async def test_web_with_several_processes_serves_on_one_port_and_stops_them_all(
     forewarn: Forewarn, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -198,10 +184,25 @@ async def test_web_with_several_processes_serves_on_one_port_and_stops_them_all(
     assert [pid for pid in others if os.path.exists(f"/proc/{pid}")] == []  # noqa: ASYNC240
 
 
-async def test_web_with_several_processes_needs_a_fixed_port(
-    forewarn: Forewarn, env: dict[str, str]
+async def test_web_with_several_processes_on_any_free_port_says_which(
+    forewarn: Forewarn, env: dict[str, str], tmp_path: Path
 ) -> None:
-    result = await forewarn.run("web", "--port", "0", "--processes", "2", env=env)
+    process = await forewarn.start(
+        "web", "--port", "0", "--processes", "2", env=env, stderr=tmp_path / "web.stderr"
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(START_TIMEOUT):
+        line = (await process.stdout.readline()).decode()
+    base = line.removeprefix("status page: ").strip().rstrip("/")
+    async with aiohttp.ClientSession() as session:
+        await wait_until_healthy(session, base)
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(COMMAND_TIMEOUT):
+        assert await process.wait() == 0
+
+
+async def test_web_with_no_processes_is_refused(forewarn: Forewarn, env: dict[str, str]) -> None:
+    result = await forewarn.run("web", "--processes", "0", env=env)
     assert result.returncode == 2
     assert "--processes" in result.stderr
 

@@ -1,6 +1,6 @@
 """``forewarn web`` stopped with SIGTERM: it refuses new connections at once, finishes
-the request in flight, and exits 0; with ``--processes``, the signal to the first
-process drains them all.
+the request in flight, and exits 0; with ``--processes``, the signal to the parent
+drains every web process it supervises, and none is left.
 
 The request in flight is a slow upload: an incident posted through the ops API whose
 body arrives in two parts, the second only after the server stopped accepting.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.forewarn.command import (
     create_key,
     free_port,
     wait_until_healthy,
+    web_processes_started_by,
 )
 
 
@@ -56,8 +58,10 @@ BODY = json.dumps({"title": "Slow upload", "body": "Posted while the server stop
 UPLOADS = 6
 
 
-async def serving(stderr: Path, children: int) -> None:
-    """Until ``children`` web processes started by ``--processes`` serve (bounded)."""
+async def serving(stderr: Path, processes: int) -> None:
+    """Until the ``processes`` web processes of ``--processes`` serve (bounded); with one,
+    the parent serves itself."""
+    children = processes if processes > 1 else 0
     async with asyncio.timeout(START_TIMEOUT):
         while True:
             text = await asyncio.to_thread(stderr.read_text)
@@ -102,7 +106,8 @@ async def test_web_finishes_the_request_in_flight_and_refuses_new_connections(
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         await wait_until_healthy(session, base)
-    await serving(tmp_path / "web.stderr", processes - 1)
+    await serving(tmp_path / "web.stderr", processes)
+    children = web_processes_started_by(process.pid)
 
     # Several, so that each process likely has some (the kernel spreads connections).
     uploads = [await slow_upload(port, key) for _ in range(UPLOADS)]
@@ -122,6 +127,7 @@ async def test_web_finishes_the_request_in_flight_and_refuses_new_connections(
             answers.append((status, answer["title"]))
         assert await process.wait() == 0
     assert answers == [(201, "Slow upload")] * UPLOADS
+    assert [pid for pid in children if os.path.exists(f"/proc/{pid}")] == []  # noqa: ASYNC240
     errors = (tmp_path / "web.stderr").read_text()
     assert "finishing requests in flight" in errors
     assert "Traceback" not in errors
@@ -140,7 +146,7 @@ async def test_a_second_sigterm_while_draining_stops_at_once(
     )
     async with aiohttp.ClientSession() as session:
         await wait_until_healthy(session, f"http://127.0.0.1:{port}")
-    await serving(tmp_path / "web.stderr", processes - 1)
+    await serving(tmp_path / "web.stderr", processes)
     # Wherever it is, the process serving it is stopped at once (the others are killed).
     reader, writer = await slow_upload(port, key)
 
