@@ -447,6 +447,7 @@ async def run_publish(settings: Settings, args: argparse.Namespace) -> int:
                 ZoneInfo(settings.page_time_zone),
             )
             try:
+                await renderer.start()
                 await publisher.refresh(force=True)
             except (SnapshotError, OSError) as exc:
                 print(f"forewarn: could not publish the page: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -22,6 +23,9 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 KEY = "forewarn:page-generation"
+# Since when (epoch seconds) a change has waited for a publication; set by the first bump
+# after a publication started (``notifier.page.publishing``).
+PENDING = "forewarn:page-pending-since"
 # The page's jobs (``notifier.page`` may not import ``notifier.delivery.jobs``, which
 # declares every other; ``tests/workers/test_settings.py`` checks both sets are served).
 PUBLISH_JOB = "publish_page"  # (token: str)
@@ -44,6 +48,7 @@ async def bump(redis: Redis, *, publish: bool = False) -> None:
     try:
         await redis.set(KEY, token)
         if publish and isinstance(redis, ArqRedis):
+            await redis.set(PENDING, time.time(), nx=True)
             await redis.enqueue_job(
                 PUBLISH_JOB,
                 token,

@@ -11,11 +11,13 @@ page) enqueues a ``publish_page`` job for its token, deferred by
 3. renders every public URL and publishes the release to the target.
 
 Still, a steady stream of changes, each closer than the delay to the next, would never
-leave its last alone: a job publishes anyway once the last publication is older than
-``MAX_WAIT`` seconds. And the cron ``refresh_page`` (every minute) publishes when the
-published generation is not the current one (a bump whose job was lost with Redis),
-when the day changed in the page's zone (the uptime bars and "today"), or when the
-last publication is older than ``REFRESH_MINUTES`` (what depends on the time alone).
+leave its last alone: a job publishes anyway once a change has waited ``MAX_WAIT``
+seconds (``generation.PENDING``, set by the first bump after a publication started).
+
+And the cron ``refresh_page`` (every minute) publishes when the published generation is
+not the current one (a bump whose job was lost with Redis), when the day changed in the
+page's zone (the uptime bars and "today"), or when the last publication is older than
+``REFRESH_MINUTES`` (what depends on the time alone).
 """
 
 from __future__ import annotations
@@ -102,14 +104,15 @@ class Publisher:
         return True
 
     async def _due(self, token: str) -> bool:
-        """Whether ``token`` is the current generation, or publications lag too long."""
+        """Whether ``token`` is the current generation, or a change waited too long."""
         current = (await generation.current(self._redis)).decode()
-        published = await self._redis.hgetall(PUBLISHED)  # type: ignore[misc]
-        if published.get(b"generation", b"").decode() == current:
+        published = await self._redis.hget(PUBLISHED, "generation")  # type: ignore[misc]
+        if published is not None and published.decode() == current:
             return False  # a publication after our bump already covered it
         if current == token:
             return True
-        return time.time() - float(published.get(b"at", 0)) > MAX_WAIT
+        pending = await self._redis.get(generation.PENDING)
+        return pending is not None and time.time() - float(pending) > MAX_WAIT
 
     async def _lock(self, token: str | None) -> str | None:
         """Take the lock, waiting while another holds it; None once ``token`` is
@@ -129,6 +132,8 @@ class Publisher:
     async def _publish(self, token: str) -> None:
         started = time.perf_counter()
         now = utcnow()
+        # What changes from here on is not in this rendering: it waits for the next one.
+        await self._redis.delete(generation.PENDING)
         files = await self._renderer.render()
         release = snapshot.release(files, token, now)
         await self._target.publish(release)
