@@ -70,14 +70,15 @@ class S3Target:
         what left. Raises ``SnapshotError`` (the objects uploaded so far stay)."""
         try:
             before = await asyncio.to_thread(self._published)
-            changed = [f for f in release.files[:-1] if before.get(f.path) != f.sha256]
+            changed = [f for f in release.content if before.get(f.path) != f.sha256]
             # Assets and data before the pages that show them; each .gz before its file.
             pages = [f for f in changed if f.path.endswith((".html", ".html.gz"))]
             others = [f for f in changed if f not in pages]
             gz_first = sorted(pages, key=lambda f: (f.path.removesuffix(".gz"), f.encoding is None))
             await self._upload_all(others)
             await self._upload_all(gz_first)
-            await asyncio.to_thread(self._put, release.manifest)
+            for file in release.manifest:  # the .gz, then manifest.json itself
+                await asyncio.to_thread(self._put, file)
             kept = {f.path for f in release.files}
             gone = [self.key(path) for path in before if path not in kept]
             if gone:
@@ -87,7 +88,7 @@ class S3Target:
         log.info(
             "snapshot %s: %d of %d objects uploaded, %d deleted",
             release.id,
-            len(changed) + 1,
+            len(changed) + 2,
             len(release.files),
             len(gone),
         )
@@ -114,7 +115,7 @@ class S3Target:
             Key=self.key(file.path),
             Body=file.body,
             ContentType=file.content_type,
-            CacheControl="no-cache" if file.path == MANIFEST else CACHE_CONTROL,
+            CacheControl="no-cache" if file.path.startswith(MANIFEST) else CACHE_CONTROL,
             Metadata={"sha256": file.sha256},
             **extra,
         )

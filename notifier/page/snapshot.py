@@ -13,9 +13,9 @@ here as ``File``s with release-relative paths:
   ``feed.atom``, ``feed.rss``, ``badge.svg``, ``components/{id}/...``, ``static/...``.
 
 ``release`` adds a ``.gz`` sibling (gzip level 9) to every text file, for nginx's
-``gzip_static``, and ``manifest.json`` at the root: the release id, the page
-generation it was made for, ``published_at`` (RFC 3339, UTC) and every other file
-with its sha256 and size. The targets (``folder_target``, ``s3_target``) take a
+``gzip_static``, and ``manifest.json`` (with its own ``.gz``) at the root: the
+release id, the page generation it was made for, ``published_at`` (RFC 3339, UTC) and
+every other file with its sha256 and size. The targets (``folder_target``, ``s3_target``) take a
 ``Release`` and make it what readers see, atomically as each can.
 """
 
@@ -56,7 +56,8 @@ class File:
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    """A snapshot ready to publish: ``files`` with their ``.gz`` siblings, the manifest last."""
+    """A snapshot ready to publish: ``files`` with their ``.gz`` siblings, then the
+    manifest's ``.gz`` and the manifest itself."""
 
     id: str
     generation: str
@@ -64,9 +65,14 @@ class Release:
     files: list[File] = field(default_factory=list)
 
     @property
-    def manifest(self) -> File:
-        """The ``manifest.json`` file (always the last of ``files``)."""
-        return self.files[-1]
+    def content(self) -> list[File]:
+        """Every file but the manifest and its ``.gz`` (the two last of ``files``)."""
+        return self.files[:-2]
+
+    @property
+    def manifest(self) -> list[File]:
+        """``manifest.json.gz`` and ``manifest.json``: the two last of ``files``."""
+        return self.files[-2:]
 
 
 class Renderer(Protocol):
@@ -119,7 +125,7 @@ def release(files: list[File], generation: str, now: datetime) -> Release:
     out: list[File] = []
     for file in files:
         parts = file.path.split("/")
-        if file.path in seen or file.path == MANIFEST or file.path.startswith("/"):
+        if file.path in seen or file.path.startswith((MANIFEST, "/")):
             raise SnapshotError(f"bad or repeated snapshot path {file.path!r}")
         if any(part in ("", ".", "..") for part in parts):
             raise SnapshotError(f"bad snapshot path {file.path!r}")
@@ -154,5 +160,7 @@ def release(files: list[File], generation: str, now: datetime) -> Release:
         ],
     }
     body = json.dumps(document, indent=1, ensure_ascii=False).encode()
-    out.append(File(path=MANIFEST, body=body, content_type="application/json"))
+    kind = "application/json"
+    out.append(File(MANIFEST + ".gz", gzipped(body), kind, encoding="gzip"))
+    out.append(File(MANIFEST, body, kind))
     return Release(id=rid, generation=generation, published_at=now, files=out)

@@ -80,6 +80,7 @@ async def test_a_release_is_uploaded_with_the_headers_a_cdn_serves(endpoint: str
             "status/ja/index.html",
             "status/ja/index.html.gz",
             "status/manifest.json",
+            "status/manifest.json.gz",
         ]
     )
     manifest = json.loads(

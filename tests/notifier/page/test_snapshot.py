@@ -43,21 +43,24 @@ def test_every_text_file_has_a_gz_sibling_and_the_manifest_lists_them() -> None:
     made = release(files("up"), "gen1", NOW)
 
     paths = [f.path for f in made.files]
-    assert paths[-1] == "manifest.json"
+    assert paths[-2:] == ["manifest.json.gz", "manifest.json"]
     for text in ("en/index.html", "ja/index.html", "api/v2/summary.json", "badge.svg"):
         plain = next(f for f in made.files if f.path == text)
         packed = next(f for f in made.files if f.path == text + ".gz")
         assert gzip.decompress(packed.body) == plain.body
         assert packed.encoding == "gzip"
     assert "static/logo.png.gz" not in paths
-    manifest = json.loads(made.manifest.body)
+    manifest = json.loads(made.files[-1].body)
+    assert gzip.decompress(made.files[-2].body) == made.files[-1].body
     assert manifest["release"] == made.id
     assert manifest["generation"] == "gen1"
     assert manifest["published_at"] == "2026-12-01T03:00:00Z"
-    assert [e["path"] for e in manifest["files"]] == paths[:-1]
+    assert [e["path"] for e in manifest["files"]] == paths[:-2]
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "en/../../x", "a//b", "manifest.json"])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "en/../../x", "a//b", "manifest.json", "manifest.json.gz"]
+)
 def test_a_path_that_could_escape_the_release_is_refused(path: str) -> None:
     with pytest.raises(SnapshotError):
         release([File(path, b"x", "text/plain")], "g", NOW)
