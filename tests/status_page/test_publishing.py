@@ -160,6 +160,11 @@ async def test_the_japanese_tree_is_in_japanese(
     assert 'href="/"' in read(folder, "en/paused/index.html")
     assert "ページが見つかりません" in read(folder, "ja/404/index.html")
     assert "Not found" in read(folder, "en/404/index.html")
+    # The application answers /paused as the web server in front serves it: 503.
+    paused = await web.get("/paused", headers={"Accept-Language": "ja"})
+    assert paused.status == 503
+    assert paused.headers["Retry-After"] == "120"
+    assert await paused.read() == (folder / "current/ja/paused/index.html").read_bytes()
 
 
 async def test_private_and_cancelled_records_are_not_published(
