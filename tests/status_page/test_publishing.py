@@ -139,11 +139,13 @@ async def test_an_ops_api_write_is_published_with_every_file_and_its_gz(
         assert gzip.decompress((release / f"{path}.gz").read_bytes()) == plain, path
     summary = json.loads((release / "api/v2/summary.json").read_text())
     assert [i["name"] for i in summary["incidents"]] == ["Card payments fail"]
-    # The same bytes a visitor gets from the application.
-    answer = await web.get(f"/incidents/{incident['id']}", cookies={"lang": "ja"})
-    assert (
-        await answer.read() == (release / f"ja/incidents/{incident['id']}/index.html").read_bytes()
-    )
+    # The same bytes a visitor gets from the application (pages with no "ongoing for").
+    for url, path in [
+        ("/api/v2/incidents.json", "api/v2/incidents.json"),
+        ("/404", "ja/404/index.html"),
+    ]:
+        answer = await web.get(url, cookies={"lang": "ja"})
+        assert await answer.read() == (release / path).read_bytes(), url
 
 
 async def test_the_japanese_tree_is_in_japanese(
