@@ -286,6 +286,35 @@ class MetricsSettings(BaseModel):
     token: SecretStr = SecretStr("")
 
 
+class SnapshotSettings(BaseModel):
+    """Where the public page is published as a static snapshot (``notifier.page.snapshot``):
+    nowhere (``off``), a folder nginx serves, or S3-compatible object storage.
+
+    S3 credentials come from the standard AWS chain (``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``, a profile, an instance role), never from these settings.
+    """
+
+    target: Literal["off", "folder", "s3"] = "off"
+    dir: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: AnyHttpUrl | None = None
+    s3_region: str = ""
+
+    @model_validator(mode="after")
+    def _target_named(self) -> Self:
+        if self.target == "folder" and not self.dir:
+            raise ValueError("FOREWARN_SNAPSHOT__DIR is needed with the folder target")
+        if self.target == "s3" and not self.s3_bucket:
+            raise ValueError("FOREWARN_SNAPSHOT__S3_BUCKET is needed with the s3 target")
+        return self
+
+    @property
+    def publishing(self) -> bool:
+        """Whether changes are published at all."""
+        return self.target != "off"
+
+
 class Settings(BaseSettings):
     """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
 
@@ -351,6 +380,7 @@ class Settings(BaseSettings):
     on_call: OnCallSettings = OnCallSettings()
     ratings: RatingSettings = RatingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()
 
     @field_validator("database_url")
     @classmethod

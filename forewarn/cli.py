@@ -15,6 +15,7 @@ from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from arq import create_pool
 from arq.worker import Worker
@@ -27,6 +28,10 @@ from notifier import api_keys, metrics, migrate, notifications, signing
 from notifier.db import create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis, enqueue_fan_outs, redis_settings
 from notifier.errors import DomainError
+from notifier.page import publishing
+from notifier.page.publishing import Publisher
+from notifier.page.snapshot import SnapshotError
+from status_page.snapshot import AppRenderer
 from workers import RestartingWorker, liveness
 
 log = logging.getLogger("forewarn")
@@ -133,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker_command.set_defaults(command=run_worker)
     command("migrate", "create or upgrade the database's tables").set_defaults(command=run_migrate)
+    command(
+        "publish",
+        "publish the public page's static snapshot once, now, to FOREWARN_SNAPSHOT__TARGET "
+        "(the worker publishes after every change on its own)",
+    ).set_defaults(command=run_publish)
 
     outbox = command("outbox", "show what the dev outbox kept, newest first")
     outbox.add_argument(
@@ -298,7 +308,10 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     await database.check(settings.database_url)
     with _redis(settings) as url:
         # arq's worker stops at a lost Redis; this one starts again when Redis is back.
-        working = RestartingWorker(_runtime(settings, url), url, handle_signals=False)
+        settings = _runtime(settings, url)
+        working = RestartingWorker(
+            settings, url, renderer=_renderer(settings), handle_signals=False
+        )
         task = asyncio.create_task(working.run())
         await _until_stopped(task)
         task.cancel()  # it may be waiting to start again
@@ -350,7 +363,9 @@ async def run_all(settings: Settings, args: argparse.Namespace) -> int:
         # The worker renders the messages: it takes the same links as the pages.
         settings = serving.following(_runtime(settings, url), base)
         runner = await serving.start_web(settings, sock)
-        working = RestartingWorker(settings, url, handle_signals=False)
+        working = RestartingWorker(
+            settings, url, renderer=_renderer(settings), handle_signals=False
+        )
         task = asyncio.create_task(working.run())
         if seeded:  # the demo's own updates: straight into the dev outbox
             pool = await create_pool(redis_settings(url))
@@ -398,6 +413,42 @@ async def _stop_worker(worker: Worker, grace: float) -> None:
         if current is not None and current.cancelling():
             raise
         log.warning("stopped with jobs still running; they will run again")
+
+
+def _renderer(settings: Settings) -> AppRenderer | None:
+    """What renders the static page in the worker, when a snapshot target is set."""
+    return AppRenderer(settings) if settings.snapshot.publishing else None
+
+
+async def run_publish(settings: Settings, args: argparse.Namespace) -> int:
+    """``forewarn publish``: publish the page's static snapshot once, now, to the
+    configured target; 2 when the target is off."""
+    if not settings.snapshot.publishing:
+        print("forewarn: FOREWARN_SNAPSHOT__TARGET is off: nowhere to publish", file=sys.stderr)
+        return 2
+    await database.check(settings.database_url)
+    with _redis(settings) as url:
+        settings = _runtime(settings, url)
+        renderer = AppRenderer(settings)
+        pool = await create_pool(redis_settings(url))
+        try:
+            publisher = Publisher(
+                pool,
+                renderer,
+                publishing.target(settings.snapshot),
+                ZoneInfo(settings.page_time_zone),
+            )
+            try:
+                await renderer.start()
+                await publisher.refresh(force=True)
+            except (SnapshotError, OSError) as exc:
+                print(f"forewarn: could not publish the page: {exc}", file=sys.stderr)
+                return 1
+        finally:
+            await renderer.close()
+            await pool.aclose()
+    print(f"published the page to the {settings.snapshot.target} target")
+    return 0
 
 
 def _runtime(settings: Settings, redis_url: str) -> Settings:

@@ -17,11 +17,13 @@ from status_page import html, keys
 
 
 def add_routes(app: web.Application) -> None:
-    """``/``, ``/incidents/{id}``, ``/maintenance/{id}``, ``/history`` and ``/healthz``."""
+    """``/``, ``/incidents/{id}``, ``/maintenance/{id}``, ``/history``, ``/paused`` and
+    ``/healthz``."""
     app.router.add_get("/", home)
     app.router.add_get("/incidents/{incident_id}", incident_page)
     app.router.add_get("/maintenance/{maintenance_id}", maintenance_page)
     app.router.add_get("/history", history_page)
+    app.router.add_get("/paused", paused_page)
     app.router.add_get("/healthz", health)
 
 
@@ -110,6 +112,17 @@ async def history_page(request: web.Request) -> web.Response:
         start_of=lambda m: uptime.midnight(m.first_day, zone),
         now=now,
     )
+
+
+async def paused_page(request: web.Request) -> web.Response:
+    """What the web server in front shows (503) at ``/subscribe``, ``/manage`` and the like
+    while Forewarn itself is away: published in the static snapshot
+    (``status_page.snapshot``). Here too a 503, with ``Retry-After``, as it is served there.
+    """
+    response = html.render(request, "paused.html", status=503)
+    response.headers["Retry-After"] = "120"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _not_found(request: web.Request) -> web.Response:

@@ -23,6 +23,8 @@ from notifier.delivery.jobs import enqueue_batches, enqueue_fan_outs, enqueue_si
 from notifier.delivery.outcomes import backoff
 from notifier.delivery.sending import Sender
 from notifier.page import generation as page_generation
+from notifier.page.publishing import Publisher
+from notifier.page.snapshot import SnapshotError
 
 log = logging.getLogger(__name__)
 Ctx = dict[str, Any]
@@ -33,6 +35,38 @@ SIGNUP_GRACE = timedelta(seconds=60)
 def _sessions(ctx: Ctx) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
     return sessions
+
+
+def _publishing(ctx: Ctx) -> bool:
+    settings: Settings = ctx["settings"]
+    return settings.snapshot.publishing
+
+
+async def publish_page(ctx: Ctx, token: str) -> bool:
+    """Publish the page's static snapshot for the bump that set ``token``, unless a newer
+    bump came since (``notifier.page.publishing``); True if it published. A failure is
+    logged: ``refresh_page`` tries again within a minute."""
+    publisher: Publisher | None = ctx.get("publisher")
+    if publisher is None:
+        return False
+    try:
+        return await publisher.publish(token)
+    except (SnapshotError, OSError) as exc:
+        log.warning("could not publish the page: %s", exc)
+        return False
+
+
+async def refresh_page(ctx: Ctx) -> bool:
+    """Publish the page if what is published is not current, from another day in the
+    page's zone, or old (``notifier.page.publishing``); True if it published."""
+    publisher: Publisher | None = ctx.get("publisher")
+    if publisher is None:
+        return False
+    try:
+        return await publisher.refresh()
+    except (SnapshotError, OSError) as exc:
+        log.warning("could not publish the page: %s", exc)
+        return False
 
 
 async def fan_out(ctx: Ctx, notification_id: str) -> None:
@@ -102,7 +136,7 @@ async def maintenance_tick(ctx: Ctx) -> tuple[int, int]:
         async with session.begin():
             result = await maintenance.auto_transition(session, now=utcnow())
         if any(result):
-            await page_generation.bump(ctx["redis"])
+            await page_generation.bump(ctx["redis"], publish=_publishing(ctx))
         await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
     return result
 
@@ -155,7 +189,7 @@ async def promise_tick(ctx: Ctx) -> tuple[int, int, int]:
             async with session.begin():
                 held = await holding.post_holding_updates(session, settings, now=now)
             if held:
-                await page_generation.bump(ctx["redis"])
+                await page_generation.bump(ctx["redis"], publish=_publishing(ctx))
             await enqueue_fan_outs(ctx["redis"], notifications.created_in(session))
         async with session.begin():
             broken = await promises.claim_broken(session, now=now)

@@ -20,6 +20,7 @@ from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from config import Settings
+from notifier.page.snapshot import Renderer
 from workers.settings import create_worker
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,19 @@ class RestartingWorker:
     the ``run`` task).
     """
 
-    def __init__(self, settings: Settings, redis_url: str, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis_url: str,
+        *,
+        renderer: Renderer | None = None,
+        **options: Any,
+    ) -> None:
         self._settings = settings
         self._redis_url = redis_url
+        self._renderer = renderer
         self._options = options
-        self.worker = create_worker(settings, redis_url, **options)
+        self.worker = create_worker(settings, redis_url, renderer=renderer, **options)
 
     async def run(self) -> None:
         """Run until cancelled; raises what is not a Redis failure."""
@@ -59,7 +68,9 @@ class RestartingWorker:
             await _release(self.worker)
             await asyncio.sleep(pause)
             pause = min(pause * 2, LONGEST_PAUSE)
-            self.worker = create_worker(self._settings, self._redis_url, **self._options)
+            self.worker = create_worker(
+                self._settings, self._redis_url, renderer=self._renderer, **self._options
+            )
 
 
 async def _release(worker: Worker) -> None:

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import functools
 import gc
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from arq import cron, func
 from arq.worker import Worker
@@ -19,10 +21,13 @@ from notifier.delivery import jobs as names
 from notifier.delivery.channels import registry
 from notifier.delivery.jobs import redis_settings
 from notifier.delivery.sending import Sender
+from notifier.page import generation, publishing
+from notifier.page.snapshot import Renderer
 from workers import jobs
 from workers.heartbeat import JobHeartbeat
 from workers.liveness import Liveness
 
+log = logging.getLogger(__name__)
 _Job = TypeVar("_Job", bound=Callable[..., Awaitable[Any]])
 
 
@@ -62,6 +67,9 @@ CRON_JOBS = [
     cron(_whole(jobs.rating_prompts), second=50, unique=True, timeout=120),
     # Every 30 s: ops hear of a low rating at most half a minute after it was given.
     cron(_whole(jobs.alert_follow_ups), second={15, 45}, unique=True, timeout=120),
+    # Every minute (and at start): the static page, if a change's own publication was
+    # lost, the day changed, or it is old (``notifier.page.publishing``).
+    cron(jobs.refresh_page, second=55, run_at_startup=True, unique=True, timeout=300),
 ]
 # Each under the name its owner declares (``notifier.delivery.jobs``), whatever the
 # function is called here: a job enqueued by that name finds it.
@@ -87,11 +95,28 @@ FUNCTIONS = [
     func(_whole(jobs.fall_back_unread), name=names.FALL_BACK_UNREAD),
     func(_whole(jobs.rating_prompts), name=names.RATING_PROMPTS),
     func(_whole(jobs.alert_follow_ups), name=names.ALERT_FOLLOW_UPS),
+    # The page's own jobs, named by ``notifier.page.generation``. One try: a failed or
+    # lost publication is made again by ``refresh_page``.
+    func(
+        jobs.publish_page,
+        name=generation.PUBLISH_JOB,
+        keep_result=0,
+        max_tries=1,
+        timeout=publishing.LOCK_SECONDS,
+    ),
+    func(jobs.refresh_page, name=generation.REFRESH_JOB, keep_result=0, max_tries=1),
 ]
 
 
-def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
-    """A worker on ``redis_url``; ``options`` go to arq (``burst=True`` in tests)."""
+def create_worker(
+    settings: Settings, redis_url: str, *, renderer: Renderer | None = None, **options: Any
+) -> Worker:
+    """A worker on ``redis_url``; ``options`` go to arq (``burst=True`` in tests).
+
+    ``renderer`` renders the public page for its static snapshot (the ``forewarn``
+    command passes ``status_page.snapshot.AppRenderer``: workers may not import the web
+    app); without one, or with ``FOREWARN_SNAPSHOT__TARGET=off``, nothing is published.
+    """
     stack = AsyncExitStack()
 
     lease = settings.delivery.claim_lease_seconds
@@ -112,6 +137,18 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
             channels=channels,
             sender=Sender(sessions, channels, settings, ctx["redis"]),
         )
+        if settings.snapshot.publishing and renderer is not None:
+            ctx["publisher"] = publishing.Publisher(
+                ctx["redis"],
+                renderer,
+                publishing.target(settings.snapshot),
+                ZoneInfo(settings.page_time_zone),
+            )
+            stack.push_async_callback(renderer.close)
+            warming = asyncio.create_task(_warm(renderer))
+            stack.push_async_callback(_cancel, warming)
+        elif settings.snapshot.publishing:
+            log.warning("FOREWARN_SNAPSHOT__TARGET is set but this worker cannot render the page")
         living = asyncio.create_task(Liveness(ctx["redis"], engine, lease).run())
         stack.push_async_callback(_cancel, living)
         # What exists now (modules, clients, pools) lives as long as the worker: keep it
@@ -142,6 +179,13 @@ def create_worker(settings: Settings, redis_url: str, **options: Any) -> Worker:
     # arq's default is the longest job timeout plus 10 s (610 s); the heartbeat renews it.
     worker.in_progress_timeout_s = lease
     return worker
+
+
+async def _warm(renderer: Renderer) -> None:
+    try:
+        await renderer.start()
+    except OSError as exc:  # the first publication starts it again, and says why
+        log.warning("could not start rendering the page: %s", exc)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

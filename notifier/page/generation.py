@@ -4,27 +4,60 @@ change what the page shows. Web processes tag cached pages with the token they r
 
 A random token rather than a counter: a flushed or replaced Redis starts again without
 the key, and a counter would climb back through values that old cached pages carry.
+
+The same bump asks the worker to publish the page's static snapshot
+(``notifier.page.publishing``): one job per token, run a moment later, which does
+nothing if a newer token came meanwhile, so a burst of changes publishes once.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
 KEY = "forewarn:page-generation"
+# Since when (epoch seconds) a change has waited for a publication; set by the first bump
+# after a publication started (``notifier.page.publishing``).
+PENDING = "forewarn:page-pending-since"
+# The page's jobs (``notifier.page`` may not import ``notifier.delivery.jobs``, which
+# declares every other; ``tests/workers/test_settings.py`` checks both sets are served).
+PUBLISH_JOB = "publish_page"  # (token: str)
+REFRESH_JOB = "refresh_page"  # cron
+# Seconds a publication waits after the change that asked for it: changes closer together
+# than this (a script posting updates, an incident touching ten components) publish once.
+PUBLISH_DELAY = 0.25
 
 
-async def bump(redis: Redis) -> None:
-    """Call after the commit, before answering: later reads anywhere see a new token."""
+def publish_job_id(token: str) -> str:
+    """The job id of the publication asked for by the bump that set ``token``."""
+    return f"publish:{token}"
+
+
+async def bump(redis: Redis, *, publish: bool = False) -> None:
+    """Call after the commit, before answering: later reads anywhere see a new token.
+    With ``publish`` (a snapshot target is set) and an arq pool, the worker is asked to
+    publish the page. Never raises for Redis: the change is committed whatever happens."""
+    token = secrets.token_hex(8)
     try:
-        await redis.set(KEY, secrets.token_hex(8))
+        await redis.set(KEY, token)
+        if publish and isinstance(redis, ArqRedis):
+            await redis.set(PENDING, time.time(), nx=True)
+            await redis.enqueue_job(
+                PUBLISH_JOB,
+                token,
+                _job_id=publish_job_id(token),
+                _defer_by=PUBLISH_DELAY,
+            )
     except (RedisError, OSError) as exc:
-        # The change is committed; cached pages age out (status_page.cache.MAX_AGE).
+        # The change is committed; cached pages age out (status_page.cache.MAX_AGE), and
+        # the worker's refresh publishes the page within a minute of Redis coming back.
         log.warning("could not bump the page generation: %s", exc)
 
 

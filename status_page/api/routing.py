@@ -223,7 +223,9 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         # Committed: first the public page (every web process shows it from now on),
         # then the worker. If Redis is away, the sweeper will tell the worker.
         if op.method != "GET" and op.tag not in OFF_PAGE_TAGS:
-            await page_generation.bump(request.app[keys.QUEUE])
+            await page_generation.bump(
+                request.app[keys.QUEUE], publish=request.app[keys.SETTINGS].snapshot.publishing
+            )
         await enqueue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
             return web.Response(status=status, headers=ctx.headers)

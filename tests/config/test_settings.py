@@ -251,3 +251,30 @@ def test_an_on_call_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch) ->
 
     with pytest.raises(SettingsError, match="FOREWARN_ON_CALL__WEBHOOK_SECRET"):
         load_settings()
+
+
+def test_the_static_page_is_off_unless_a_target_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().snapshot.publishing is False
+    monkeypatch.setenv("FOREWARN_SNAPSHOT__TARGET", "s3")
+    monkeypatch.setenv("FOREWARN_SNAPSHOT__S3_BUCKET", "status")
+    monkeypatch.setenv("FOREWARN_SNAPSHOT__S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+
+    settings = load_settings()
+
+    assert settings.snapshot.publishing is True
+    assert str(settings.snapshot.s3_endpoint_url) == "http://127.0.0.1:9000/"
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [("folder", "FOREWARN_SNAPSHOT__DIR"), ("s3", "FOREWARN_SNAPSHOT__S3_BUCKET")],
+)
+def test_a_snapshot_target_without_its_place_names_the_missing_setting(
+    monkeypatch: pytest.MonkeyPatch, target: str, named: str
+) -> None:
+    monkeypatch.setenv("FOREWARN_SNAPSHOT__TARGET", target)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    assert named in str(error.value)

@@ -233,6 +233,7 @@ COMMANDS = [
     ["web"],
     ["worker"],
     ["migrate"],
+    ["publish"],
     ["outbox"],
     ["api-key"],
     ["api-key", "create"],
@@ -270,7 +271,16 @@ def test_help_lists_every_command_in_plain_text(capsys: pytest.CaptureFixture[st
     text = help_text(capsys)
 
     listed = re.findall(r"^    ([a-z-]+) ", text, flags=re.MULTILINE)
-    assert listed == ["run", "web", "worker", "migrate", "outbox", "api-key", "deliveries"]
+    assert listed == [
+        "run",
+        "web",
+        "worker",
+        "migrate",
+        "publish",
+        "outbox",
+        "api-key",
+        "deliveries",
+    ]
     assert "`" not in text
     assert "--version" in text
 

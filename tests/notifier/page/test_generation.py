@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from arq import create_pool
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from notifier.delivery.jobs import redis_settings
 from notifier.page import generation
 
 
@@ -29,5 +32,33 @@ async def test_a_bump_with_redis_gone_does_not_fail_the_request() -> None:
     gone = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     try:
         await generation.bump(gone)
+    finally:
+        await gone.aclose()
+
+
+async def test_a_bump_with_publishing_asks_the_worker_for_one_deferred_job_per_token(
+    redis_url: str,
+) -> None:
+    pool = await create_pool(redis_settings(redis_url))
+    try:
+        await generation.bump(pool, publish=True)
+        first = (await generation.current(pool)).decode()
+        await generation.bump(pool, publish=True)
+        second = (await generation.current(pool)).decode()
+        await generation.bump(pool)  # no target set: no job
+
+        queued = await pool.queued_jobs()
+    finally:
+        await pool.aclose()
+    assert sorted((j.function, j.args) for j in queued) == sorted(
+        [(generation.PUBLISH_JOB, (first,)), (generation.PUBLISH_JOB, (second,))]
+    )
+    assert all((j.score or 0) > j.enqueue_time.timestamp() * 1000 for j in queued)  # deferred
+
+
+async def test_a_bump_with_publishing_and_redis_gone_does_not_fail_the_request() -> None:
+    gone = ArqRedis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        await generation.bump(gone, publish=True)
     finally:
         await gone.aclose()
