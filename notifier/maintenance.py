@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifier import components, events, notifications, translations
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
-from notifier.errors import Conflict, InvalidField, NotFound
+from notifier.errors import Conflict, NotFound
 from notifier.pagination import paginate
 from notifier.schemas.maintenance import (
     MaintenanceCancel,
@@ -137,8 +137,8 @@ async def patch_maintenance(
 
     ``NotFound`` for an unknown id; ``Conflict`` when it has ended, when the window
     would end before it starts, for a move backwards, or for ``cancelled`` (see
-    ``cancel_maintenance``); ``InvalidField`` (``translations.<lang>.body``) for a
-    translated body without ``body``.
+    ``cancel_maintenance``), or (``translations.<lang>.body``) for a translated body
+    when no update is posted (no ``body``, no new status).
     """
     maintenance = await get_maintenance(session, maintenance_id)
     current = MaintenanceStatus(maintenance.status)
@@ -146,10 +146,13 @@ async def patch_maintenance(
         raise Conflict(f"the maintenance is {current} and can no longer change")
     given = translations.sent(body.translations)
     bodies = translations.pick(given, ("body",))
-    if bodies and body.body is None:
+    moves = body.status is not None and body.status != current
+    if bodies and body.body is None and not moves:
+        # Whether an update is posted depends on the status it has: so a conflict.
         lang = next(iter(bodies))
-        raise InvalidField(
-            f"translations.{lang}.body", "give body too: this translates the update body posts"
+        raise Conflict(
+            "this posts no update to translate: give body (or a new status) with it",
+            field=f"translations.{lang}.body",
         )
     changes = body.model_dump(
         exclude_unset=True, exclude={"status", "body", "notify", "urgent", "translations"}
@@ -171,7 +174,8 @@ async def patch_maintenance(
         if _ORDER.index(body.status) < _ORDER.index(current):
             raise Conflict(f"a maintenance cannot go back from {current} to {body.status}")
         text = body.body or AUTO_BODY.get(body.status, f"Maintenance is {body.status}.")
-        said = bodies if body.body else _auto_translations(body.status)
+        # A translated body given with the automatic English text translates that.
+        said = bodies if body.body or bodies else _auto_translations(body.status)
         await _move(
             session,
             maintenance,

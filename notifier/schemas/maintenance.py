@@ -68,7 +68,8 @@ class MaintenancePatch(Input):
         default=MISSING,
         description=(
             "The title in other page languages (a text replaces, null removes, left out "
-            "keeps) and the posted update's body (only with body)."
+            "keeps) and the body of the update this posts (with body, or with a new status "
+            "to translate its automatic text; 409 when it posts none)."
         ),
     )
 

@@ -163,7 +163,6 @@ async def test_a_maintenance_step_is_told_in_japanese_with_its_translated_update
     admin: dict[str, str],
     provider_settings: Settings,
     sendgrid: FakeSendGrid,
-    twilio: FakeTwilio,
     sessions: Sessions,
 ) -> None:
     await _two_customers(api, admin)

@@ -161,12 +161,38 @@ async def test_a_maintenance_translates_its_title_updates_and_automatic_steps(
         path,
         {"body": "Moved.", "translations": {"ja": {"title": "DB更新", "body": "変更"}}},
     )
-    cancelled = await _send(client, admin, "POST", f"{path}/cancel", {})
+    started = await _send(
+        client,
+        admin,
+        "PATCH",
+        path,
+        {"status": "in_progress", "translations": {"ja": {"body": "作業を始めました"}}},
+    )
+    completed = await _send(client, admin, "PATCH", path, {"status": "completed"})
 
     assert created["translations"] == {"ja": {"title": "データベースの更新"}}
     assert created["updates"][0]["translations"] == {"ja": {"body": "予定"}}
     assert posted["translations"] == {"ja": {"title": "DB更新"}}
     assert posted["updates"][0]["translations"] == {"ja": {"body": "変更"}}
+    # The automatic English text, with the Japanese given or, without one, built in.
+    assert started["updates"][0]["body"] == "Scheduled maintenance is now in progress."
+    assert started["updates"][0]["translations"] == {"ja": {"body": "作業を始めました"}}
+    assert completed["updates"][0]["translations"] == {
+        "ja": {"body": "計画メンテナンスが完了しました。"}
+    }
+    other = await _send(
+        client,
+        admin,
+        "POST",
+        "/maintenance",
+        {
+            "title": "Cache flush",
+            "body": "Planned.",
+            "scheduled_for": "2030-01-02T02:00:00Z",
+            "scheduled_until": "2030-01-02T04:00:00Z",
+        },
+    )
+    cancelled = await _send(client, admin, "POST", f"/maintenance/{other['id']}/cancel", {})
     assert cancelled["updates"][0]["translations"] == {
         "ja": {"body": "この計画メンテナンスは中止になりました。"}
     }
@@ -261,17 +287,26 @@ async def test_a_refused_patch_or_update_changes_nothing(
             f"/incidents/{incident['id']}/updates",
             {"status": "identified", "body": "x", "translations": {"ja": {"body": "a\x07"}}},
         ),
-        # A translated body with no body to translate: it would translate nothing.
-        ("PATCH", f"/maintenance/{item['id']}", {"translations": {"ja": {"body": "変更"}}}),
     ]
     fields = []
     for method, path, body in cases:
         response = await client.request(method, f"/api/v1{path}", json=body, headers=admin)
         assert response.status == 422, await response.text()
         fields.append([e["field"] for e in (await response.json())["errors"]])
+    # A translated body when the PATCH posts no update: nothing to translate (409, as
+    # whether it posts one depends on the status the maintenance has).
+    for same in ({}, {"status": "scheduled"}):
+        response = await client.patch(
+            f"/api/v1/maintenance/{item['id']}",
+            json={**same, "translations": {"ja": {"body": "変更"}}},
+            headers=admin,
+        )
+        assert response.status == 409, await response.text()
+        fields.append([e["field"] for e in (await response.json())["errors"]])
 
     assert fields == [
         ["translations.ja.title"],
+        ["translations.ja.body"],
         ["translations.ja.body"],
         ["translations.ja.body"],
         ["translations.ja.body"],
