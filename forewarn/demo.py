@@ -13,6 +13,12 @@ from notifier.schemas.customers import ConsentIn, CustomerPut, FollowsIn
 from notifier.schemas.incidents import AffectedComponent, IncidentCreate, IncidentUpdateCreate
 from notifier.schemas.maintenance import MaintenanceCreate, MaintenancePatch
 from notifier.schemas.problems import ProblemCreate
+from notifier.schemas.translations import (
+    NameText,
+    NameTranslations,
+    TitleBodyText,
+    TitleBodyTranslations,
+)
 from notifier.statuses import (
     ComponentStatus,
     Impact,
@@ -28,6 +34,23 @@ _LAYOUT = {
     "API": ["Orders API", "Checkout API", "Webhooks"],
     "Delivery": ["Shipment tracking", "SMS notifications"],
 }
+# Their names on the Japanese page and in messages to Japanese customers.
+_JA = {
+    "Website": "ウェブサイト",
+    "Storefront": "ストア",
+    "Account & sign-in": "アカウントとログイン",
+    "API": "API",
+    "Orders API": "注文API",
+    "Checkout API": "決済API",
+    "Webhooks": "Webhook",
+    "Delivery": "配送",
+    "Shipment tracking": "配送状況の確認",
+    "SMS notifications": "SMS通知",
+}
+
+
+def _ja_name(name: str) -> NameTranslations:
+    return NameTranslations(ja=NameText(name=_JA[name]))
 
 
 async def seed(session: AsyncSession, *, now: datetime) -> bool:
@@ -39,14 +62,23 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
     for position, (group_name, names) in enumerate(_LAYOUT.items()):
         created = []
         for index, name in enumerate(names):
-            body = ComponentCreate(name=name, position=position * 10 + index)
+            body = ComponentCreate(
+                name=name, position=position * 10 + index, translations=_ja_name(name)
+            )
             # Webhooks is newer than the uptime window: its first days show "no data".
             since = now - timedelta(days=34) if name == "Webhooks" else past
             component = await components.create_component(session, body, now=since)
             ids[name] = component.id
             created.append(component.id)
         await components.create_group(
-            session, GroupCreate(name=group_name, position=position, components=created), now=past
+            session,
+            GroupCreate(
+                name=group_name,
+                position=position,
+                components=created,
+                translations=_ja_name(group_name),
+            ),
+            now=past,
         )
 
     await _customers(session, ids, now=now)
@@ -69,6 +101,15 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
                 )
             ],
             next_update_by=now + timedelta(minutes=30),
+            translations=TitleBodyTranslations(
+                ja=TitleBodyText(
+                    title="一部のカードでお支払いができない状態",
+                    body=(
+                        "一部のカードでのお支払いがご利用いただけない状態です。決済代行会社と"
+                        "原因を特定し、復旧に向けて対応しております。"
+                    ),
+                )
+            ),
         ),
         posted_by="demo",
         now=now - timedelta(minutes=25),
@@ -83,6 +124,12 @@ async def seed(session: AsyncSession, *, now: datetime) -> bool:
             scheduled_for=start,
             scheduled_until=start + timedelta(hours=1),
             components=[ids["Orders API"], ids["Shipment tracking"]],
+            translations=TitleBodyTranslations(
+                ja=TitleBodyText(
+                    title="データベースの更新",
+                    body="最大30分間、注文履歴が閲覧のみとなる場合があります。",
+                )
+            ),
         ),
         posted_by="demo",
         now=now,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier import translations
 from notifier.errors import NotFound, UnknownReference
 from notifier.schemas.components import (
     ComponentCreate,
@@ -23,6 +24,15 @@ from notifier.tables import (
     Incident,
     IncidentComponent,
 )
+
+# The fields of a component or group that have translations.
+_TEXTS = ("name", "description")
+
+
+def _merge(record: Component | ComponentGroup, body: ComponentPatch | GroupPatch) -> None:
+    if "translations" in body.model_fields_set:
+        patch = translations.sent(body.translations)
+        record.translations = translations.merged(record.translations, patch, _TEXTS)
 
 
 async def list_components(session: AsyncSession) -> Sequence[Component]:
@@ -50,7 +60,11 @@ async def create_component(
     if body.group_id is not None:
         await _group_for_field(session, body.group_id, "group_id")
     component = Component(
-        **body.model_dump(exclude={"status"}), status=body.status, created_at=now, updated_at=now
+        **body.model_dump(exclude={"status", "translations"}),
+        status=body.status,
+        translations=translations.pick(translations.sent(body.translations), _TEXTS),
+        created_at=now,
+        updated_at=now,
     )
     session.add(component)
     await session.flush()
@@ -62,12 +76,14 @@ async def create_component(
 async def patch_component(
     session: AsyncSession, component_id: str, body: ComponentPatch, *, now: datetime
 ) -> Component:
-    """Change the fields ``body`` sets; a new status is recorded in the history.
+    """Change the fields ``body`` sets; a new status is recorded in the history, the
+    translations are merged (``notifier.translations.merged``).
 
     ``NotFound`` for an unknown id; ``UnknownReference`` (``group_id``) for an unknown group.
     """
     component = await get_component(session, component_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"translations"})
+    _merge(component, body)
     if changes.get("group_id") is not None:
         await _group_for_field(session, changes["group_id"], "group_id")
     status = changes.pop("status", None)
@@ -214,6 +230,7 @@ async def create_group(
     group = ComponentGroup(
         name=body.name,
         description=body.description,
+        translations=translations.pick(translations.sent(body.translations), _TEXTS),
         position=body.position,
         created_at=now,
         updated_at=now,
@@ -232,7 +249,8 @@ async def patch_group(
     ``NotFound`` for an unknown id; ``UnknownReference`` (``components[i]``) as ``create_group``.
     """
     group = await get_group(session, group_id)
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"translations"})
+    _merge(group, body)
     members = changes.pop("components", None)
     for field, value in changes.items():
         setattr(group, field, value)

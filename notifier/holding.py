@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import Settings
 from notifier import incidents, promises
 from notifier.schemas.incidents import IncidentUpdateCreate
+from notifier.schemas.translations import BodyText, BodyTranslations
 from notifier.statuses import IncidentStatus
 from notifier.tables import Incident, Promise
 
 POSTED_BY = "forewarn"
 BODY = "We are still working on this. Next update by {when}."
+BODY_JA = "現在も対応を続けております。次回は {when} までにお知らせします。"
 
 
 async def post_holding_updates(session: AsyncSession, settings: Settings, *, now: datetime) -> int:
@@ -48,7 +50,10 @@ async def post_holding_updates(session: AsyncSession, settings: Settings, *, now
         )
         when = due.astimezone(ZoneInfo(settings.page_time_zone)).strftime("%H:%M %Z")
         body = IncidentUpdateCreate(
-            status=IncidentStatus(incident.status), body=BODY.format(when=when), next_update_by=due
+            status=IncidentStatus(incident.status),
+            body=BODY.format(when=when),
+            next_update_by=due,
+            translations=BodyTranslations(ja=BodyText(body=BODY_JA.format(when=when))),
         )
         await incidents.post_update(session, incident.id, body, posted_by=POSTED_BY, now=now)
         posted += 1

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import PromiseSettings
-from notifier import components, events, notifications, promises
+from notifier import components, events, notifications, promises, translations
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, InvalidField, NotFound
@@ -22,10 +22,13 @@ from notifier.schemas.incidents import (
     IncidentResolve,
     IncidentUpdateCreate,
 )
+from notifier.schemas.translations import BodyText, BodyTranslations
 from notifier.statuses import IncidentKind, IncidentStatus
 from notifier.tables import Incident, IncidentComponent, IncidentUpdate
 
 ENDED = (IncidentStatus.resolved, IncidentStatus.postmortem)
+# ``IncidentResolve``'s default body in Japanese, for a resolution posted without a body.
+RESOLVED_JA = "この障害は解決しました。"
 
 
 async def create_incident(
@@ -44,9 +47,11 @@ async def create_incident(
     ``UnknownReference`` (``components[i].component_id``) for an unknown component;
     ``InvalidField`` for a component listed twice.
     """
+    given = translations.sent(body.translations)
     incident = Incident(
         kind=IncidentKind.incident,
         title=body.title,
+        translations=translations.pick(given, ("title",)),
         status=body.status,
         impact=body.impact,
         public=body.public,
@@ -71,7 +76,14 @@ async def create_incident(
     # Posted late: the components' history starts the outage when the incident did.
     since = incident.started_at if incident.started_at < now else None
     await _record_update(
-        session, incident, update, posted_by=posted_by, now=now, since=since, cadence=cadence
+        session,
+        incident,
+        update,
+        posted_by=posted_by,
+        now=now,
+        since=since,
+        cadence=cadence,
+        translated=translations.pick(given, ("body",)),
     )
     return incident
 
@@ -112,7 +124,8 @@ async def list_incidents(
 async def patch_incident(
     session: AsyncSession, incident_id: str, body: IncidentPatch, *, now: datetime
 ) -> Incident:
-    """Change the title, impact, visibility or promised next update (RFC 3339 time).
+    """Change the title, impact, visibility, promised next update (RFC 3339 time) or
+    the title's translations (merged: ``notifier.translations.merged``).
 
     ``NotFound`` for an unknown id; ``Conflict`` (``next_update_by``) on an ended incident.
     """
@@ -121,9 +134,12 @@ async def patch_incident(
         raise Conflict(
             f"the incident is {incident.status}; it needs no next update", field="next_update_by"
         )
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"translations"})
     for field, value in changes.items():
         setattr(incident, field, value)
+    if "translations" in body.model_fields_set:
+        patch = translations.sent(body.translations)
+        incident.translations = translations.merged(incident.translations, patch, ("title",))
     incident.updated_at = now
     if "next_update_by" in changes and IncidentStatus(incident.status).active:
         await promises.repromise(session, incident, changes["next_update_by"], now=now)
@@ -168,9 +184,17 @@ async def resolve(
     posted_by: str,
     now: datetime,
 ) -> Incident:
-    """Resolve the incident with a last update; errors as ``post_update``."""
+    """Resolve the incident with a last update; errors as ``post_update``. Left out, the
+    body is ``IncidentResolve``'s default, and in Japanese ``RESOLVED_JA`` unless given."""
+    given = body.translations
+    if "body" not in body.model_fields_set and not (given and given.ja and given.ja.body):
+        given = BodyTranslations(ja=BodyText(body=RESOLVED_JA))
     update = IncidentUpdateCreate(
-        status=IncidentStatus.resolved, body=body.body, notify=body.notify, urgent=body.urgent
+        status=IncidentStatus.resolved,
+        body=body.body,
+        notify=body.notify,
+        urgent=body.urgent,
+        translations=given,
     )
     return await post_update(session, incident_id, update, posted_by=posted_by, now=now)
 
@@ -201,7 +225,12 @@ async def _record_update(
     now: datetime,
     since: datetime | None = None,
     cadence: PromiseSettings | None = None,
+    translated: translations.Translations | None = None,
 ) -> IncidentUpdate:
+    """Record ``body`` as the incident's newest update; its body's translations are
+    ``translated`` when given (a create's), else ``body.translations``'."""
+    if translated is None:
+        translated = translations.pick(translations.sent(body.translations), ("body",))
     changes = await _apply_components(session, incident, body.components or [])
     status = IncidentStatus(body.status)
     incident.status = status
@@ -220,6 +249,7 @@ async def _record_update(
         incident_id=incident.id,
         status=status,
         body=body.body,
+        translations=translated,
         notify=body.notify,
         posted_by=posted_by,
         next_update_by=incident.next_update_by,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier import components, events, notifications
+from notifier import components, events, notifications, translations
 from notifier.audience_rule import AudienceRule
 from notifier.db import new_id
 from notifier.errors import Conflict, NotFound
@@ -38,6 +38,17 @@ AUTO_BODY = {
     MaintenanceStatus.in_progress: "Scheduled maintenance is now in progress.",
     MaintenanceStatus.completed: "Scheduled maintenance has been completed.",
 }
+# The same in Japanese, and the default cancellation (``MaintenanceCancel``'s body).
+AUTO_BODY_JA = {
+    MaintenanceStatus.in_progress: "計画メンテナンスを開始しました。",
+    MaintenanceStatus.completed: "計画メンテナンスが完了しました。",
+    MaintenanceStatus.cancelled: "この計画メンテナンスは中止になりました。",
+}
+
+
+def _auto_translations(status: MaintenanceStatus) -> translations.Translations | None:
+    said = AUTO_BODY_JA.get(status)
+    return {"ja": {"body": said}} if said else None
 
 
 async def create_maintenance(
@@ -49,9 +60,11 @@ async def create_maintenance(
     ``UnknownReference`` (``components[i]``) for a component that does not exist.
     """
     found = await components.components_for_field(session, body.components, "components")
+    given = translations.sent(body.translations)
     maintenance = Incident(
         kind=IncidentKind.maintenance,
         title=body.title,
+        translations=translations.pick(given, ("title",)),
         status=MaintenanceStatus.scheduled,
         impact="maintenance",
         public=body.public,
@@ -82,6 +95,7 @@ async def create_maintenance(
         now=now,
         session=session,
         urgent=body.urgent,
+        translated=translations.pick(given, ("body",)),
     )
     await session.flush()
     return maintenance
@@ -118,21 +132,37 @@ async def patch_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
-    """Change the window or title, or move the status forward (with an update).
+    """Change the window, title or title's translations (merged as
+    ``notifier.translations.merged``), or move the status forward (with an update).
 
     ``NotFound`` for an unknown id; ``Conflict`` when it has ended, when the window
     would end before it starts, for a move backwards, or for ``cancelled`` (see
-    ``cancel_maintenance``).
+    ``cancel_maintenance``), or (``translations.<lang>.body``) for a translated body
+    when no update is posted (no ``body``, no new status).
     """
     maintenance = await get_maintenance(session, maintenance_id)
     current = MaintenanceStatus(maintenance.status)
     if current in _ENDED:
         raise Conflict(f"the maintenance is {current} and can no longer change")
-    changes = body.model_dump(exclude_unset=True, exclude={"status", "body", "notify"})
+    given = translations.sent(body.translations)
+    bodies = translations.pick(given, ("body",))
+    moves = body.status is not None and body.status != current
+    if bodies and body.body is None and not moves:
+        # Whether an update is posted depends on the status it has: so a conflict.
+        lang = next(iter(bodies))
+        raise Conflict(
+            "this posts no update to translate: give body (or a new status) with it",
+            field=f"translations.{lang}.body",
+        )
+    changes = body.model_dump(
+        exclude_unset=True, exclude={"status", "body", "notify", "urgent", "translations"}
+    )
     if changes.get("scheduled_for", maintenance.scheduled_for) != maintenance.scheduled_for:
         maintenance.reminded_at = None  # moved: a reminder before the new window
     for field, value in changes.items():
         setattr(maintenance, field, value)
+    if "translations" in body.model_fields_set:
+        maintenance.translations = translations.merged(maintenance.translations, given, ("title",))
     if maintenance.scheduled_until <= maintenance.scheduled_for:  # type: ignore[operator]
         raise Conflict("scheduled_until must be after scheduled_for", field="scheduled_until")
     if maintenance.status == MaintenanceStatus.scheduled:
@@ -144,8 +174,18 @@ async def patch_maintenance(
         if _ORDER.index(body.status) < _ORDER.index(current):
             raise Conflict(f"a maintenance cannot go back from {current} to {body.status}")
         text = body.body or AUTO_BODY.get(body.status, f"Maintenance is {body.status}.")
+        # A translated body given with the automatic English text translates that.
+        said = bodies if body.body or bodies else _auto_translations(body.status)
         await _move(
-            session, maintenance, body.status, text, body.notify, posted_by, now, body.urgent
+            session,
+            maintenance,
+            body.status,
+            text,
+            body.notify,
+            posted_by,
+            now,
+            body.urgent,
+            translated=said,
         )
     elif body.body is not None:
         _add_update(
@@ -156,6 +196,7 @@ async def patch_maintenance(
             now=now,
             session=session,
             urgent=body.urgent,
+            translated=bodies,
         )
     await session.flush()
     return maintenance
@@ -169,13 +210,17 @@ async def cancel_maintenance(
     posted_by: str,
     now: datetime,
 ) -> Incident:
-    """Cancel a maintenance that has not started, with a last update.
+    """Cancel a maintenance that has not started, with a last update (left out, the
+    body is ``MaintenanceCancel``'s default, and in Japanese ``AUTO_BODY_JA``'s).
 
     ``NotFound`` for an unknown id; ``Conflict`` unless it is still scheduled.
     """
     maintenance = await get_maintenance(session, maintenance_id)
     if maintenance.status != MaintenanceStatus.scheduled:
         raise Conflict(f"only a scheduled maintenance can be cancelled; it is {maintenance.status}")
+    said = translations.pick(translations.sent(body.translations), ("body",))
+    if "body" not in body.model_fields_set:
+        said = (_auto_translations(MaintenanceStatus.cancelled) or {}) | (said or {})
     await _move(
         session,
         maintenance,
@@ -185,6 +230,7 @@ async def cancel_maintenance(
         posted_by,
         now,
         body.urgent,
+        translated=said,
     )
     return maintenance
 
@@ -212,11 +258,29 @@ async def auto_transition(session: AsyncSession, *, now: datetime) -> tuple[int,
     for maintenance in due.all():
         if maintenance.status == MaintenanceStatus.scheduled:
             status = MaintenanceStatus.in_progress
-            await _move(session, maintenance, status, AUTO_BODY[status], True, "forewarn", now)
+            await _move(
+                session,
+                maintenance,
+                status,
+                AUTO_BODY[status],
+                True,
+                "forewarn",
+                now,
+                translated=_auto_translations(status),
+            )
             started += 1
         if maintenance.scheduled_until is not None and maintenance.scheduled_until <= now:
             status = MaintenanceStatus.completed
-            await _move(session, maintenance, status, AUTO_BODY[status], True, "forewarn", now)
+            await _move(
+                session,
+                maintenance,
+                status,
+                AUTO_BODY[status],
+                True,
+                "forewarn",
+                now,
+                translated=_auto_translations(status),
+            )
             completed += 1
     if started or completed:
         log.info("maintenance auto-transition: %d started, %d completed", started, completed)
@@ -281,6 +345,8 @@ async def _move(
     posted_by: str,
     now: datetime,
     urgent: bool = False,
+    *,
+    translated: translations.Translations | None = None,
 ) -> None:
     maintenance.status = status
     maintenance.updated_at = now
@@ -296,6 +362,7 @@ async def _move(
         now=now,
         session=session,
         urgent=urgent,
+        translated=translated,
     )
     await components.refresh_statuses(
         session, [a.component_id for a in maintenance.affected], now=now, incident_id=maintenance.id
@@ -312,12 +379,14 @@ def _add_update(
     now: datetime,
     session: AsyncSession,
     urgent: bool = False,
+    translated: translations.Translations | None = None,
 ) -> None:
     update = IncidentUpdate(
         id=new_id(),
         incident_id=maintenance.id,
         status=maintenance.status,
         body=text,
+        translations=translated,
         notify=notify,
         posted_by=posted_by,
         created_at=now,

@@ -12,7 +12,7 @@ from aiohttp import web
 from yarl import URL
 
 from config import Settings
-from notifier import markdown
+from notifier import markdown, translations
 from status_page import brand, i18n, keys
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -44,6 +44,9 @@ class Templates:
         env.filters["date"] = partial(i18n.format_date, lang=lang, zone=self.zone)
         env.filters["month"] = partial(i18n.format_month, lang=lang, zone=self.zone)
         env.filters["site_name"] = _site_name
+        # A record's field in this language where it has a translation, else its own text.
+        env.filters["tr"] = lambda record, field: translations.text(record, field, lang)
+        env.filters["unbroken"] = unbroken
         env.globals.update(
             lang=lang,
             languages=i18n.LANGUAGES,
@@ -52,6 +55,12 @@ class Templates:
             time_zone=self._settings.page_time_zone,
         )
         return env
+
+
+def unbroken(text: str) -> str:
+    """``text`` with no-break spaces for spaces, so that a short phrase such as a date
+    ("Dec 1, 2026") never wraps inside (Unicode UAX #14: U+00A0 is class GL)."""
+    return text.replace(" ", "\u00a0")
 
 
 def _site_name(url: str) -> str:

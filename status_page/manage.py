@@ -99,7 +99,7 @@ def _render(
         for c in MANAGED_CHANNELS
         if (a := address_of(customer, c))
     ]
-    names = {c.id: c.name for c in listed}
+    by_id = {c.id: c for c in listed}
     reachable = _reachable(customer)
     return forms.render(
         request,
@@ -110,7 +110,7 @@ def _render(
         reachable=reachable if len(reachable) > 1 else [],  # an order needs two
         components=listed,
         following=prefs.page or bool(prefs.components),
-        followed=[(c, names[c]) for c in sorted(prefs.components) if c in names],
+        followed=[(c, by_id[c]) for c in sorted(prefs.components) if c in by_id],
         following_page=prefs.page,
         # No channel on: offer to subscribe again, not to unsubscribe once more.
         subscribed=bool(prefs.active),

@@ -48,7 +48,7 @@ async def home(request: web.Request) -> web.Response:
         worst=view.worst,
         incidents=view.incidents,
         maintenance=view.maintenance,
-        groups=[(g.name if g else "", members) for g, members in view.groups],
+        groups=view.groups,
         histories=histories,
         window=window,
         narrow_days=uptime.NARROW_DAYS,

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from notifier import questions
+from notifier import questions, translations
 from notifier.delivery.channels.base import TIMES, token
 from notifier.events import Event
 from notifier.markdown import to_text
@@ -64,7 +64,7 @@ SMS_BODY_CHARS = 200
 # are not in it: the templates write them as tokens, ``token("greeting")``,
 # ``token("manage_url")`` and ``token("unsubscribe_url")`` (``channels.base.TOKENS``).
 # Times are already written in the recipient's zone and language ("Dec 20, 10:30 JST").
-_PAGE = frozenset({"page_name", "url", "brand_color", "brand_logo_url"})
+_PAGE = frozenset({"page_name", "url", "brand_color", "brand_logo_url", "company_url"})
 _INCIDENT = _PAGE | {
     "title",
     "status",
@@ -266,16 +266,19 @@ async def context(
     words in ``locale`` from ``notifier.questions.asked``.
 
     Always ``page_name``, ``url`` (the page, with a trailing slash) and the emails' brand,
-    ``brand_color`` (``#rrggbb``) and ``brand_logo_url`` (each None when not configured).
+    ``brand_color`` (``#rrggbb``), ``brand_logo_url`` and ``company_url`` (the logo's
+    link), each None when not configured.
     A problem event adds ``reference``, ``title``, ``kind`` (a ``ProblemKind``),
     ``status`` (the update's ``ProblemStatus``) and ``status_label`` (in ``locale``),
     ``body`` (Markdown), ``body_short`` (its plain text, ``shorten``-ed: cut after the
     Markdown is gone, so no mark is left half-open) and ``eta``; an incident or
     maintenance event adds ``title``, ``status`` (the update's ``IncidentStatus`` or
     ``MaintenanceStatus``) and ``status_label`` (in ``locale``), ``body``,
-    ``body_short``, ``components`` (affected names) and ``next_update_by`` ("" when none
-    was promised), and a maintenance event (a reminder too: its notification names the
-    maintenance and its latest update) its scheduled ``window``. Times are written by
+    ``body_short``, ``components`` (affected names) and ``next_update_by`` ("" when
+    none was promised) (title, body and names in ``locale`` where the records have a
+    translation, else their own: ``notifier.translations``), and a maintenance event
+    (a reminder too: its notification names the maintenance and its latest update) its
+    scheduled ``window``. Times are written by
     ``when`` and ``window`` in ``zone`` (an IANA name; the page's zone when None or
     empty) and ``locale``. The subject and update rows must exist (the outbox row is
     written with them).
@@ -302,6 +305,7 @@ async def _context(
         "url": str(settings.public_url).rstrip("/") + "/",
         "brand_color": settings.brand_color,
         "brand_logo_url": str(logo) if logo else None,
+        "company_url": str(settings.company_url) if settings.company_url else None,
     }
     if event.subject == "problem":
         problem = await session.get(DeliveryProblem, notification.subject_id)
@@ -326,13 +330,15 @@ async def _context(
     assert incident is not None
     assert incident_update is not None
     labels = STATUS_LABELS.get(locale, STATUS_LABELS["en"])
+    # In the recipient's language where ops gave one, else the record's own text.
+    body = translations.text(incident_update, "body", locale)
     return {
         **base,
-        "title": incident.title,
+        "title": translations.text(incident, "title", locale),
         "status": incident_update.status,
         "status_label": labels.get(incident_update.status, incident_update.status),
-        "body": incident_update.body,
-        "body_short": shorten(to_text(incident_update.body)),
-        "components": [a.component.name for a in incident.affected],
+        "body": body,
+        "body_short": shorten(to_text(body)),
+        "components": [translations.text(a.component, "name", locale) for a in incident.affected],
         **(await moments(session, notification)).written(zone, locale),
     }

@@ -100,6 +100,7 @@ async def preview(
             url=str(settings.public_url).rstrip("/") + "/",
             brand_color=settings.brand_color,
             brand_logo_url=str(settings.brand_logo_url) if settings.brand_logo_url else None,
+            company_url=str(settings.company_url) if settings.company_url else None,
             scale=settings.ratings.scale,
         )
     overrides = await message_templates.current(session)

@@ -77,6 +77,7 @@ def context(
     url: str = "https://status.example.com/",
     brand_color: str | None = None,
     brand_logo_url: str | None = None,
+    company_url: str | None = None,
     scale: str = "csat",
 ) -> dict[str, Any]:
     """The sample context of ``event`` in ``locale`` (English for another), times in
@@ -92,6 +93,7 @@ def context(
         "url": url,
         "brand_color": brand_color,
         "brand_logo_url": brand_logo_url,
+        "company_url": company_url,
     }
     if event.subject == "problem":
         body = words["problem_body"]

@@ -47,6 +47,7 @@ class IncidentRef(NamedTuple):
     id: str
     title: str
     kind: IncidentKind
+    translations: dict[str, dict[str, str]] | None = None  # the title's (notifier.translations)
 
 
 @dataclass
@@ -248,6 +249,7 @@ async def _spans(session: AsyncSession, ids: list[str], window: Window) -> list[
             Incident.id,
             Incident.title,
             Incident.kind,
+            Incident.translations,
             Incident.started_at,
             Incident.resolved_at,
             IncidentComponent.component_id,
@@ -264,6 +266,6 @@ async def _spans(session: AsyncSession, ids: list[str], window: Window) -> list[
         .order_by(Incident.started_at, Incident.id)
     )
     return [
-        Span(IncidentRef(id_, title, IncidentKind(kind)), started, resolved, component_id)
-        for id_, title, kind, started, resolved, component_id in rows
+        Span(IncidentRef(id_, title, IncidentKind(kind), said), started, resolved, component_id)
+        for id_, title, kind, said, started, resolved, component_id in rows
     ]

@@ -6,7 +6,13 @@ from pydantic import MISSING, Field
 
 from notifier.schemas.common import Input
 from notifier.schemas.fields import Description, Name, Position, RecordId
+from notifier.schemas.translations import NamePatchTranslations, NameTranslations
 from notifier.statuses import ComponentStatus
+
+_PATCH = (
+    "The name and description in other page languages: a text replaces, null removes "
+    "(a field or a whole language), left out keeps."
+)
 
 
 class ComponentCreate(Input):
@@ -19,6 +25,13 @@ class ComponentCreate(Input):
     status: ComponentStatus = ComponentStatus.operational
     visible: bool = True
     only_show_if_degraded: bool = False
+    translations: NameTranslations | None = Field(
+        default=None,
+        description=(
+            "The name and description in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class ComponentPatch(Input):
@@ -31,6 +44,7 @@ class ComponentPatch(Input):
     status: ComponentStatus | MISSING = MISSING
     visible: bool | MISSING = MISSING
     only_show_if_degraded: bool | MISSING = MISSING
+    translations: NamePatchTranslations | MISSING = Field(default=MISSING, description=_PATCH)
 
 
 class GroupCreate(Input):
@@ -40,6 +54,13 @@ class GroupCreate(Input):
     description: Description = ""
     position: Position = 0
     components: list[RecordId] = Field(default=[], description="Ids of components to move in.")
+    translations: NameTranslations | None = Field(
+        default=None,
+        description=(
+            "The name and description in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class GroupPatch(Input):
@@ -51,3 +72,4 @@ class GroupPatch(Input):
     components: list[RecordId] | MISSING = Field(
         default=MISSING, description="Ids of the components in the group (replaces the list)."
     )
+    translations: NamePatchTranslations | MISSING = Field(default=MISSING, description=_PATCH)

@@ -116,6 +116,10 @@ RecordId = Annotated[str, Field(min_length=1, max_length=64), _Text(multiline=Fa
 Filter = Annotated[str, Field(max_length=200), _Text(multiline=False, blank=True)]
 # Markdown: tabs and line breaks are text here.
 Description = Annotated[str, Field(max_length=2000), _Text(multiline=True, blank=True)]
+# A description's translation: as a description, but there is no point in an empty one.
+DescriptionText = Annotated[
+    str, Field(min_length=1, max_length=2000), _Text(multiline=True, blank=False)
+]
 Body = Annotated[
     str,
     Field(min_length=1, max_length=20_000, description="Markdown."),

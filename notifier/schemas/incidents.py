@@ -8,6 +8,11 @@ from pydantic import MISSING, AfterValidator, Field, WithJsonSchema
 
 from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import URGENT, Body, Instant, RecordId, Title
+from notifier.schemas.translations import (
+    BodyTranslations,
+    TitleBodyTranslations,
+    TitlePatchTranslations,
+)
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus
 
 
@@ -55,6 +60,13 @@ class IncidentCreate(Input):
         default=None, description="The promised time of the next update."
     )
     started_at: Instant | None = None
+    translations: TitleBodyTranslations | None = Field(
+        default=None,
+        description=(
+            "The title and body in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class IncidentPatch(Input):
@@ -64,6 +76,13 @@ class IncidentPatch(Input):
     impact: Impact | MISSING = MISSING
     public: bool | MISSING = MISSING
     next_update_by: Instant | MISSING | None = MISSING
+    translations: TitlePatchTranslations | MISSING = Field(
+        default=MISSING,
+        description=(
+            "The title in other page languages: a text replaces, null removes "
+            "(a field or a whole language), left out keeps."
+        ),
+    )
 
 
 class IncidentUpdateCreate(Input):
@@ -78,6 +97,13 @@ class IncidentUpdateCreate(Input):
     notify: bool = True
     urgent: bool = URGENT
     next_update_by: Instant | None = None
+    translations: BodyTranslations | None = Field(
+        default=None,
+        description=(
+            "The body in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class IncidentResolve(Input):
@@ -86,6 +112,13 @@ class IncidentResolve(Input):
     body: Body = "This incident has been resolved."
     notify: bool = True
     urgent: bool = URGENT
+    translations: BodyTranslations | None = Field(
+        default=None,
+        description=(
+            "The body in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class IncidentQuery(PageQuery):

@@ -8,6 +8,11 @@ from pydantic import MISSING, Field, ValidationInfo, field_validator
 
 from notifier.schemas.common import Input, PageQuery
 from notifier.schemas.fields import URGENT, Body, Instant, RecordId, Title
+from notifier.schemas.translations import (
+    BodyTranslations,
+    MaintenancePatchTranslations,
+    TitleBodyTranslations,
+)
 from notifier.statuses import MaintenanceStatus
 
 
@@ -26,6 +31,13 @@ class MaintenanceCreate(Input):
     notify: bool = True
     urgent: bool = URGENT
     public: bool = True
+    translations: TitleBodyTranslations | None = Field(
+        default=None,
+        description=(
+            "The title and body in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
     @field_validator("scheduled_until")
     @classmethod
@@ -52,6 +64,14 @@ class MaintenancePatch(Input):
     body: Body | None = Field(default=None, description="Posted as an update.")
     notify: bool = True
     urgent: bool = URGENT
+    translations: MaintenancePatchTranslations | MISSING = Field(
+        default=MISSING,
+        description=(
+            "The title in other page languages (a text replaces, null removes, left out "
+            "keeps) and the body of the update this posts (with body, or with a new status "
+            "to translate its automatic text; 409 when it posts none)."
+        ),
+    )
 
     @field_validator("scheduled_until")
     @classmethod
@@ -69,6 +89,13 @@ class MaintenanceCancel(Input):
     body: Body = "This maintenance has been cancelled."
     notify: bool = True
     urgent: bool = URGENT
+    translations: BodyTranslations | None = Field(
+        default=None,
+        description=(
+            "The body in other page languages (ja); where a text is left out, "
+            "pages and messages in that language show this body's own."
+        ),
+    )
 
 
 class MaintenanceQuery(PageQuery):

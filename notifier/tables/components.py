@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
+
+# A record's text in other languages than the page's default: language -> field -> text,
+# e.g. {"ja": {"name": "決済API"}}; null when there is none (``notifier.translations``).
+Translations = dict[str, dict[str, str]]
 
 
 class ComponentGroup(Base):
@@ -18,6 +22,7 @@ class ComponentGroup(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[Translations | None] = mapped_column(JSON)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -35,6 +40,7 @@ class Component(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    translations: Mapped[Translations | None] = mapped_column(JSON)
     group_id: Mapped[str | None] = mapped_column(
         ForeignKey("component_groups.id", ondelete="SET NULL"), index=True
     )

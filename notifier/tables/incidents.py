@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from notifier.db import Base, UTCDateTime, new_id, utcnow
-from notifier.tables.components import Component
+from notifier.tables.components import Component, Translations
 
 
 class Incident(Base):
@@ -24,6 +24,8 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16), default="incident")
     title: Mapped[str] = mapped_column(String(300))
+    # {"ja": {"title": ...}}: the title in other languages (``notifier.translations``).
+    translations: Mapped[Translations | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(32))
     impact: Mapped[str] = mapped_column(String(16), default="none")
     public: Mapped[bool] = mapped_column(default=True)
@@ -79,6 +81,8 @@ class IncidentUpdate(Base):
     incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
+    # {"ja": {"body": ...}}: the body in other languages.
+    translations: Mapped[Translations | None] = mapped_column(JSON)
     notify: Mapped[bool] = mapped_column(default=True)
     posted_by: Mapped[str] = mapped_column(String(200), default="")
     next_update_by: Mapped[datetime | None] = mapped_column(UTCDateTime)

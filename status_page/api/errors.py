@@ -164,12 +164,23 @@ def _route(request: web.Request) -> str:
 
 
 def _html_error(request: web.Request, error: ApiError, headers: dict[str, str]) -> web.Response:
-    if error.status == 404 and keys.TEMPLATES in request.app:
-        # An unknown address gets the page's own 404, in the visitor's language.
-        response = html.render(request, "not_found.html", status=404)
-        response.headers.update(headers)
-        return response
     phrase = HTTPStatus(error.status).phrase
+    styled = error.status in (404, 405) or error.status >= 500
+    if styled and keys.TEMPLATES in request.app:
+        # The page's own error pages, in the visitor's language: an unknown address its
+        # 404, a method the path lacks (405, with Allow) and our own failure (5xx) theirs.
+        name = "not_found.html" if error.status == 404 else "error.html"
+        try:
+            response = html.render(
+                request, name, status=error.status, code=error.status, phrase=phrase
+            )
+        except Exception:
+            log.exception("the %d page failed to render; a plain one was sent", error.status)
+        else:
+            response.headers.update(headers)
+            if error.status >= 500:  # a passing failure: no one may keep it
+                response.headers["Cache-Control"] = "no-store"
+            return response
     return web.Response(
         status=error.status,
         text=f"<!doctype html><title>{phrase}</title><h1>{phrase}</h1>",

@@ -27,7 +27,11 @@ from notifier.schemas.templates import TemplatePreview, TemplatePut
 _COMPONENT = "01HZX3K7Q9V2B5N8M4C6D1F0GA"
 
 EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
-    ComponentCreate: {"name": "Checkout API", "description": "Payments and orders."},
+    ComponentCreate: {
+        "name": "Checkout API",
+        "description": "Payments and orders.",
+        "translations": {"ja": {"name": "決済API", "description": "お支払いとご注文"}},
+    },
     ComponentPatch: {"status": "degraded_performance"},
     GroupCreate: {"name": "Storefront", "components": [_COMPONENT]},
     GroupPatch: {"name": "Storefront and checkout"},
@@ -37,11 +41,18 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "impact": "major",
         "components": [{"component_id": _COMPONENT, "status": "partial_outage"}],
         "next_update_by": "2026-12-01T10:30:00Z",
+        "translations": {
+            "ja": {
+                "title": "決済エラー",
+                "body": "一部のお支払いが失敗しております。現在調査しております。",
+            }
+        },
     },
-    IncidentPatch: {"impact": "minor"},
+    IncidentPatch: {"impact": "minor", "translations": {"ja": {"title": "決済の遅延"}}},
     IncidentUpdateCreate: {
         "status": "identified",
         "body": "A faulty deploy; we are rolling it back.",
+        "translations": {"ja": {"body": "不具合のある更新が原因と判明し、元に戻しております。"}},
     },
     IncidentResolve: {"body": "Payments work again. Sorry for the trouble."},
     MaintenanceCreate: {
@@ -50,6 +61,12 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "scheduled_for": "2026-12-05T02:00:00Z",
         "scheduled_until": "2026-12-05T03:00:00Z",
         "components": [_COMPONENT],
+        "translations": {
+            "ja": {
+                "title": "データベースの更新",
+                "body": "数分間、決済が遅くなる場合があります。",
+            }
+        },
     },
     MaintenancePatch: {"scheduled_until": "2026-12-05T03:30:00Z"},
     MaintenanceCancel: {"body": "Postponed: a new date follows."},

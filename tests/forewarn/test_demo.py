@@ -28,6 +28,16 @@ async def test_the_demo_fills_an_empty_database_and_the_page_shows_it(
         assert await session.scalar(select(func.count()).select_from(ComponentGroup)) == 3
     for shown in ("Storefront", "Payments failing for some card types", "Database upgrade"):
         assert shown in page
+    # In Japanese, the demo's records speak it too.
+    japanese = await (await client.get("/?lang=ja")).text()
+    for shown in (
+        "ストア",
+        "決済API",
+        "一部のカードでお支払いができない状態",
+        "データベースの更新",
+    ):
+        assert shown in japanese
+    assert "Storefront" not in japanese
 
 
 async def test_a_database_with_components_is_left_as_it_is(sessions: Sessions) -> None:

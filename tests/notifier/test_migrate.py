@@ -11,13 +11,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import String, column, insert, inspect, select, table
+from sqlalchemy import Boolean, Integer, String, column, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import notifier.tables  # noqa: F401  (every table on the metadata)
 from notifier import migrate
 from notifier.db import Base, UTCDateTime, create_engine
+from notifier.tables import Component
 from tests.databases import empty_database
 
 MODEL_TABLES = set(Base.metadata.tables)
@@ -209,3 +210,51 @@ async def test_the_migration_splits_each_name_into_given_and_family(engine: Asyn
     assert names["van"] == "Anna van der Berg"
     assert names["single"] == "Aiko"
     assert names["none"] is None
+
+
+async def test_records_from_before_translations_keep_their_text_and_have_none(
+    engine: AsyncEngine,
+) -> None:
+    await migrate.upgrade(engine, "0013")
+    # The table as revision 0013 has it: no translations column yet.
+    components = table(
+        "components",
+        column("id", String),
+        column("name", String),
+        column("description", String),
+        column("position", Integer),
+        column("status", String),
+        column("visible", Boolean),
+        column("only_show_if_degraded", Boolean),
+        column("created_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+    )
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(components).values(
+                id="comp1",
+                name="Checkout API",
+                description="",
+                position=0,
+                status="operational",
+                visible=True,
+                only_show_if_degraded=False,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+
+    await migrate.upgrade(engine)
+
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(Component.name, Component.translations).where(Component.id == "comp1")
+            )
+        ).one()
+    assert tuple(row) == ("Checkout API", None)
+    await downgrade(engine, "0013")
+    async with engine.connect() as connection:
+        names = await connection.scalars(select(components.c.name))
+        assert list(names) == ["Checkout API"]

@@ -28,6 +28,9 @@ from tests.status_page.pages import (
     text_of,
 )
 
+# A no-break space: the uptime note's date ("since Dec 1, 2026") is one unit.
+NBSP = "\xa0"
+
 
 async def _page(client: Client) -> str:
     response = await client.get("/")
@@ -591,12 +594,17 @@ async def test_a_component_younger_than_the_bar_counts_uptime_since_its_creation
         )
     await outage(sessions, component.id, start=created, end=created + timedelta(seconds=5))
 
-    page = text_of(await get(client, "/"))
+    html = await get(client, "/")
+    page = text_of(html)
 
     today = created.strftime("%b %-d, %Y")
     assert "% uptime over the last" not in page
     assert page.count(f"% uptime since {today}") == 2  # the 90-day bar and the phone's 30
     assert "New API Operational" in page
+    # The date is one unit: it never wraps between "Dec" and "1" (no-break spaces).
+    unbroken = today.replace(" ", NBSP)
+    assert html.count(f"% uptime since {unbroken}") == 2
+    assert f"since {today}" not in html
 
 
 async def test_an_older_component_says_its_range_on_wide_and_narrow_screens(

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 T = TypeVar("T")
+
+
+# A record's text in other page languages, as stored: {} when it has none.
+TranslationsOut = Annotated[
+    dict[str, dict[str, str]],
+    BeforeValidator(lambda value: value or {}),
+    Field(
+        description=(
+            "The text in other page languages, language -> field -> text, e.g. "
+            '{"ja": {"title": "..."}}; {} when there is none.'
+        ),
+        examples=[{"ja": {"title": "決済エラー"}}],
+    ),
+]
 
 
 class Output(BaseModel):

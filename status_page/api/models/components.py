@@ -6,7 +6,7 @@ from datetime import datetime
 
 from notifier.statuses import ComponentStatus
 from notifier.tables import ComponentGroup
-from status_page.api.models.common import Output
+from status_page.api.models.common import Output, TranslationsOut
 
 
 class ComponentOut(Output):
@@ -15,6 +15,7 @@ class ComponentOut(Output):
     id: str
     name: str
     description: str
+    translations: TranslationsOut
     group_id: str | None
     position: int
     status: ComponentStatus
@@ -30,6 +31,7 @@ class GroupOut(Output):
     id: str
     name: str
     description: str
+    translations: TranslationsOut
     position: int
     components: list[str]
     created_at: datetime
@@ -42,6 +44,7 @@ class GroupOut(Output):
             id=group.id,
             name=group.name,
             description=group.description,
+            translations=group.translations or {},
             position=group.position,
             components=[c.id for c in group.components],
             created_at=group.created_at,

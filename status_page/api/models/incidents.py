@@ -9,7 +9,7 @@ from pydantic import Field
 
 from notifier.statuses import ComponentStatus, Impact, IncidentStatus, MaintenanceStatus
 from notifier.tables import Incident, Promise
-from status_page.api.models.common import Output
+from status_page.api.models.common import Output, TranslationsOut
 
 
 class AffectedComponentOut(Output):
@@ -36,6 +36,7 @@ class UpdateOut(Output):
     id: str
     status: str
     body: str
+    translations: TranslationsOut
     notify: bool
     posted_by: str
     next_update_by: datetime | None
@@ -76,6 +77,7 @@ class IncidentOut(Output):
 
     id: str
     title: str
+    translations: TranslationsOut
     status: IncidentStatus
     impact: Impact
     public: bool
@@ -96,6 +98,7 @@ class IncidentOut(Output):
         return cls(
             id=incident.id,
             title=incident.title,
+            translations=incident.translations or {},
             status=incident.status,
             impact=incident.impact,
             public=incident.public,
@@ -117,6 +120,7 @@ class MaintenanceOut(Output):
 
     id: str
     title: str
+    translations: TranslationsOut
     status: MaintenanceStatus
     public: bool
     scheduled_for: datetime
@@ -137,6 +141,7 @@ class MaintenanceOut(Output):
         return cls(
             id=maintenance.id,
             title=maintenance.title,
+            translations=maintenance.translations or {},
             status=maintenance.status,
             public=maintenance.public,
             scheduled_for=maintenance.scheduled_for,

@@ -15,6 +15,7 @@ from notifier.events import Event
 from tests.notifier.delivery.test_rendering import LOCALES, context, recipient
 
 LOGO = "https://cdn.example.test/logo.png"
+COMPANY = "https://www.example.test/"
 # The events with a button to the public page: a delivery problem is private.
 # The events that tell news of a subject (the layout's update, button, components):
 # not the rating prompts, whose layout is the question and its score links.
@@ -93,6 +94,22 @@ def test_the_header_names_the_page_and_shows_a_logo_only_when_configured(
     assert logo.get("src") == LOGO
     assert logo.get("alt") == ""  # the page's name is written beside it
     assert style(logo)["height"] == "40px"
+    assert list(one(branded, "header").iter("a")) == []  # no company URL: no link
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("event", [Event.incident_created, Event.maintenance_scheduled])
+def test_the_logo_links_to_the_company_site_when_one_is_configured(event: str, locale: str) -> None:
+    doc = email(event, locale, brand_logo_url=LOGO, company_url=COMPANY)
+
+    [link] = one(doc, "header").iter("a")
+    assert link.get("href") == COMPANY
+    [logo] = link.iter("img")
+    assert logo.get("src") == LOGO
+    # A link needs a name: the image says where it is from.
+    assert logo.get("alt") == context(event, locale)["page_name"]
+    # Without a logo there is nothing to link: the header is the page's name alone.
+    assert list(one(email(event, locale, company_url=COMPANY), "header").iter("a")) == []
 
 
 @pytest.mark.parametrize("event", NEWS)

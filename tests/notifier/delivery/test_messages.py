@@ -23,6 +23,12 @@ from notifier.events import Event
 from notifier.schemas.components import ComponentCreate
 from notifier.schemas.incidents import AffectedComponent, IncidentCreate
 from notifier.schemas.maintenance import MaintenanceCreate
+from notifier.schemas.translations import (
+    NameText,
+    NameTranslations,
+    TitleBodyText,
+    TitleBodyTranslations,
+)
 from notifier.tables import DeliveryProblem, DeliveryProblemUpdate, Notification
 from tests.conftest import make_settings
 
@@ -130,6 +136,7 @@ async def test_an_incident_updates_context_in_japanese(database_url: str, redis_
         "url": "http://status.test/",
         "brand_color": None,
         "brand_logo_url": None,
+        "company_url": None,
         "title": "Checkout errors",
         "status": "investigating",
         "status_label": "調査中",
@@ -214,6 +221,7 @@ async def test_a_problem_context_has_its_kind_the_updates_status_and_the_brand(
         page_time_zone="Asia/Tokyo",
         brand_color="#7b1fa2",
         brand_logo_url="https://cdn.example.test/logo.png",
+        company_url="https://www.example.test/",
     )
     engine = create_engine(settings.database_url)
     sessions: Sessions = sessionmaker(engine)
@@ -244,6 +252,7 @@ async def test_a_problem_context_has_its_kind_the_updates_status_and_the_brand(
         "url": "http://status.test/",
         "brand_color": "#7b1fa2",
         "brand_logo_url": "https://cdn.example.test/logo.png",
+        "company_url": "https://www.example.test/",
         "reference": "ORD-7",
         "title": "",
         "kind": "lost",
@@ -304,3 +313,46 @@ async def test_the_context_of_every_event_has_exactly_its_documented_variables(
     for event in Event:
         assert set(found[event]) == VARIABLES[event], event
     assert found[Event.maintenance_reminder]["window"] == "Dec 20, 01:00-03:00 UTC"
+
+
+async def test_the_context_takes_the_locales_translation_and_falls_back_to_the_own_text(
+    database_url: str, redis_url: str
+) -> None:
+    settings = make_settings(database_url, redis_url)
+    engine = create_engine(settings.database_url)
+    sessions: Sessions = sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        translated = await components.create_component(
+            session,
+            ComponentCreate(
+                name="API", translations=NameTranslations(ja=NameText(name="エーピーアイ"))
+            ),
+            now=utcnow(),
+        )
+        plain = await components.create_component(
+            session, ComponentCreate(name="Web"), now=utcnow()
+        )
+        body = IncidentCreate(
+            title="Checkout errors",
+            body="Some payments fail.",
+            components=[
+                AffectedComponent(component_id=translated.id),
+                AffectedComponent(component_id=plain.id),
+            ],
+            translations=TitleBodyTranslations(ja=TitleBodyText(title="決済エラー")),
+        )
+        await incidents.create_incident(session, body, posted_by="ops", now=utcnow())
+    async with sessions() as session:
+        notification = (await session.scalars(select(Notification))).one()
+        ja = await context(session, notification, settings, "ja")
+        en = await context(session, notification, settings, "en")
+    await engine.dispose()
+
+    assert (ja["title"], ja["body"], ja["body_short"]) == (
+        "決済エラー",
+        "Some payments fail.",  # no Japanese body: the own text
+        "Some payments fail.",
+    )
+    assert sorted(ja["components"]) == ["Web", "エーピーアイ"]
+    assert (en["title"], en["body"]) == ("Checkout errors", "Some payments fail.")
+    assert sorted(en["components"]) == ["API", "Web"]

@@ -30,6 +30,7 @@ def context(event: str, locale: str, **overrides: Any) -> dict[str, Any]:
         # Not configured: the layout's own colour, no logo.
         "brand_color": None,
         "brand_logo_url": None,
+        "company_url": None,
     }
     subject = Event(event).subject if event in Event.__members__ else "incident"
     if subject == "problem":

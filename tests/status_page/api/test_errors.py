@@ -1,6 +1,7 @@
 """Errors of the ops API as RFC 9457 problem details, and plain pages elsewhere
 (``status_page/api/errors.py``): bodies that are not (I-)JSON, failing fields with their
-JSON Pointers, unknown paths and methods, and an unexpected error logged by route."""
+JSON Pointers, unknown paths and methods, and an unexpected error logged by route; outside
+``/api/`` the page's own 404, 405 and 500 in the visitor's language."""
 
 from __future__ import annotations
 
@@ -122,10 +123,67 @@ async def test_an_unexpected_error_is_a_500_logged_by_route_never_by_path(
     response = await client.get(f"/broken/{secret}")
 
     assert response.status == 500
-    assert "Internal Server Error" in await response.text()
+    assert "Something went wrong on our side and it has been logged." in await response.text()
     [record] = [r for r in caplog.records if r.name == "status_page.api.errors"]
     assert record.getMessage() == "unhandled error on GET /broken/{token}"
     assert secret not in caplog.text
+
+
+async def test_a_method_a_page_lacks_is_the_pages_own_405_in_its_language(
+    client: Client,
+) -> None:
+    english = await client.post("/history", data={"x": "1"})
+    japanese = await client.delete("/", headers={"Accept-Language": "ja"})
+
+    assert english.status == japanese.status == 405
+    assert english.content_type == japanese.content_type == "text/html"
+    assert set(english.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    page = await english.text()
+    assert "<title>This address does not take that request · Test status</title>" in page
+    assert '<p><a href="/">Test status</a></p>' in page
+    assert "/* Brand and shared controls" in page  # base.html's style, not a bare page
+    assert japanese.headers["Content-Language"] == "ja"
+    assert "このアドレスではその操作を受け付けていません" in await japanese.text()
+
+
+async def test_an_unexpected_error_on_a_page_is_the_pages_own_500_in_its_language(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(settings)
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+
+    english = await client.get("/broken")
+    japanese = await client.get("/broken?lang=ja")
+
+    assert english.status == japanese.status == 500
+    assert english.content_type == "text/html"
+    assert english.headers["Cache-Control"] == "no-store"
+    page = await english.text()
+    assert "<title>Something went wrong · Test status</title>" in page
+    assert "/* Brand and shared controls" in page
+    assert "エラーが発生しました" in await japanese.text()
+    assert japanese.headers["Content-Language"] == "ja"
+
+
+async def test_api_paths_keep_problem_json_for_a_405_and_a_500(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(settings)
+    app.router.add_get("/api/v1/broken", broken)
+    client = await aiohttp_client(app)
+
+    failed = await client.get("/api/v1/broken")
+    refused = await client.delete("/api/v2/status.json")
+
+    assert (failed.status, failed.content_type) == (500, PROBLEM)
+    assert (refused.status, refused.content_type) == (405, PROBLEM)
 
 
 # Found by schemathesis (issue 10), as the inputs of test_hostile_input.py were.

@@ -366,6 +366,43 @@ async def test_a_preview_for_a_real_customer_and_notification_writes_nothing(
     assert [e["field"] for e in (await answer(wrong, 422))["errors"]] == ["event"]
 
 
+async def test_a_preview_of_a_real_notification_is_in_the_languages_translation(
+    client: Client, admin: Headers
+) -> None:
+    created = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Checkout errors",
+            "body": "Some payments fail.",
+            "translations": {
+                "ja": {"title": "決済エラー", "body": "一部のお支払いが失敗しております。"}
+            },
+        },
+        headers=admin,
+    )
+    incident = await answer(created, 201)
+    listed = await client.get(f"/api/v1/subjects/{incident['id']}/notifications", headers=admin)
+    [notification] = (await answer(listed, 200))["data"]
+
+    shown = {
+        locale: await preview(
+            client,
+            admin,
+            event="incident_created",
+            channel="email",
+            locale=locale,
+            notification_id=notification["id"],
+        )
+        for locale in ("ja", "en")
+    }
+
+    assert "決済エラー" in shown["ja"]["subject"]
+    assert "一部のお支払いが失敗しております。" in shown["ja"]["text"]
+    assert "一部のお支払いが失敗しております。" in shown["ja"]["html"]
+    assert "Checkout errors" in shown["en"]["subject"]
+    assert "Some payments fail." in shown["en"]["text"]
+
+
 async def test_a_preview_writes_the_times_in_the_customers_zone(
     client: Client, admin: Headers, settings: Settings
 ) -> None:
