@@ -2,6 +2,7 @@
 
 from config.settings import (
     DeliverySettings,
+    InboxSettings,
     MetricsSettings,
     OnCallSettings,
     PromiseSettings,
@@ -17,6 +18,7 @@ from config.settings import (
 
 __all__ = [
     "DeliverySettings",
+    "InboxSettings",
     "MetricsSettings",
     "OnCallSettings",
     "PromiseSettings",

@@ -315,6 +315,58 @@ class SnapshotSettings(BaseModel):
         return self.target != "off"
 
 
+class InboxSettings(BaseModel):
+    """How the host application proves its users to the in-app inbox (``/api/v1/inbox``
+    and ``/inbox/stream``): the HMAC of the user id with ``secret``, or a user token (a
+    JWT, RFC 7519) signed with one of ``jwt_keys``.
+
+    ``secret``: the in-app secret itself (any string of 32 characters or more). Empty:
+    derived from ``FOREWARN_SECRET_KEY`` (what ``forewarn inapp-secret`` prints), so that
+    rotating it rotates the secret key, which also voids every link already sent;
+    set it to rotate the inbox's secret alone.
+    ``jwt_keys``: ``kid:key`` entries ("k1:secret,k2:secret" or a JSON list): a shared
+    secret of 32 characters or more (HS256), or a PEM public key (RS256 for RSA, ES256
+    for P-256), the host keeping the private key. A token names its key with the
+    ``kid`` header, so a new key can be added before the old one is removed.
+    """
+
+    secret: SecretStr = SecretStr("")
+    jwt_keys: Annotated[list[SecretStr], NoDecode] = []
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 characters")
+        return value
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        # A PEM key has no comma (base64 and its armour lines): "k1:secret,k2:-----BEGIN ..."
+        return _comma_separated(value)
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _kid_and_key(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # A message names the kid, never any part of a key.
+        kids: set[str] = set()
+        for n, entry in enumerate(value):
+            kid, colon, key = entry.get_secret_value().partition(":")
+            if not colon or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kid):
+                raise ValueError(f"entry {n + 1}: write kid:key (a kid of letters, digits, ._-)")
+            if kid in kids:
+                raise ValueError(f"kid {kid!r} is given twice")
+            kids.add(kid)
+            key = key.strip()
+            if key.startswith("-----BEGIN"):
+                if "PUBLIC KEY-----" not in key:
+                    raise ValueError(f"kid {kid!r}: give the public key, not the private one")
+            elif len(key) < 32:
+                raise ValueError(f"kid {kid!r}: a shared secret needs 32 characters or more")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting, from ``FOREWARN_*`` variables and ``.env`` (``FOREWARN_TWILIO__AUTH_TOKEN``).
 
@@ -381,6 +433,7 @@ class Settings(BaseSettings):
     ratings: RatingSettings = RatingSettings()
     metrics: MetricsSettings = MetricsSettings()
     snapshot: SnapshotSettings = SnapshotSettings()
+    inbox: InboxSettings = InboxSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -214,6 +214,9 @@ async def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 async def show_inapp_secret(settings: Settings, args: argparse.Namespace) -> int:
     """``forewarn inapp-secret``: the secret applications sign in-app user ids with."""
+    if own := settings.inbox.secret.get_secret_value():
+        print(own)  # FOREWARN_INBOX__SECRET, set to rotate it apart from the secret key
+        return 0
     # Derived from the secret key (development: the one kept in the data folder).
     secret = settings.secret_key.get_secret_value() or _dev_secret(settings.data_dir)
     print(signing.inapp_secret(secret))

@@ -39,6 +39,7 @@ async def upsert_customer(
     )
     created = bool(claimed.rowcount)  # type: ignore[attr-defined]
     customer = await get_customer(session, external_id)
+    user_before = customer.inapp_user_id
     for field, value in body.model_dump(exclude={"consent", "follows"}).items():
         setattr(customer, field, value)
     customer.updated_at = now
@@ -57,8 +58,13 @@ async def upsert_customer(
                 legal_basis=body.consent.legal_basis,
                 now=now,
             )
-    if body.inapp_user_id:
-        # The host application vouches for its signed-in user: that is the consent.
+    if body.inapp_user_id and (
+        body.inapp_user_id != user_before
+        or not await subscribers.revoked(session, customer.id, ChannelName.inapp)
+    ):
+        # The host application vouches for its signed-in user: that is the consent. But
+        # one who turned in-app off (the manage page) stays off when the same user id is
+        # PUT again, as host applications do at each sign-in.
         await subscribers.grant(
             session, customer, ChannelName.inapp, method=ConsentMethod.in_app_identity, now=now
         )

@@ -14,8 +14,9 @@ from notifier.schemas.customers import FollowsIn
 from notifier.statuses import ChannelName
 from notifier.tables import Component, Consent, Customer, Subscription
 
-# The channels a customer can manage from a link (in-app belongs to the host app).
-MANAGED_CHANNELS = (ChannelName.email, ChannelName.sms)
+# The channels a customer can turn on and off from a manage link: the in-app one too
+# (the host application shows its users that link: ``InboxPage.manage_url``).
+MANAGED_CHANNELS = (ChannelName.email, ChannelName.sms, ChannelName.inapp)
 
 
 async def set_follows(session: AsyncSession, customer: Customer, follows: FollowsIn) -> None:
@@ -130,7 +131,8 @@ async def set_preferences(
 
 
 async def unsubscribe_all(session: AsyncSession, customer_id: str, *, now: datetime) -> None:
-    """Nothing more by email or SMS, nothing followed; the record and its history stay."""
+    """Nothing more by email, SMS or in-app message, nothing followed; the record and its
+    history (the in-app inbox too) stay."""
     for channel in MANAGED_CHANNELS:
         await revoke(session, customer_id, channel, now=now)
     await session.execute(delete(Subscription).where(Subscription.customer_id == customer_id))
@@ -158,6 +160,17 @@ async def grant(
         consent.confirmed_at = now
         consent.revoked_at = None
     return consent
+
+
+async def revoked(session: AsyncSession, customer_id: str, channel: str) -> bool:
+    """Whether the customer withdrew their consent for ``channel`` (and has not given it
+    again)."""
+    found = await session.scalar(
+        select(Consent.revoked_at).where(
+            Consent.customer_id == customer_id, Consent.channel == channel
+        )
+    )
+    return found is not None
 
 
 async def revoke(session: AsyncSession, customer_id: str, channel: str, *, now: datetime) -> bool:

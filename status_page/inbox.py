@@ -1,71 +1,59 @@
 """The in-app inbox for the host application's front end.
 
-``/api/v1/inbox`` (list, mark read, mark all read) is called by the host
-application's own pages from their own origin, so CORS is open; no cookie is
-ever used: the caller proves the user id with ``X-Forewarn-User-Hash`` (the hex
-HMAC-SHA256 of it keyed by the in-app secret, as Novu's subscriberHash).
-``/inbox/stream`` pushes new messages as Server-Sent Events; EventSource cannot
-send headers, so the same proof comes as the query parameters ``user`` and ``hash``.
+``/api/v1/inbox`` (list and filter, counts, mark seen, read or archived and back, one,
+a batch or all; answer a rating prompt) is called by the host application's own pages
+from their own origin, so CORS is open; no cookie is ever used: the caller proves the
+user with a user token (``Authorization: Bearer``, a JWT signed with a key of the
+host's, as Knock's) or with ``X-Forewarn-User`` and ``X-Forewarn-User-Hash`` (the hex
+HMAC-SHA256 of the user id keyed by the in-app secret, as Novu's subscriberHash): see
+``inbox_http``. ``/inbox/stream`` pushes new messages as Server-Sent Events;
+EventSource cannot send headers, so the same proof comes as the query parameter
+``token``, or ``user`` and ``hash``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_sse import EventSourceResponse, sse_response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from notifier import inbox
+from notifier import inbox, links
 from notifier.care import inbox_prompts, ratings
 from notifier.db import utcnow
-from notifier.errors import NotFound
 from notifier.schemas.inbox import InboxQuery, InboxRatingIn
-from notifier.tables import InboxMessage
-from status_page import keys
+from status_page import inbox_http, inbox_marks, keys
 from status_page.api.errors import ApiError, body_field, field_errors, json_body
-from status_page.api.models.inbox import (
-    AllMarkedRead,
-    InboxMessageOut,
-    InboxPage,
-    InboxRatingOut,
-    MarkedRead,
-)
+from status_page.api.models.inbox import InboxCounts, InboxPage, Marked
+from status_page.inbox_http import API_PATH as API_PATH
+from status_page.inbox_http import HASH_HEADER as HASH_HEADER
+from status_page.inbox_http import MAX_ID as MAX_ID
+from status_page.inbox_http import USER_HEADER as USER_HEADER
 from status_page.live import Event
 
-USER_HEADER = "X-Forewarn-User"
-HASH_HEADER = "X-Forewarn-User-Hash"
-API_PATH = "/api/v1/inbox"
 STREAM_PATH = "/inbox/stream"
-MAX_ID = 2**63 - 1
 # A comment line this often keeps proxies from closing an idle stream and finds gone clients.
 HEARTBEAT_SECONDS = 15.0
-_CHALLENGE = {"WWW-Authenticate": 'Forewarn-User-Hash realm="inbox"'}
 _OPEN = {"Access-Control-Allow-Origin": "*"}
 _PREFLIGHT = {  # the origin comes from ``cors``, as on every answer here
     "Access-Control-Allow-Methods": "GET, POST",
-    # Content-Type: a JSON body (the rating) is not a CORS-safelisted request.
-    "Access-Control-Allow-Headers": f"{USER_HEADER}, {HASH_HEADER}, Content-Type",
+    # Content-Type: a JSON body (the rating, a batch) is not a CORS-safelisted request.
+    "Access-Control-Allow-Headers": f"Authorization, {USER_HEADER}, {HASH_HEADER}, Content-Type",
     "Access-Control-Max-Age": "86400",
 }
 
 
 def add_routes(app: web.Application) -> None:
-    """The inbox API (list, mark one read, mark all read, answer a rating prompt; CORS
+    """The inbox API (list, counts, marks: ``inbox_marks``; answer a rating prompt; CORS
     preflights) and the SSE stream."""
+    inbox_http.load_keys(app)
     app.router.add_get(API_PATH, list_messages)
-    app.router.add_post(f"{API_PATH}/read-all", read_all)
-    app.router.add_post(API_PATH + r"/{message_id:\d+}/read", read_one)
     app.router.add_post(API_PATH + r"/{message_id:\d+}/rating", rate_one)
-    for path in (
-        API_PATH,
-        f"{API_PATH}/read-all",
-        API_PATH + r"/{message_id:\d+}/read",
-        API_PATH + r"/{message_id:\d+}/rating",
-    ):
+    paths = [API_PATH, API_PATH + r"/{message_id:\d+}/rating", *inbox_marks.add_routes(app)]
+    for path in paths:
         app.router.add_route("OPTIONS", path, preflight)
     app.router.add_get(STREAM_PATH, stream)
 
@@ -90,85 +78,63 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def preflight(request: web.Request) -> web.Response:
-    """The CORS preflight answer (204): the methods and the two user headers, cached a day."""
+    """The CORS preflight answer (204): the methods and the identity headers, cached a day."""
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
 def _proven(request: web.Request, user_id: str, user_hash: str, how: str) -> str:
-    secret = request.app[keys.SETTINGS].secret_key.get_secret_value()
-    if not inbox.authentic(secret, user_id, user_hash):
-        raise ApiError(401, f"send the user id and its hash as {how}", headers=_CHALLENGE)
-    return user_id
-
-
-def _user(request: web.Request) -> str:
-    headers = request.headers
-    how = f"{USER_HEADER} and {HASH_HEADER} headers"
-    return _proven(request, headers.get(USER_HEADER, ""), headers.get(HASH_HEADER, ""), how)
-
-
-def _json(model: BaseModel) -> web.Response:
-    return web.Response(text=model.model_dump_json(), content_type="application/json")
+    # The stream's proof: a user token as ``token``, else ``user`` and ``hash``.
+    token = request.query.get("token", "")
+    return inbox_http.proven(request, user_id, user_hash, how, token=token)
 
 
 async def list_messages(request: web.Request) -> web.Response:
-    """GET: a page of the user's messages, newest first, with the unread count (``InboxPage``).
+    """GET: a page of the user's messages, newest first, with their counts and the link to
+    their alert settings (``InboxPage``); ``?status=`` filters (``inbox.Status``; left
+    out: every message not archived).
 
-    401 without a valid user hash; 422 for a bad ``limit`` or ``cursor``.
+    401 without a valid proof of the user; 422 naming ``limit``, ``cursor`` or ``status``.
     """
-    user_id = _user(request)
+    user_id = inbox_http.user(request)
     try:
         query = InboxQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError(422, "the request query is not valid", field_errors(exc, "query")) from None
+    settings = request.app[keys.SETTINGS]
     async with request.app[keys.SESSIONS]() as session:
         rows, next_cursor = await inbox.page(
-            session, user_id, limit=query.limit, cursor=query.cursor
+            session, user_id, limit=query.limit, cursor=query.cursor, status=query.status
         )
-        unread = await inbox.unread_count(session, user_id)
+        counts = await inbox.counts(session, user_id)
         prompts = await inbox_prompts.items(session, [row.id for row in rows])
-    data = [_out(row, prompts.get(row.id)) for row in rows]
-    return _json(InboxPage(data=data, next_cursor=next_cursor, unread_count=unread))
-
-
-def _out(message: InboxMessage, prompt: inbox_prompts.PromptItem | None) -> InboxMessageOut:
-    out = InboxMessageOut.model_validate(message)
-    if prompt is not None:
-        labels = {str(score): text for score, text in prompt.labels.items()}
-        out.rating = InboxRatingOut.model_validate({**asdict(prompt), "labels": labels})
-    return out
-
-
-def _message_id(request: web.Request) -> int:
-    message_id = int(request.match_info["message_id"])
-    if message_id > MAX_ID:
-        raise NotFound("inbox message", str(message_id))
-    return message_id
-
-
-async def read_one(request: web.Request) -> web.Response:
-    """POST: mark one message read (``MarkedRead``); 404 for another user's or an unknown id."""
-    user_id = _user(request)
-    message_id = _message_id(request)
-    async with request.app[keys.SESSIONS]() as session, session.begin():
-        message = await inbox.mark_read(session, user_id, message_id, now=utcnow())
-        unread = await inbox.unread_count(session, user_id)
-        prompt = (await inbox_prompts.items(session, [message_id])).get(message_id)
-        out = MarkedRead(data=_out(message, prompt), unread_count=unread)
-    return _json(out)
+        customer_id = await inbox.owner(session, user_id)
+    manage_url = None
+    if customer_id is not None:
+        # Signed now, so it lasts FOREWARN_SUBSCRIBE__MANAGE_LINK_DAYS from this list.
+        token = links.manage_token(settings.secret_key.get_secret_value(), customer_id, "inapp")
+        manage_url = f"{str(settings.public_url).rstrip('/')}/manage/{token}"
+    data = [inbox_http.message_out(row, prompts.get(row.id)) for row in rows]
+    page = InboxPage(
+        data=data,
+        next_cursor=next_cursor,
+        unread_count=counts.unread,
+        counts=InboxCounts.model_validate(counts),
+        manage_url=manage_url,
+    )
+    return inbox_http.json_response(page)
 
 
 async def rate_one(request: web.Request) -> web.Response:
     """POST: answer the rating prompt a message carries (``InboxRatingIn``: score, optional
-    comment; recorded with channel inapp), and mark it read; ``MarkedRead`` with the
+    comment; recorded with channel inapp), and mark it read; ``Marked`` with the
     message's ``rating`` as it now is.
 
-    401 without a valid user hash; 400 for a body that is not JSON; 422 naming ``score``
-    (off the prompt's scale) or ``comment``; 404 for another user's or an unknown
+    401 without a valid proof of the user; 400 for a body that is not JSON; 422 naming
+    ``score`` (off the prompt's scale) or ``comment``; 404 for another user's or an unknown
     message, or one that asks for no rating; 409 once the prompt has expired.
     """
-    user_id = _user(request)
-    message_id = _message_id(request)
+    user_id = inbox_http.user(request)
+    message_id = inbox_http.message_id(request)
     raw = await request.read()
     json_body(raw)  # 400 unless it is I-JSON
     try:
@@ -187,17 +153,13 @@ async def rate_one(request: web.Request) -> web.Response:
             detail = "the request body is not valid"
             raise ApiError(422, detail, [body_field("score", str(exc))]) from None
         message = await inbox.mark_read(session, user_id, message_id, now=now)
-        unread = await inbox.unread_count(session, user_id)
-        out = MarkedRead(data=_out(message, prompt), unread_count=unread)
-    return _json(out)
-
-
-async def read_all(request: web.Request) -> web.Response:
-    """POST: mark every message of the user read (``AllMarkedRead``)."""
-    user_id = _user(request)
-    async with request.app[keys.SESSIONS]() as session, session.begin():
-        marked = await inbox.mark_all_read(session, user_id, now=utcnow())
-    return _json(AllMarkedRead(marked=marked, unread_count=0))
+        counts = await inbox.counts(session, user_id)
+        out = Marked(
+            data=inbox_http.message_out(message, prompt),
+            unread_count=counts.unread,
+            counts=InboxCounts.model_validate(counts),
+        )
+    return inbox_http.json_response(out)
 
 
 def _last_event_id(request: web.Request) -> int | None:

@@ -20,6 +20,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config import Settings
+from notifier.inbox_tokens import VerifyingKey
 
 
 class Templates(Protocol):
@@ -85,3 +86,5 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 # The in-app inbox API's own document (``inbox_openapi.py``), built once at start-up.
 INBOX_OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("inbox_openapi_document")
 SCHEMA_CHECK: web.AppKey[SchemaCheck] = web.AppKey("schema_check")
+# The keys user tokens of the in-app inbox are checked with, by kid (``inbox_http``).
+INBOX_TOKEN_KEYS = web.AppKey("inbox_token_keys", dict[str, VerifyingKey])

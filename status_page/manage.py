@@ -95,7 +95,8 @@ def _render(
 ) -> web.Response:
     customer = prefs.customer
     channels = [
-        {"name": c, "address": signup.mask(c, a), "active": c in prefs.active}
+        # The host application's user id means nothing to its user: the label says it.
+        {"name": c, "address": "" if c == ChannelName.inapp else signup.mask(c, a)}
         for c in MANAGED_CHANNELS
         if (a := address_of(customer, c))
     ]
@@ -131,9 +132,10 @@ async def page(request: web.Request) -> web.Response:
 
 
 async def save(request: web.Request) -> web.Response:
-    """POST /manage/{token}: save channels, components, quiet hours, names, "only while a
-    problem lasts" and the channel order; a new channel is confirmed first (its message
-    is enqueued after the commit). Any bad field: 422, the form again, nothing saved."""
+    """POST /manage/{token}: save channels (email, SMS, in-app), components, quiet hours,
+    names, "only while a problem lasts" and the channel order; a new email or SMS channel
+    is confirmed first unless the link came through it (its message is enqueued after the
+    commit); in-app is on at once. Any bad field: 422, the form again, nothing saved."""
     form = await forms.checked_form(request)
     if form is None:
         return forms.forbidden(request)
@@ -186,6 +188,16 @@ async def save(request: web.Request) -> web.Response:
                 continue
             if channel not in wanted:
                 await subscribers.revoke(session, customer.id, channel, now=now)
+            elif channel == ChannelName.inapp:
+                # Nothing to confirm: the host application vouched for its user's id.
+                await subscribers.grant(
+                    session,
+                    customer,
+                    channel,
+                    method=ConsentMethod.in_app_identity,
+                    now=now,
+                    legal_basis="turned on through a manage link",
+                )
             elif channel == via:
                 await subscribers.grant(
                     session,

@@ -260,9 +260,9 @@ async def after_unread(
     session: AsyncSession, settings: DeliverySettings, *, now: datetime | None = None
 ) -> list[tuple[int, str, str]]:
     """The next deliveries of urgent notifications' (``urgent``) in-app messages unread
-    ``unread_fallback_minutes`` after they arrived (as ``advance``). Messages older than
-    the delivery deadline are left: too late. Safe to run any number of times (a
-    message followed up once is not looked at again)."""
+    (and not archived) ``unread_fallback_minutes`` after they arrived (as ``advance``).
+    Messages older than the delivery deadline are left: too late. Safe to run any number
+    of times (a message followed up once is not looked at again)."""
     now = now or utcnow()
     unread_for = timedelta(minutes=settings.unread_fallback_minutes)
     oldest = now - timedelta(minutes=settings.deadline_minutes)
@@ -274,6 +274,8 @@ async def after_unread(
         .join(Notification, Notification.id == Delivery.notification_id)
         .where(
             InboxMessage.read_at.is_(None),
+            # Archived unread is dealt with: the user put it away, no email needed.
+            InboxMessage.archived_at.is_(None),
             InboxMessage.created_at <= now - unread_for,
             InboxMessage.created_at > oldest,
             Delivery.channel == ChannelName.inapp,

@@ -191,6 +191,8 @@ Position = Annotated[
 Limit = Annotated[int, Field(ge=1, le=100), BeforeValidator(_json_integer)]
 # A rating on any scale (CSAT 1-5, NPS 0-10, CES 1-7); the prompt's scale narrows it.
 Score = Annotated[int, Field(ge=0, le=10), BeforeValidator(_json_integer)]
+# An in-app message's id: a positive PostgreSQL bigint.
+MessageId = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_json_integer)]
 
 
 def _utc(value: datetime) -> datetime:

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from notifier.inbox import Action, Status
 from notifier.schemas.common import Input, NumericCursor, PageQuery
-from notifier.schemas.fields import Description, Score
+from notifier.schemas.fields import Description, MessageId, Score
+
+BATCH_LIMIT = 100
 
 
 class InboxQuery(PageQuery):
-    """A page of the user's in-app messages, newest first."""
+    """A page of the user's in-app messages, newest first: those in ``status`` (left out:
+    every message not archived)."""
 
     cursor: NumericCursor | None = None
+    status: Status | None = Field(
+        default=None,
+        description="unread, read, unseen or seen (of those not archived), archived, or "
+        "all (archived too). Left out: every message not archived.",
+    )
+
+
+class InboxBatchIn(Input):
+    """One action on several of the user's messages at once (Knock's batch update)."""
+
+    ids: list[MessageId] = Field(min_length=1, max_length=BATCH_LIMIT)
+    action: Action = Field(
+        description="seen, unseen, read, unread, archive or unarchive: as POST "
+        "/api/v1/inbox/{id}/<action>."
+    )
 
 
 class InboxRatingIn(Input):

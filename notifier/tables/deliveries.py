@@ -166,6 +166,11 @@ class InboxMessage(Base):
     url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Shown in the user's feed (Knock's and Novu's "seen"): what the bell's badge counts
+    # down. Reading a message sees it too (``notifier.inbox``).
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Put away by the user: out of the feed's default view and of its counts, not deleted.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProviderEvent(Base):

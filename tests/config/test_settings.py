@@ -278,3 +278,51 @@ def test_a_snapshot_target_without_its_place_names_the_missing_setting(
         load_settings()
 
     assert named in str(error.value)
+
+
+def test_inbox_jwt_keys_are_read_as_kid_and_key_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "FOREWARN_INBOX__JWT_KEYS",
+        "2026-11:first-shared-secret-do-not-print-0123,2026-12:second-shared-secret-do-not-print-4567",
+    )
+    monkeypatch.setenv("FOREWARN_INBOX__SECRET", "inbox-secret-do-not-print-0123456789")
+    settings = load_settings()
+    assert [k.get_secret_value().partition(":")[0] for k in settings.inbox.jwt_keys] == [
+        "2026-11",
+        "2026-12",
+    ]
+    assert "do-not-print" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("FOREWARN_INBOX__JWT_KEYS", "no-kid-here-but-a-long-secret-0123456789", "kid:key"),
+        ("FOREWARN_INBOX__JWT_KEYS", "k1:short-secret-do-not-print", "32 characters"),
+        (
+            "FOREWARN_INBOX__JWT_KEYS",
+            "k1:a-long-enough-secret-do-not-print-0123,k1:another-long-secret-do-not-print-01",
+            "twice",
+        ),
+        (
+            "FOREWARN_INBOX__JWT_KEYS",
+            "k1:-----BEGIN PRIVATE KEY-----\nMIIE-do-not-print\n-----END PRIVATE KEY-----",
+            "public key",
+        ),
+        ("FOREWARN_INBOX__SECRET", "short-do-not-print", "32 characters"),
+    ],
+)
+def test_a_bad_inbox_key_names_the_variable_not_the_key(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+
+    message = str(error.value)
+    assert f"{name}:" in message
+    assert said in message
+    assert "do-not-print" not in message

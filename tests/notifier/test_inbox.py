@@ -32,14 +32,16 @@ async def titles_of(sessions: Sessions, user_id: str, limit: int = 100) -> list[
 
 
 def test_it_accepts_only_the_hash_of_that_user() -> None:
+    key = signing.inapp_secret(SECRET)
     proof = signing.inapp_hash(SECRET, "user-1")
-    assert inbox.authentic(SECRET, "user-1", proof)
-    assert inbox.authentic(SECRET, "user-1", proof.upper())
-    assert not inbox.authentic(SECRET, "user-2", proof)
-    assert not inbox.authentic("another secret", "user-1", proof)
-    assert not inbox.authentic(SECRET, "user-1", "")
-    assert not inbox.authentic(SECRET, "", signing.inapp_hash(SECRET, ""))
-    assert not inbox.authentic(SECRET, "user-1", "é" * 64)
+    assert inbox.authentic(key, "user-1", proof)
+    assert inbox.authentic(key, "user-1", proof.upper())
+    assert not inbox.authentic(key, "user-2", proof)
+    assert not inbox.authentic(SECRET, "user-1", proof)  # the secret key is not the key
+    assert not inbox.authentic(signing.inapp_secret("another secret"), "user-1", proof)
+    assert not inbox.authentic(key, "user-1", "")
+    assert not inbox.authentic(key, "", signing.inapp_hash(SECRET, ""))
+    assert not inbox.authentic(key, "user-1", "é" * 64)
 
 
 async def test_it_lists_a_users_messages_newest_first_in_pages(

@@ -90,7 +90,17 @@ async def test_it_lists_messages_newest_first_with_the_unread_count(
     assert [m["title"] for m in body["data"]] == ["Resolved", "Checkout errors"]
     assert body["unread_count"] == 2
     assert body["next_cursor"] is None
-    assert set(body["data"][0]) == {"id", "title", "body", "url", "created_at", "read_at", "rating"}
+    assert set(body["data"][0]) == {
+        "id",
+        "title",
+        "body",
+        "url",
+        "created_at",
+        "seen_at",
+        "read_at",
+        "archived_at",
+        "rating",
+    }
     assert body["data"][0]["body"] == "Resolved: we are on it."
     assert body["data"][0]["url"] == "/incidents/1"
     assert body["data"][0]["read_at"] is None
@@ -239,7 +249,11 @@ async def test_read_all_marks_every_message_of_that_user_only(
     await deliver(sessions, redis, "user-2", "theirs")
     response = await client.post("/api/v1/inbox/read-all", headers=as_user(settings, "user-1"))
     assert response.status == 200
-    assert await response.json() == {"marked": 3, "unread_count": 0}
+    assert await response.json() == {
+        "marked": 3,
+        "unread_count": 0,
+        "counts": {"unread": 0, "unseen": 0, "total": 3},
+    }
     mine = await (await client.get("/api/v1/inbox", headers=as_user(settings, "user-1"))).json()
     assert mine["unread_count"] == 0
     assert all(m["read_at"] is not None for m in mine["data"])

@@ -39,27 +39,60 @@ class InboxMessageOut(Output):
     body: str
     url: str
     created_at: datetime
+    seen_at: datetime | None = Field(
+        description="When the feed showed it (POST .../seen); null while unseen. Reading "
+        "a message sees it too."
+    )
     read_at: datetime | None = Field(description="null while unread.")
+    archived_at: datetime | None = Field(
+        description="When the user archived it; null while in the feed. Archived messages "
+        "are listed only with status=archived or all, and counted in nothing."
+    )
     rating: InboxRatingOut | None = Field(
         default=None, description="The rating prompt this message carries; null for others."
     )
 
 
+class InboxCounts(Output):
+    """The user's messages not archived: how many are unread, unseen, and in all (the
+    bell's badge is usually ``unseen``). Read from a ``notifier.inbox.Counts``."""
+
+    unread: int
+    unseen: int
+    total: int
+
+
 class InboxPage(Page[InboxMessageOut]):
-    """A page of the user's messages, newest first, and how many are unread in all."""
+    """A page of the user's messages, newest first, and their counts (``unread_count`` is
+    ``counts.unread``, kept for clients written before ``counts``)."""
 
     unread_count: int
+    counts: InboxCounts
+    manage_url: str | None = Field(
+        description="The user's own alert settings page (channels on or off, quiet hours, "
+        'what they follow): link it as "Manage alerts". A signed link, fresh with each '
+        "list; null when no customer has this user id."
+    )
 
 
-class MarkedRead(Output):
-    """The message just marked read, and how many are still unread."""
+class Marked(Output):
+    """The message as it now is, and the user's counts."""
 
     data: InboxMessageOut
-    unread_count: int
+    unread_count: int = Field(description="counts.unread.")
+    counts: InboxCounts
 
 
-class AllMarkedRead(Output):
-    """The answer to marking every message read."""
+class AllMarked(Output):
+    """The answer to marking every message (read, seen or archived)."""
 
-    marked: int = Field(description="How many messages were unread.")
-    unread_count: int
+    marked: int = Field(description="How many messages were not so before.")
+    unread_count: int = Field(description="counts.unread.")
+    counts: InboxCounts
+
+
+class BatchMarked(Output):
+    """The messages as they now are, in the order asked, and the user's counts."""
+
+    data: list[InboxMessageOut]
+    counts: InboxCounts

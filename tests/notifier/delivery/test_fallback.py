@@ -358,6 +358,24 @@ async def test_a_critical_in_app_message_that_was_read_stays_in_app(
     assert sendgrid.requests == []
 
 
+async def test_a_critical_in_app_message_archived_unread_stays_in_app(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    sendgrid: FakeSendGrid,
+) -> None:
+    await in_app_first(api, admin, provider_settings, "critical")
+    [message] = await inbox(api, provider_settings)
+    proof = signing.inapp_hash(provider_settings.secret_key.get_secret_value(), USER)
+    headers = {"X-Forewarn-User": USER, "X-Forewarn-User-Hash": proof}
+    archived = await api.post(f"/api/v1/inbox/{message['id']}/archive", headers=headers)
+    assert (await archived.json())["data"]["read_at"] is None
+
+    # Put away by its reader: dealt with, no email after it.
+    await unread_fallback(provider_settings, after=timedelta(minutes=16))
+    assert sendgrid.requests == []
+
+
 async def test_an_unread_in_app_message_that_is_not_critical_stays_in_app(
     api: Client,
     admin: Headers,
