@@ -18,12 +18,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from notifier.page.statuspage_v2 import NAMES
 from status_page.i18n import LANGUAGES
 
-Client = TestClient[Any, Any]  # on an app, or on a running server
+# A test client, or a session with a base_url (bench/page.py's running Forewarn).
+Client = TestClient[Any, Any] | aiohttp.ClientSession
 
 # The publisher renders its own; these stand in with the texts a visitor must see.
 PAUSED = {

@@ -243,6 +243,21 @@ async def test_a_new_release_is_served_at_once(
     assert (site.snapshot / "current").resolve() == site.snapshot / "releases" / "r2"
 
 
+async def test_a_maintenance_linked_as_an_incident_is_sent_on_as_the_app_does(
+    site: Site,
+) -> None:
+    listed = json.loads(site.file("api/v2/scheduled-maintenances.json"))
+    ident = listed["scheduled_maintenances"][0]["id"]
+
+    async with site.http.get(
+        f"{site.nginx.url}/incidents/{ident}?lang=ja", allow_redirects=False
+    ) as response:
+        assert response.status == 302
+        assert response.headers["Location"].endswith(f"/maintenance/{ident}?lang=ja")
+    page, body = await site.get(f"/maintenance/{ident}", Cookie="lang=ja")
+    assert (page.status, body) == (200, site.file(f"ja/maintenance/{ident}/index.html"))
+
+
 # --- unknown addresses ---------------------------------------------------------------------
 
 
