@@ -270,6 +270,7 @@ async def test_an_unknown_address_gets_the_snapshot_404_in_the_visitor_s_languag
         "/manifest.json",
         "/releases/r1/",
         "/en/paused/index.html",
+        "/incidents/no-such-id",
     ):
         response, body = await site.get(path, **JA)
         assert (response.status, body) == (404, site.file("ja/404/index.html")), path
