@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -122,7 +121,3 @@ class Nginx:
         async with asyncio.timeout(30):
             while self._process.poll() is None:  # noqa: ASYNC110  (a child process, no event)
                 await asyncio.sleep(0.02)
-
-
-def available() -> bool:
-    return NGINX.exists() and shutil.which(str(NGINX)) is not None
