@@ -31,9 +31,12 @@ ENV PATH=/opt/forewarn/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
+# /srv/forewarn: where the worker publishes the static page (compose.yaml's `page`
+# volume, which nginx serves); a new named volume takes this folder's owner.
 RUN groupadd --system --gid 10001 forewarn \
  && useradd --system --uid 10001 --gid forewarn --home-dir /data --create-home \
-        --shell /usr/sbin/nologin forewarn
+        --shell /usr/sbin/nologin forewarn \
+ && install -d --owner=10001 --group=10001 /srv/forewarn
 
 COPY --from=builder /opt/forewarn /opt/forewarn
 

@@ -1,5 +1,5 @@
 # Two commands: `make run` (Forewarn with demo data, nothing else needed) and `make test`.
-# `make test` sets up what the tests need (the venv, Prism, Chromium) and then only
+# `make test` sets up what the tests need (the venv, Prism, Chromium, nginx) and then only
 # what changed: run again, it goes straight to pytest.
 PYTHON ?= python3
 PORT ?= 8080
@@ -9,7 +9,7 @@ PRISM := node_modules/.bin/prism
 # Where tests/browser/conftest.py looks for the browser (Debian's chromium package).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint format prism chromium
+.PHONY: install run test lint format prism chromium nginx
 
 $(BIN)/forewarn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,26 @@ chromium:
 	  fi; \
 	fi
 
+# Debian's nginx, which tests/deploy runs with deploy/nginx/forewarn.conf (and
+# bench/page.py measures). Installed like chromium (nginx-light, or nginx on releases
+# that dropped it); nothing runs when it is there.
+NGINX := /usr/sbin/nginx
+
+nginx:
+	@if [ ! -x $(NGINX) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update && { DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light \
+	      || DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }; \
+	  else \
+	    echo "make test needs Debian's nginx for tests/deploy: sudo apt-get install nginx-light" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 run: install
 	$(BIN)/forewarn run --demo --port $(PORT)
 
-test: install prism chromium
+test: install prism chromium nginx
 	$(BIN)/pytest
 
 lint: install

@@ -1,5 +1,7 @@
 """Status page under a rush: `/` and `/api/v2/summary.json` under wrk, alone and while
-10,000-subscriber fan-outs run, against nginx serving the same bytes from files.
+10,000-subscriber fan-outs run, against nginx serving the same bytes from files; and
+the published snapshot served by the shipped nginx configuration
+(deploy/nginx/forewarn.conf), alone and during the fan-outs.
 
     .venv/bin/python -m bench.page                  # 2 web processes, nginx with 2 workers
     .venv/bin/python -m bench.page --processes 1
@@ -43,6 +45,8 @@ from bench._common import (
     start_forewarn,
     stop,
 )
+from tests.deploy.nginx import Nginx
+from tests.deploy.stand_in_publisher import publish
 from tests.fakes import FakeSendGrid, FakeTwilio
 
 PATHS = {"page": "/", "summary": "/api/v2/summary.json"}
@@ -325,6 +329,14 @@ async def main() -> int:
     env = environment(
         args.database_url, args.redis_url, sendgrid, twilio, args.sms_per_second, SECRET_KEY
     )
+    # Every update goes to everyone at once, by email and SMS, as before issue 12's care
+    # policies (texts for chosen events, no-spam windows): the fan-outs under load stay
+    # the same size as in the figures before, and FanOuts waits for every message.
+    env |= {
+        "FOREWARN_DELIVERY__SMS_EVENTS": "incident_created,incident_updated,incident_resolved",
+        "FOREWARN_DELIVERY__SMS_WINDOW_MINUTES": "0",
+        "FOREWARN_DELIVERY__EMAIL_WINDOW_MINUTES": "0",
+    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     worker = start_forewarn(["worker"], env)
@@ -333,9 +345,11 @@ async def main() -> int:
         env,
     )
     results: dict[str, Load] = {}
+    sizes: dict[str, int] = {}  # of the published files, as wrk gets them (no gzip)
     folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-nginx-"))
     nginx: subprocess.Popen[bytes] | None = None
     bare: subprocess.Popen[bytes] | None = None
+    published: Nginx | None = None
     try:
         async with aiohttp.ClientSession() as http:
             await until_serving(http, base + "/healthz")
@@ -347,6 +361,14 @@ async def main() -> int:
                 await wrk(base + path, args, duration=WARM_UP)  # every process, every template
                 async with http.get(base + path) as response:
                     bodies[name] = await response.read()
+            # The page as published (tests' stand-in for the worker's publisher, same
+            # layout), behind the shipped nginx configuration with Forewarn upstream.
+            snapshot = folder / "snapshot"
+            async with aiohttp.ClientSession(base_url=base) as forewarn:
+                await publish(forewarn, snapshot, "bench")
+            upstream = base.removeprefix("http://")
+            published = Nginx(folder / "published", snapshot, upstream, args.processes)
+            await published.start()
             # nginx and the bare app serve the bytes Forewarn serves now; the three runs
             # of a path are back to back, so whatever else the machine does weighs alike.
             nginx_base = f"http://127.0.0.1:{free_port()}"
@@ -360,14 +382,24 @@ async def main() -> int:
                     async with http.get(other + path) as response:
                         assert await response.read() == bodies[name], f"{other} serves other bytes"
                     await wrk(other + path, args, duration=WARM_UP)
+                async with http.get(published.url + path) as response:
+                    assert response.status == 200, f"published {path}: {response.status}"
+                    sizes[name] = len(await response.read())
+                await wrk(published.url + path, args, duration=WARM_UP)
                 results[name] = await wrk(base + path, args)
                 results[f"{name}_bare"] = await wrk(bare_base + path, args)
                 results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
+                results[f"{name}_published"] = await wrk(published.url + path, args)
             fan_outs = FanOuts(ops, incident_id, sendgrid, twilio, args.audience, phones)
             for name, path in PATHS.items():
                 results[f"{name}_fanout"] = await under_fan_out(base + path, args, fan_outs)
+                results[f"{name}_published_fanout"] = await under_fan_out(
+                    published.url + path, args, fan_outs
+                )
             fresh = await shows(base, f"Update {fan_outs.done}.")
     finally:
+        if published is not None:
+            await published.stop()
         if nginx is not None:
             nginx.terminate()
             nginx.wait(timeout=30)
@@ -395,10 +427,14 @@ async def main() -> int:
         print(row(f"{path} Forewarn during fan-out", results[f"{name}_fanout"]))
         print(row(f"{path} bare aiohttp, same bytes", results[f"{name}_bare"]))
         print(row(f"{path} nginx, same bytes", results[f"{name}_nginx"]))
+        print(row(f"{path} published, shipped nginx", results[f"{name}_published"]))
+        print(row(f"{path} published, during fan-out", results[f"{name}_published_fanout"]))
         nginx_rps = results[f"{name}_nginx"].rps
         print(
             f"{'':<34} Forewarn at {results[name].rps / nginx_rps:.0%} of nginx, "
-            f"bare aiohttp at {results[f'{name}_bare'].rps / nginx_rps:.0%}"
+            f"bare aiohttp at {results[f'{name}_bare'].rps / nginx_rps:.0%}, "
+            f"published at {results[f'{name}_published'].rps / nginx_rps:.0%} "
+            f"({sizes[name]:,} bytes against {len(bodies[name]):,})"
         )
     print(
         f"fan-outs of {args.audience:,} ({phones:,} SMS) during the two loaded runs: "
@@ -426,6 +462,17 @@ async def main() -> int:
             f"{prefix}p50_ms_during_fanout": round(during.p50_ms, 2),
             f"{prefix}p99_ms_during_fanout": round(during.p99_ms, 2),
             f"{prefix}errors": alone.errors + during.errors,
+            f"{prefix}published_rps": round(results[f"{name}_published"].rps),
+            f"{prefix}published_p99_ms": round(results[f"{name}_published"].p99_ms, 2),
+            f"{prefix}published_share_of_nginx": round(
+                results[f"{name}_published"].rps / nginx_load.rps, 3
+            ),
+            f"{prefix}published_rps_during_fanout": round(results[f"{name}_published_fanout"].rps),
+            f"{prefix}published_p99_ms_during_fanout": round(
+                results[f"{name}_published_fanout"].p99_ms, 2
+            ),
+            f"{prefix}published_errors": results[f"{name}_published"].errors
+            + results[f"{name}_published_fanout"].errors,
         }
     figures |= {
         "fanouts": fan_outs.done,

@@ -140,7 +140,7 @@ def test_every_variable_it_needs_is_in_env_example() -> None:
 def test_it_has_the_services_of_a_production_setup() -> None:
     services = compose()["services"]
 
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "nginx"}
     assert services["web"]["deploy"]["replicas"] == 2
     assert services["worker"]["deploy"]["replicas"] == 2
 
@@ -155,6 +155,7 @@ def test_every_service_has_a_health_check() -> None:
     assert services["migrate"]["healthcheck"] == {"disable": True}
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["worker"]["healthcheck"]["test"] == ["CMD", "forewarn", "worker", "--check"]
+    assert "http://127.0.0.1/" in services["nginx"]["healthcheck"]["test"]
 
 
 def test_the_commands_are_forewarn_s() -> None:
@@ -194,6 +195,7 @@ def test_restart_policies() -> None:
         "migrate": "no",
         "web": "unless-stopped",
         "worker": "unless-stopped",
+        "nginx": "unless-stopped",
     }
 
 
@@ -202,7 +204,7 @@ def test_postgres_and_redis_keep_their_data_in_named_volumes() -> None:
 
     assert "postgres-data:/var/lib/postgresql/data" in loaded["services"]["postgres"]["volumes"]
     assert "redis-data:/data" in loaded["services"]["redis"]["volumes"]
-    assert set(loaded["volumes"]) == {"postgres-data", "redis-data", "metrics"}
+    assert set(loaded["volumes"]) == {"postgres-data", "redis-data", "metrics", "page"}
 
 
 def test_web_and_worker_share_one_in_memory_metrics_directory() -> None:
@@ -217,10 +219,11 @@ def test_web_and_worker_share_one_in_memory_metrics_directory() -> None:
     assert "uid=10001" in options["o"]  # the image's user (Dockerfile: USER 10001)
 
 
-def test_only_the_web_processes_are_published() -> None:
+def test_only_the_web_processes_and_nginx_are_published() -> None:
     services = compose()["services"]
 
-    assert [name for name, s in services.items() if s.get("ports")] == ["web"]
+    assert [name for name, s in services.items() if s.get("ports")] == ["web", "nginx"]
+    assert services["nginx"]["ports"] == ["80:80"]  # HTTP_PORT, as .env.example has it
 
 
 def test_every_forewarn_variable_is_a_setting() -> None:
@@ -277,3 +280,47 @@ def test_the_stop_grace_outlasts_the_drains() -> None:
     worker = seconds(services["worker"]["stop_grace_period"])
     assert web > defaults.web_shutdown_seconds + 5
     assert worker > defaults.worker_shutdown_seconds + defaults.delivery.provider_timeout_seconds
+
+
+# --- nginx: the published page, and the door to the web processes -------------------------
+
+NGINX_CONF = ROOT / "deploy" / "nginx" / "forewarn.conf"
+
+
+def test_nginx_runs_the_shipped_configuration() -> None:
+    nginx = compose()["services"]["nginx"]
+    conf = NGINX_CONF.read_text()
+
+    # The file tests/deploy/test_nginx.py runs, as the image's only site.
+    assert "./deploy/nginx/forewarn.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
+    # `server ... resolve` needs nginx 1.27.3 or later.
+    name, _, tag = nginx["image"].partition(":")
+    assert name == "nginx"
+    assert tuple(int(part) for part in tag.split(".")[:2]) >= (1, 28)
+    # The upstream is every web replica, on the port their command listens on.
+    web = compose()["services"]["web"]["command"]
+    port = web[web.index("--port") + 1]
+    assert f"    server web:{port} resolve;\n" in conf
+    assert "    listen 80;\n" in conf
+    assert nginx["ports"][0].endswith(":80")
+
+
+def test_the_worker_publishes_where_nginx_reads() -> None:
+    services = compose()["services"]
+    conf = NGINX_CONF.read_text()
+
+    assert "page:/srv/forewarn" in services["worker"]["volumes"]
+    assert "page:/srv/forewarn:ro" in services["nginx"]["volumes"]
+    assert "    root /srv/forewarn/current;\n" in conf
+    # The worker keeps its metrics mount beside it (the merge replaced the list).
+    assert "metrics:/metrics" in services["worker"]["volumes"]
+    # A new volume takes the image folder's owner: the worker's user must own it.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "install -d --owner=10001 --group=10001 /srv/forewarn" in dockerfile
+
+
+def test_nginx_waits_for_nothing() -> None:
+    """Forewarn down, page up: nginx starts and serves whatever else is down."""
+    nginx = compose()["services"]["nginx"]
+
+    assert "depends_on" not in nginx
