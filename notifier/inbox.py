@@ -21,10 +21,6 @@ from notifier.errors import InvalidField, NotFound
 from notifier.pagination import NUMERIC_CURSOR, decode_cursor, encode_cursor
 from notifier.tables import InboxMessage
 
-# What a replay after a reconnect (SSE Last-Event-ID) sends at most.
-REPLAY_LIMIT = 100
-
-
 def authentic(secret: str, user_id: str, user_hash: str) -> bool:
     """Whether ``user_hash`` is the host application's proof of ``user_id``."""
     if not user_id or not user_hash:
@@ -97,19 +93,6 @@ async def mark_all_read(session: AsyncSession, user_id: str, *, now: datetime) -
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def since(
-    session: AsyncSession, user_id: str, after_id: int, *, limit: int = REPLAY_LIMIT
-) -> Sequence[InboxMessage]:
-    """The user's messages stored after ``after_id``, oldest first (a reconnect's catch-up)."""
-    stmt = (
-        select(InboxMessage)
-        .where(InboxMessage.user_id == user_id, InboxMessage.id > after_id)
-        .order_by(InboxMessage.id.desc())
-        .limit(limit)
-    )
-    return list(reversed((await session.scalars(stmt)).all()))
 
 
 def event(message: InboxMessage) -> dict[str, Any]:

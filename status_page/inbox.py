@@ -10,13 +10,11 @@ send headers, so the same proof comes as the query parameters ``user`` and ``has
 
 from __future__ import annotations
 
-import asyncio
-import json
 from dataclasses import asdict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_sse import EventSourceResponse, sse_response
+from aiohttp_sse import sse_response
 from pydantic import BaseModel, ValidationError
 
 from notifier import inbox
@@ -25,7 +23,7 @@ from notifier.db import utcnow
 from notifier.errors import NotFound
 from notifier.schemas.inbox import InboxQuery, InboxRatingIn
 from notifier.tables import InboxMessage
-from status_page import keys
+from status_page import inbox_stream, keys, live
 from status_page.api.errors import ApiError, body_field, field_errors, json_body
 from status_page.api.models.inbox import (
     AllMarkedRead,
@@ -34,7 +32,6 @@ from status_page.api.models.inbox import (
     InboxRatingOut,
     MarkedRead,
 )
-from status_page.live import Event
 
 USER_HEADER = "X-Forewarn-User"
 HASH_HEADER = "X-Forewarn-User-Hash"
@@ -155,6 +152,7 @@ async def read_one(request: web.Request) -> web.Response:
         unread = await inbox.unread_count(session, user_id)
         prompt = (await inbox_prompts.items(session, [message_id])).get(message_id)
         out = MarkedRead(data=_out(message, prompt), unread_count=unread)
+    await live.publish_counts(request.app[keys.QUEUE], user_id, {"unread": unread})
     return _json(out)
 
 
@@ -189,6 +187,7 @@ async def rate_one(request: web.Request) -> web.Response:
         message = await inbox.mark_read(session, user_id, message_id, now=now)
         unread = await inbox.unread_count(session, user_id)
         out = MarkedRead(data=_out(message, prompt), unread_count=unread)
+    await live.publish_counts(request.app[keys.QUEUE], user_id, {"unread": unread})
     return _json(out)
 
 
@@ -197,6 +196,7 @@ async def read_all(request: web.Request) -> web.Response:
     user_id = _user(request)
     async with request.app[keys.SESSIONS]() as session, session.begin():
         marked = await inbox.mark_all_read(session, user_id, now=utcnow())
+    await live.publish_counts(request.app[keys.QUEUE], user_id, {"unread": 0})
     return _json(AllMarkedRead(marked=marked, unread_count=0))
 
 
@@ -207,11 +207,12 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    """GET: new messages as Server-Sent Events (``event: message``, ``id`` the message id).
+    """GET: the user's new messages and read-state changes as Server-Sent Events
+    (``message``, ``counts``, ``resync``: ``status_page.inbox_stream``).
 
     Proven by the ``user`` and ``hash`` query parameters (401 otherwise). With
-    ``Last-Event-ID`` the messages stored after it (at most ``inbox.REPLAY_LIMIT``) come
-    first. Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
+    ``Last-Event-ID`` every message stored after it comes first. Open until the client
+    goes; a comment every ``HEARTBEAT_SECONDS``.
     """
     user_id = _proven(
         request,
@@ -221,43 +222,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     last_id = _last_event_id(request)
     # Listen first, then read what was missed: nothing falls between the two.
-    with request.app[keys.INBOXES].listen(user_id) as queue:
-        missed: list[Event] = []
-        if last_id is not None:
-            async with request.app[keys.SESSIONS]() as session:
-                missed = [inbox.event(m) for m in await inbox.since(session, user_id, last_id)]
+    with request.app[keys.INBOXES].listen(user_id) as listener:
         async with sse_response(request, headers=_OPEN, ping_interval=HEARTBEAT_SECONDS) as sse:
-            await _relay(sse, queue, missed, last_id or 0)
+            await inbox_stream.relay(sse, listener, request.app[keys.SESSIONS], last_id)
     return sse
-
-
-async def _relay(
-    sse: EventSourceResponse, queue: asyncio.Queue[Event | None], missed: list[Event], seen: int
-) -> None:
-    # Ends when the client goes (its heartbeat fails) or the process shuts down.
-    closed = asyncio.ensure_future(sse.wait())
-    try:
-        await sse.write(b": connected\r\n\r\n")  # headers out now, not at the first heartbeat
-        for old in missed:
-            await _send(sse, old)
-            seen = max(seen, int(old["id"]))
-        while (message := await _next(queue, closed)) is not None:
-            if message["id"] > seen:  # a replayed message is not sent twice
-                await _send(sse, message)
-    except (ConnectionResetError, TimeoutError):
-        pass  # the client went away
-    finally:
-        closed.cancel()
-
-
-async def _next(queue: asyncio.Queue[Event | None], closed: asyncio.Future[None]) -> Event | None:
-    getter = asyncio.ensure_future(queue.get())
-    await asyncio.wait((getter, closed), return_when=asyncio.FIRST_COMPLETED)
-    if closed.done():
-        getter.cancel()
-        return None
-    return getter.result()
-
-
-async def _send(sse: EventSourceResponse, message: Event) -> None:
-    await sse.send(json.dumps(message, ensure_ascii=False), id=str(message["id"]), event="message")
