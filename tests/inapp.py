@@ -22,22 +22,23 @@ async def deliver(sessions: Sessions, redis: Redis, user_id: str, *titles: str) 
             customer = Customer(external_id=f"ext-{user_id}", inapp_user_id=user_id)
             session.add(customer)
             await session.flush()
-        deliveries = []
-        for n, _title in enumerate(titles):
-            notification = Notification(
+        notifications = [
+            Notification(
                 kind="incident_update",
                 event="incident_updated",
                 subject_id=f"inc{n}",
                 update_id=f"upd{n}",
                 audience=AudienceRule(),
             )
-            session.add(notification)
-            await session.flush()
-            delivery = Delivery(
-                notification_id=notification.id, customer_id=customer.id, channel="inapp"
-            )
-            session.add(delivery)
-            deliveries.append(delivery)
+            for n in range(len(titles))
+        ]
+        session.add_all(notifications)
+        await session.flush()
+        deliveries = [
+            Delivery(notification_id=n.id, customer_id=customer.id, channel="inapp")
+            for n in notifications
+        ]
+        session.add_all(deliveries)
         await session.flush()
         delivery_ids = [d.id for d in deliveries]
     # One send, as a batch job makes it: every message gets the same created_at.

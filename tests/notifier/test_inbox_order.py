@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -55,11 +56,15 @@ async def test_each_published_message_names_the_users_message_before_it(
         await deliver(sessions, redis, "user-2", "theirs")
         [three] = await deliver(sessions, redis, "user-1", "three")
         published: list[tuple[str, int | None, int]] = []
-        while len(published) < 4:
-            message = await pubsub.get_message(timeout=WAIT)
-            assert message is not None
-            event = json.loads(message["data"])
-            published.append((event["user_id"], event["prev"], event["message"]["id"]))
+
+        async def read() -> None:
+            while len(published) < 4:
+                message = await pubsub.get_message(timeout=None)
+                if message is not None:  # None: the subscribe confirmation
+                    event = json.loads(message["data"])
+                    published.append((event["user_id"], event["prev"], event["message"]["id"]))
+
+        await asyncio.wait_for(read(), WAIT)
     finally:
         await pubsub.aclose()
         await listener.aclose()
