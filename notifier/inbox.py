@@ -21,6 +21,7 @@ from notifier.errors import InvalidField, NotFound
 from notifier.pagination import NUMERIC_CURSOR, decode_cursor, encode_cursor
 from notifier.tables import InboxMessage
 
+
 def authentic(secret: str, user_id: str, user_hash: str) -> bool:
     """Whether ``user_hash`` is the host application's proof of ``user_id``."""
     if not user_id or not user_hash:

@@ -81,9 +81,7 @@ class _Stream:
         sent = 0
         while True:
             async with self.sessions() as session:
-                rows = await inbox_order.after(
-                    session, self.user_id, self.seen, limit=REPLAY_PAGE
-                )
+                rows = await inbox_order.after(session, self.user_id, self.seen, limit=REPLAY_PAGE)
             for row in rows:
                 await self.send("message", inbox.event(row))
             sent += len(rows)

@@ -125,7 +125,9 @@ async def test_the_fan_in_subscribes_again_after_redis_drops_it(
         await pubsub.aclose()
         await subscriber.aclose()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert [r.getMessage() for r in warnings] == ["in-app live push lost Redis (ConnectionError); retrying"]
+    assert [r.getMessage() for r in warnings] == [
+        "in-app live push lost Redis (ConnectionError); retrying"
+    ]
 
 
 async def client_id(redis: Redis, name: str) -> str:
