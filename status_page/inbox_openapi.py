@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from notifier.schemas.inbox import InboxQuery, InboxRatingIn
-from status_page import inbox, keys
+from status_page import inbox, inbox_stream, keys
 from status_page.api.errors import PROBLEM_JSON, ProblemDetails
 from status_page.api.models.inbox import AllMarkedRead, InboxPage, MarkedRead
 
@@ -129,7 +129,8 @@ def build(*, title: str, server: str) -> dict[str, Any]:
             "description": "Called by the host application's own pages (CORS open, no "
             f"cookies). Every request proves its user with {inbox.USER_HEADER} (the user "
             f"id) and {inbox.HASH_HEADER} (the hex HMAC-SHA256 of it keyed by the in-app "
-            "secret). Every error is application/problem+json (RFC 9457).",
+            "secret). Every error is application/problem+json (RFC 9457).\n\n"
+            + inbox_stream.DOCUMENTED,
         },
         "servers": [{"url": server}],
         "components": {

@@ -33,13 +33,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifier import inbox, inbox_order
 from notifier.tables import InboxMessage
-from status_page.live import Behind, Counts, Item, Listener, Message
+from status_page.keys import InboxListener
+from status_page.live import Behind, Counts, Item, Message
 
 log = logging.getLogger(__name__)
 
 Sessions = async_sessionmaker[AsyncSession]
 # Messages read from the inbox at a time when catching up.
 REPLAY_PAGE = 100
+# For the inbox API's OpenAPI description: the stream is not an operation of it.
+DOCUMENTED = (
+    "Live updates: `GET /inbox/stream?user=...&hash=...` (Server-Sent Events; EventSource "
+    "cannot send headers). Every event's `id` is the stream's cursor: send it back as "
+    "`Last-Event-ID` (EventSource does) and every message stored after it is replayed "
+    "first, oldest first, however many. Events: `message` (a new message: id, title, "
+    'body, url, created_at); `counts` (`{"unread": n}`: when the stream opens, after a '
+    "catch-up, and whenever the user's read state changes in any tab); `resync` "
+    '(`{"reason": "redis" | "slow"}`: live events were missed; what was missed follows '
+    "at once as `message` events and then `counts`; a page that shows read markers "
+    "lists the inbox again)."
+)
 
 
 class _Stream:
@@ -101,7 +114,7 @@ class _Stream:
 
 
 async def relay(
-    sse: EventSourceResponse, listener: Listener, sessions: Sessions, last_id: int | None
+    sse: EventSourceResponse, listener: InboxListener, sessions: Sessions, last_id: int | None
 ) -> None:
     """Send the stream's events until the client goes or the process shuts down.
 
@@ -117,9 +130,7 @@ async def relay(
             if listener.behind is not None:
                 if _drain(listener.queue):
                     return  # the process is shutting down
-                reason = listener.take_behind()
-                assert reason is not None  # set only by the event loop's own calls
-                await stream.resync(reason)
+                await stream.resync(Behind(listener.take_behind()))
             elif isinstance(item, Message):
                 await stream.live(item)
             elif isinstance(item, Counts):

@@ -236,8 +236,10 @@ async def test_a_stalled_stream_warns_once_and_catches_up_when_it_reads_again(
     ids: list[int] = []
     got: list[dict[str, str]] = []  # what the stream that reads gets
 
+    last: list[int] = []  # the id to read up to, once known
+
     async def read_fine() -> None:
-        while True:
+        while not (got and last and data(got[-1]).get("id") == last[0]):
             got.append(await next_event(fine))
 
     reader = asyncio.create_task(read_fine())
@@ -275,10 +277,8 @@ async def test_a_stalled_stream_warns_once_and_catches_up_when_it_reads_again(
     resyncs = [json.loads(e["data"]) for e in events if e.get("event") == "resync"]
     assert resyncs == [{"reason": "slow"}]
     # The stream that reads kept up and got each once, in order, with no resync.
-    async with asyncio.timeout(WAIT):
-        while not got or data(got[-1]).get("id") != ids[-1]:
-            await asyncio.sleep(0.01)
-    reader.cancel()
+    last.append(ids[-1])
+    await asyncio.wait_for(reader, WAIT)
     assert [(e["event"], data(e)["id"]) for e in got] == [("message", i) for i in ids]
     assert len(behind()) == 1
     assert "user-1" not in behind()[0].getMessage()

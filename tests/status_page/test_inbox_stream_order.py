@@ -71,11 +71,11 @@ async def test_a_reconnect_replays_each_message_once_when_the_lower_id_commits_l
         params={"user": "user-1", "hash": proof(settings, "user-1")},
         headers={"Last-Event-ID": first["id"]},
     )
-    replayed = []
+    replayed: list[int] = []
     while (event := await next_event(again))["event"] != "counts":
-        replayed.append(data(event)["id"])
+        replayed.append(int(event["id"]))
     again.close()
-    assert sorted([data(first)["id"], *replayed]) == sorted([slow_id, fast_id])
+    assert sorted([int(first["id"]), *replayed]) == sorted([slow_id, fast_id])
     # And the ids follow the order of commits: the slow one committed first.
     assert slow_id < fast_id
     assert data(first)["id"] == slow_id
