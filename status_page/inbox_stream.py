@@ -17,8 +17,8 @@ Why "every message above the cursor" is exact: ids are in commit order per user
 (``notifier.inbox_order``). Live events may still come out of order or not at all;
 each names its predecessor, and one whose predecessor was not sent makes the stream
 read the inbox above its cursor instead of sending it. A stream opened without
-``Last-Event-ID`` starts from the user's newest message at that moment (its first
-``counts`` event carries that id).
+``Last-Event-ID`` starts from the user's newest message as it opens (``newest``; its
+first ``counts`` event carries that id).
 """
 
 from __future__ import annotations
@@ -62,16 +62,9 @@ class _Stream:
         self.sessions = sessions
         self.seen = 0  # the highest message id sent: the SSE id of every event
 
-    async def start(self, last_id: int | None) -> None:
-        if last_id is None:
-            async with self.sessions() as session:
-                newest = await session.scalar(
-                    select(func.max(InboxMessage.id)).where(InboxMessage.user_id == self.user_id)
-                )
-            self.seen = newest or 0
-        else:
-            self.seen = last_id
-            await self.catch_up()
+    async def start(self, last_id: int) -> None:
+        self.seen = last_id
+        await self.catch_up()
         await self.counts()
 
     async def live(self, message: Message) -> None:
@@ -113,10 +106,24 @@ class _Stream:
         await self.sse.send(text, id=str(self.seen), event=kind)
 
 
+async def newest(sessions: Sessions, user_id: str) -> int:
+    """The id of the user's newest message (0 for none): where a stream opened without
+    ``Last-Event-ID`` starts. Read it before listening: a message committed later has a
+    higher id (``notifier.inbox_order``), so the replay that follows finds it if its live
+    event came before the stream listened."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(func.max(InboxMessage.id)).where(InboxMessage.user_id == user_id)
+        )
+    return found or 0
+
+
 async def relay(
-    sse: EventSourceResponse, listener: InboxListener, sessions: Sessions, last_id: int | None
+    sse: EventSourceResponse, listener: InboxListener, sessions: Sessions, last_id: int
 ) -> None:
-    """Send the stream's events until the client goes or the process shuts down.
+    """Send every message of the user above ``last_id`` (``Last-Event-ID``, or ``newest``
+    before listening), then the stream's live events, until the client goes or the
+    process shuts down.
 
     Call it inside ``Inboxes.listen``: events published while the replay is read are
     queued, and those already sent are skipped by id.

@@ -49,7 +49,7 @@ RECONNECT_DELAYS = (0.1, 2.0)
 @dataclass(frozen=True)
 class Message:
     """A stored message as published: ``prev`` is the id of the user's message just before
-    it (None for the first, or from a publisher that does not say: then a gap is assumed)."""
+    it (0 for the first; None from a publisher that does not say: then a gap is assumed)."""
 
     id: int
     prev: int | None
@@ -169,12 +169,16 @@ def parse(data: bytes | str) -> tuple[str, Message | Counts] | None:
         return None
     if "counts" in event:
         return user_id, Counts()
-    message, prev = event.get("message"), event.get("prev")
+    message = event.get("message")
     if not isinstance(message, dict) or not isinstance(message.get("id"), int):
         return None
-    if not isinstance(prev, int):
-        prev = None
-    return user_id, Message(message["id"], prev, message)
+    # null: the user's first message (0 is below every id); absent: the publisher does not say.
+    prev = event.get("prev", "unknown")
+    return user_id, Message(message["id"], 0 if prev is None else _int_or_none(prev), message)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 async def publish_counts(redis: Redis, user_id: str, counts: dict[str, int]) -> None:

@@ -18,7 +18,7 @@ WAIT = 10.0  # bounds a wait that should end; never a timing assertion
 
 def message(n: int) -> live.Message:
     data = {"id": n, "title": f"message {n}", "body": "", "url": "", "created_at": ""}
-    return live.Message(n, n - 1 if n > 1 else None, data)
+    return live.Message(n, n - 1, data)
 
 
 def queued(listener: live.Listener) -> list[live.Item]:
@@ -84,6 +84,8 @@ def test_a_malformed_event_is_not_forwarded(data: bytes) -> None:
 def test_an_event_as_the_inapp_channel_publishes_it() -> None:
     data = json.dumps({"user_id": "u", "prev": 6, "message": message(7).data})
     assert live.parse(data.encode()) == ("u", message(7))
+    data = json.dumps({"user_id": "u", "prev": None, "message": message(1).data})
+    assert live.parse(data.encode()) == ("u", message(1))  # the user's first
     # From a publisher that does not name the predecessor: the stream reads the inbox.
     data = json.dumps({"user_id": "u", "message": message(7).data})
     assert live.parse(data.encode()) == ("u", live.Message(7, None, message(7).data))
