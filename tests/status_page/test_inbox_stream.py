@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from config import Settings
 from status_page import create_app, keys
 from tests.conftest import Client, make_settings
-from tests.inapp import deliver
+from tests.inapp import deliver, inapp_deliveries, send
 from tests.status_page.test_inbox import (
     WAIT,
     Sessions,
@@ -290,3 +290,25 @@ async def test_a_stalled_stream_warns_once_and_catches_up_when_it_reads_again(
     assert "user-1" not in behind()[0].getMessage()
     assert [r for r in caplog.records if "caught up" in r.getMessage()]
     fine.close()
+
+
+async def test_a_message_whose_live_event_was_lost_comes_before_the_next_one(
+    client: Client, settings: Settings, sessions: Sessions, redis: Redis
+) -> None:
+    stream = await open_stream(client, settings, "user-1")
+    [lost_delivery] = await inapp_deliveries(sessions, "user-1", 1)
+    nowhere = Redis(host="127.0.0.1", port=free_port())  # stored, then the publish fails
+    with pytest.raises(RedisConnectionError):
+        await send(sessions, nowhere, "user-1", [(lost_delivery, "lost")])
+    await nowhere.aclose()
+    [after] = await deliver(sessions, redis, "user-1", "after")
+    # Its event names "lost" as its predecessor: the stream reads the inbox first.
+    events = [await next_event(stream) for _ in range(2)]
+    assert [(e["event"], data(e)["title"]) for e in events] == [
+        ("message", "lost"),
+        ("message", "after"),
+    ]
+    assert events[1]["id"] == str(after)
+    [later] = await deliver(sessions, redis, "user-1", "later")
+    assert data(await next_event(stream))["id"] == later  # and nothing twice
+    stream.close()
