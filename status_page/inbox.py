@@ -224,7 +224,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     last_id = _last_event_id(request)
     if last_id is None:
         last_id = await inbox_stream.newest(sessions, user_id)
-    # Listen first, then read what was missed: nothing falls between the two.
+    # Listen, then replay above last_id: what commits meanwhile is in one or both (sent once).
     with request.app[keys.INBOXES].listen(user_id) as listener:
         async with sse_response(request, headers=_OPEN, ping_interval=HEARTBEAT_SECONDS) as sse:
             await inbox_stream.relay(sse, listener, sessions, last_id)
