@@ -30,9 +30,6 @@ from notifier.errors import InvalidField, NotFound
 from notifier.pagination import NUMERIC_CURSOR, decode_cursor, encode_cursor
 from notifier.tables import Customer, InboxMessage
 
-# What a replay after a reconnect (SSE Last-Event-ID) sends at most.
-REPLAY_LIMIT = 100
-
 
 class Status(StrEnum):
     """The list's filter (``?status=``); left out: every message not archived."""
@@ -240,19 +237,6 @@ async def owner(session: AsyncSession, user_id: str) -> str | None:
     return await session.scalar(
         select(Customer.id).where(Customer.inapp_user_id == user_id, Customer.erased_at.is_(None))
     )
-
-
-async def since(
-    session: AsyncSession, user_id: str, after_id: int, *, limit: int = REPLAY_LIMIT
-) -> Sequence[InboxMessage]:
-    """The user's messages stored after ``after_id``, oldest first (a reconnect's catch-up)."""
-    stmt = (
-        select(InboxMessage)
-        .where(InboxMessage.user_id == user_id, InboxMessage.id > after_id)
-        .order_by(InboxMessage.id.desc())
-        .limit(limit)
-    )
-    return list(reversed((await session.scalars(stmt)).all()))
 
 
 def event(message: InboxMessage) -> dict[str, Any]:

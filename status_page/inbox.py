@@ -13,26 +13,24 @@ EventSource cannot send headers, so the same proof comes as the query parameter
 
 from __future__ import annotations
 
-import asyncio
-import json
+from dataclasses import asdict
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_sse import EventSourceResponse, sse_response
+from aiohttp_sse import sse_response
 from pydantic import ValidationError
 
 from notifier import inbox, links
 from notifier.care import inbox_prompts, ratings
 from notifier.db import utcnow
 from notifier.schemas.inbox import InboxQuery, InboxRatingIn
-from status_page import inbox_http, inbox_marks, keys
+from status_page import inbox_http, inbox_marks, inbox_stream, keys, live
 from status_page.api.errors import ApiError, body_field, field_errors, json_body
 from status_page.api.models.inbox import InboxCounts, InboxPage, Marked
 from status_page.inbox_http import API_PATH as API_PATH
 from status_page.inbox_http import HASH_HEADER as HASH_HEADER
 from status_page.inbox_http import MAX_ID as MAX_ID
 from status_page.inbox_http import USER_HEADER as USER_HEADER
-from status_page.live import Event
 
 STREAM_PATH = "/inbox/stream"
 # A comment line this often keeps proxies from closing an idle stream and finds gone clients.
@@ -159,6 +157,7 @@ async def rate_one(request: web.Request) -> web.Response:
             unread_count=counts.unread,
             counts=InboxCounts.model_validate(counts),
         )
+    await live.publish_counts(request.app[keys.QUEUE], user_id, asdict(counts))
     return inbox_http.json_response(out)
 
 
@@ -169,11 +168,12 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    """GET: new messages as Server-Sent Events (``event: message``, ``id`` the message id).
+    """GET: the user's new messages and read-state changes as Server-Sent Events
+    (``message``, ``counts``, ``resync``: ``status_page.inbox_stream``).
 
-    Proven by the ``user`` and ``hash`` query parameters (401 otherwise). With
-    ``Last-Event-ID`` the messages stored after it (at most ``inbox.REPLAY_LIMIT``) come
-    first. Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
+    Proven by the ``user`` and ``hash`` query parameters, or a user token in ``token``
+    (401 otherwise). With ``Last-Event-ID`` every message stored after it comes first.
+    Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
     """
     user_id = _proven(
         request,
@@ -182,44 +182,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         "user and hash query parameters",
     )
     last_id = _last_event_id(request)
-    # Listen first, then read what was missed: nothing falls between the two.
-    with request.app[keys.INBOXES].listen(user_id) as queue:
-        missed: list[Event] = []
-        if last_id is not None:
-            async with request.app[keys.SESSIONS]() as session:
-                missed = [inbox.event(m) for m in await inbox.since(session, user_id, last_id)]
+    sessions = request.app[keys.SESSIONS]
+    if last_id is None:
+        last_id = await inbox_stream.newest(sessions, user_id)
+    # Listen, then replay above last_id: what commits meanwhile is in one or both (sent once).
+    with request.app[keys.INBOXES].listen(user_id) as listener:
         async with sse_response(request, headers=_OPEN, ping_interval=HEARTBEAT_SECONDS) as sse:
-            await _relay(sse, queue, missed, last_id or 0)
+            await inbox_stream.relay(sse, listener, sessions, last_id)
     return sse
-
-
-async def _relay(
-    sse: EventSourceResponse, queue: asyncio.Queue[Event | None], missed: list[Event], seen: int
-) -> None:
-    # Ends when the client goes (its heartbeat fails) or the process shuts down.
-    closed = asyncio.ensure_future(sse.wait())
-    try:
-        await sse.write(b": connected\r\n\r\n")  # headers out now, not at the first heartbeat
-        for old in missed:
-            await _send(sse, old)
-            seen = max(seen, int(old["id"]))
-        while (message := await _next(queue, closed)) is not None:
-            if message["id"] > seen:  # a replayed message is not sent twice
-                await _send(sse, message)
-    except (ConnectionResetError, TimeoutError):
-        pass  # the client went away
-    finally:
-        closed.cancel()
-
-
-async def _next(queue: asyncio.Queue[Event | None], closed: asyncio.Future[None]) -> Event | None:
-    getter = asyncio.ensure_future(queue.get())
-    await asyncio.wait((getter, closed), return_when=asyncio.FIRST_COMPLETED)
-    if closed.done():
-        getter.cancel()
-        return None
-    return getter.result()
-
-
-async def _send(sse: EventSourceResponse, message: Event) -> None:
-    await sse.send(json.dumps(message, ensure_ascii=False), id=str(message["id"]), event="message")

@@ -9,6 +9,7 @@ otherwise) and answers with the user's counts, which the host's badge shows.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from notifier.care import inbox_prompts
 from notifier.db import utcnow
 from notifier.inbox import Action
 from notifier.schemas.inbox import InboxBatchIn
-from status_page import inbox_http, keys
+from status_page import inbox_http, keys, live
 from status_page.api.errors import ApiError, field_errors, json_body
 from status_page.api.models.inbox import AllMarked, BatchMarked, InboxCounts, Marked
 from status_page.inbox_http import API_PATH
@@ -57,6 +58,7 @@ def _one(action: Action) -> Handler:
                 unread_count=found.unread,
                 counts=InboxCounts.model_validate(found),
             )
+        await live.publish_counts(request.app[keys.QUEUE], user_id, asdict(found))
         return inbox_http.json_response(out)
 
     mark_one.__name__ = f"{action}_one"
@@ -73,6 +75,7 @@ def _all(action: Action) -> Handler:
         out = AllMarked(
             marked=marked, unread_count=found.unread, counts=InboxCounts.model_validate(found)
         )
+        await live.publish_counts(request.app[keys.QUEUE], user_id, asdict(found))
         return inbox_http.json_response(out)
 
     mark_all.__name__ = f"{action}_all"
@@ -98,6 +101,7 @@ async def batch(request: web.Request) -> web.Response:
             data=[inbox_http.message_out(m, prompts.get(m.id)) for m in messages],
             counts=InboxCounts.model_validate(found),
         )
+    await live.publish_counts(request.app[keys.QUEUE], user_id, asdict(found))
     return inbox_http.json_response(out)
 
 

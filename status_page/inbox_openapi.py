@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from notifier.inbox import ALL_ACTIONS, Action
 from notifier.schemas.inbox import InboxBatchIn, InboxQuery, InboxRatingIn
-from status_page import inbox, keys
+from status_page import inbox, inbox_stream, keys
 from status_page.api.errors import PROBLEM_JSON, ProblemDetails
 from status_page.api.models.inbox import AllMarked, BatchMarked, InboxCounts, InboxPage, Marked
 
@@ -198,7 +198,7 @@ def build(*, title: str, server: str) -> dict[str, Any]:
             "`sub` the user id, `exp`, and `kid` naming the key) or with "
             f"{inbox.USER_HEADER} (the user id) and {inbox.HASH_HEADER} (the hex "
             "HMAC-SHA256 of it keyed by the in-app secret). Every error is "
-            "application/problem+json (RFC 9457).",
+            "application/problem+json (RFC 9457).\n\n" + inbox_stream.DOCUMENTED,
         },
         "servers": [{"url": server}],
         "components": {

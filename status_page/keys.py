@@ -37,12 +37,34 @@ class Templates(Protocol):
         ...
 
 
+class InboxListener(Protocol):
+    """One open in-app stream's side of ``Inboxes`` (``live.Listener``)."""
+
+    @property
+    def user_id(self) -> str:
+        """Whose stream it is."""
+        ...
+
+    @property
+    def queue(self) -> asyncio.Queue[Any]:
+        """The user's live events; ``None`` in it means: end the stream."""
+        ...
+
+    @property
+    def behind(self) -> Any:
+        """Why it missed live events (``live.Behind``), or None."""
+        ...
+
+    def take_behind(self) -> Any:
+        """``behind``, cleared: the stream catches up from the inbox now."""
+        ...
+
+
 class Inboxes(Protocol):
     """This process's open in-app streams (SSE), by host-application user id."""
 
-    def listen(self, user_id: str) -> AbstractContextManager[asyncio.Queue[dict[str, Any] | None]]:
-        """A queue of the user's new messages while the block runs; ``None`` in it means:
-        end the stream."""
+    def listen(self, user_id: str) -> AbstractContextManager[InboxListener]:
+        """A listener for the user's live events while the block runs."""
         ...
 
     def close(self) -> None:

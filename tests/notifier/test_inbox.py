@@ -111,25 +111,6 @@ async def test_mark_all_read_touches_only_that_user(sessions: Sessions, redis: R
         assert await inbox.unread_count(session, "user-2") == 1
 
 
-async def test_since_gives_what_a_reconnect_missed_oldest_first(
-    sessions: Sessions, redis: Redis
-) -> None:
-    first, *_ = await deliver(sessions, redis, "user-1", "one", "two", "three")
-    await deliver(sessions, redis, "user-2", "theirs")
-    async with sessions() as session:
-        missed = await inbox.since(session, "user-1", first)
-        latest = await inbox.since(session, "user-1", first, limit=1)
-    assert [m.title for m in missed] == ["two", "three"]
-    assert [m.title for m in latest] == ["three"]
-    assert inbox.event(missed[0]) == {
-        "id": missed[0].id,
-        "title": "two",
-        "body": "two: we are on it.",
-        "url": "/incidents/1",
-        "created_at": missed[0].created_at.isoformat(),
-    }
-
-
 async def test_an_empty_inbox(sessions: Sessions) -> None:
     assert await titles_of(sessions, "nobody") == []
     async with sessions() as session:

@@ -16,21 +16,44 @@ from status_page import live
 WAIT = 10.0  # bounds a wait that should end; never a timing assertion
 
 
-def message(n: int) -> live.Event:
-    return {"id": n, "title": f"message {n}", "body": "", "url": "", "created_at": ""}
+def message(n: int) -> live.Message:
+    data = {"id": n, "title": f"message {n}", "body": "", "url": "", "created_at": ""}
+    return live.Message(n, n - 1, data)
 
 
-def test_a_slow_stream_loses_its_oldest_messages_not_the_others() -> None:
+def queued(listener: live.Listener) -> list[live.Item]:
+    return [listener.queue.get_nowait() for _ in range(listener.queue.qsize())]
+
+
+def test_a_full_stream_takes_nothing_more_and_is_marked_behind_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     inboxes = live.Inboxes(queue_size=2)
     with inboxes.listen("user-1") as slow, inboxes.listen("user-1") as fast:
-        for n in (1, 2, 3):
+        for n in (1, 2, 3, 4, 5):
             inboxes.push("user-1", message(n))
-            fast.get_nowait()
-        assert [slow.get_nowait() for _ in range(slow.qsize())] == [message(2), message(3)]
-        inboxes.push("user-2", message(4))
-        assert slow.empty()
-        assert fast.empty()
+            fast.queue.get_nowait()
+        assert slow.behind is live.Behind.SLOW
+        assert queued(slow) == [message(1), message(2)]
+        inboxes.push("user-2", message(6))
+        assert slow.queue.empty()
+        assert fast.queue.empty()
+        assert slow.take_behind() is live.Behind.SLOW
+        assert slow.behind is None
     assert len(inboxes) == 0
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "user-1" not in warnings[0].getMessage()
+
+
+def test_behind_all_marks_and_wakes_every_stream() -> None:
+    inboxes = live.Inboxes(queue_size=1)
+    with inboxes.listen("user-1") as idle, inboxes.listen("user-2") as full:
+        inboxes.push("user-2", message(1))
+        assert inboxes.behind_all(live.Behind.REDIS) == 2
+        assert idle.behind is full.behind is live.Behind.REDIS
+        assert queued(idle) == [live.WAKE]
+        assert queued(full) == [message(1)]
 
 
 def test_closing_ends_every_stream_even_a_full_one() -> None:
@@ -39,9 +62,9 @@ def test_closing_ends_every_stream_even_a_full_one() -> None:
         inboxes.push("user-1", message(1))
         inboxes.close()
         inboxes.push("user-1", message(2))
-        assert full.get_nowait() is None
+        assert full.queue.get_nowait() is None
         with inboxes.listen("user-2") as late:
-            assert late.get_nowait() is None
+            assert late.queue.get_nowait() is None
 
 
 @pytest.mark.parametrize(
@@ -59,8 +82,14 @@ def test_a_malformed_event_is_not_forwarded(data: bytes) -> None:
 
 
 def test_an_event_as_the_inapp_channel_publishes_it() -> None:
-    data = json.dumps({"user_id": "u", "message": message(7)})
+    data = json.dumps({"user_id": "u", "prev": 6, "message": message(7).data})
     assert live.parse(data.encode()) == ("u", message(7))
+    data = json.dumps({"user_id": "u", "prev": None, "message": message(1).data})
+    assert live.parse(data.encode()) == ("u", message(1))  # the user's first
+    # From a publisher that does not name the predecessor: the stream reads the inbox.
+    data = json.dumps({"user_id": "u", "message": message(7).data})
+    assert live.parse(data.encode()) == ("u", live.Message(7, None, message(7).data))
+    assert live.parse(b'{"user_id": "u", "counts": {"unread": 2}}') == ("u", live.Counts())
 
 
 @pytest.fixture
@@ -76,26 +105,21 @@ async def test_the_fan_in_subscribes_again_after_redis_drops_it(
     # Only this test's own connection is killed: a shared Redis may serve other runs.
     name = "forewarn-test-" + secrets.token_hex(6)
     subscriber = Redis.from_url(settings.redis_url, client_name=name)
-    pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+    pubsub = subscriber.pubsub()
     await pubsub.subscribe(INBOX_CHANNEL)
     inboxes = live.Inboxes()
     task = asyncio.create_task(live.forward(pubsub, inboxes))
     try:
-        with inboxes.listen("user-1") as queue:
+        with inboxes.listen("user-1") as listener:
             killed = await publisher.client_kill_filter(_id=await client_id(publisher, name))
             assert killed == 1
 
-            async def until_pushed() -> live.Event | None:
-                # What is published while no one listens is gone (the inbox keeps it).
-                while True:
-                    event = {"user_id": "user-1", "message": message(1)}
-                    await publisher.publish(INBOX_CHANNEL, json.dumps(event))
-                    try:
-                        return await asyncio.wait_for(queue.get(), 0.2)
-                    except TimeoutError:
-                        continue
-
-            assert await asyncio.wait_for(until_pushed(), WAIT) == message(1)
+            # Subscribed again, it wakes the stream to catch up from the inbox.
+            assert await asyncio.wait_for(listener.queue.get(), WAIT) is live.WAKE
+            assert listener.take_behind() is live.Behind.REDIS  # as its stream does
+            event = {"user_id": "user-1", "prev": None, "message": message(1).data}
+            await publisher.publish(INBOX_CHANNEL, json.dumps(event))
+            assert await asyncio.wait_for(listener.queue.get(), WAIT) == message(1)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -103,7 +127,9 @@ async def test_the_fan_in_subscribes_again_after_redis_drops_it(
         await pubsub.aclose()
         await subscriber.aclose()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("lost Redis" in r.getMessage() for r in warnings)
+    assert [r.getMessage() for r in warnings] == [
+        "in-app live push lost Redis (ConnectionError); retrying"
+    ]
 
 
 async def client_id(redis: Redis, name: str) -> str:

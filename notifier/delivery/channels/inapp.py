@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifier import inbox_order
 from notifier.db import utcnow
 from notifier.delivery.channels.base import Content, Outcome, Recipient, Report, Sent, personalise
 from notifier.delivery.fanout import insert_ignoring_duplicates
@@ -38,6 +38,8 @@ class InAppChannel:
 
         -> one ``Sent(delivered=True)`` per recipient, in order; a delivery already stored
         keeps its first message. Database and Redis errors propagate (the batch is retried).
+        Each published event names the message's predecessor (``prev``: the user's
+        message just below it, or null) so that a stream can tell a gap.
         """
         # One write is the whole call: its outcomes are recorded from the returned list.
         now = utcnow()
@@ -55,18 +57,17 @@ class InAppChannel:
                 }
             )
         async with self._sessions() as session, session.begin():
+            # Ids in commit order per user, and each message's predecessor: the live
+            # stream's replay depends on both (notifier.inbox_order).
+            await inbox_order.lock_users(session, {str(row["user_id"]) for row in rows})
             await session.execute(insert_ignoring_duplicates(session, InboxMessage), rows)
-            stored = await session.execute(
-                select(InboxMessage.delivery_id, InboxMessage.id, InboxMessage.user_id).where(
-                    InboxMessage.delivery_id.in_([r.delivery_id for r in recipients])
-                )
-            )
-            ids = {delivery_id: (message_id, user) for delivery_id, message_id, user in stored}
+            ids = await inbox_order.stored(session, [r.delivery_id for r in recipients])
         async with self._redis.pipeline(transaction=False) as pipe:
             for row in rows:
-                message_id, user = ids[int(row["delivery_id"])]
+                message_id, user, previous = ids[int(row["delivery_id"])]
                 event = {
                     "user_id": user,
+                    "prev": previous,
                     "message": {
                         "id": message_id,
                         "title": row["title"],

@@ -108,6 +108,7 @@ async def test_each_message_is_published_for_the_live_inbox(
     assert stored is not None
     assert event == {
         "user_id": "u-1",
+        "prev": None,  # the user's first message
         "message": {
             "id": stored.id,
             "title": "Outage for u-1",
