@@ -7,8 +7,9 @@ first replays every message of the user above it, oldest first, in pages of
 ``REPLAY_PAGE`` (no cap).
 
 - ``message``: a new message (``InboxMessageOut`` without ``read_at`` and ``rating``).
-- ``counts``: ``{"unread": n, "unseen": n, "total": n}``, sent when the stream opens, after a catch-up and
-  whenever the user's read state changes (a mark read in any tab, on any web process).
+- ``counts``: ``{"unread": n, "unseen": n, "total": n}``, sent when the stream opens,
+  after a catch-up and whenever the user's read state changes (a mark in any tab, on
+  any web process).
 - ``resync``: ``{"reason": "redis" | "slow"}``: live events were missed (Redis was away,
   or the client read too slowly). What was missed follows at once (``message`` events,
   then ``counts``); a page that shows read markers should list the inbox again.
@@ -23,11 +24,10 @@ first ``counts`` event carries that id).
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import asyncio
 import json
 import logging
+from dataclasses import asdict
 
 from aiohttp_sse import EventSourceResponse
 from sqlalchemy import func, select
@@ -49,7 +49,8 @@ DOCUMENTED = (
     "cannot send headers). Every event's `id` is the stream's cursor: send it back as "
     "`Last-Event-ID` (EventSource does) and every message stored after it is replayed "
     "first, oldest first, however many. Events: `message` (a new message: id, title, "
-    'body, url, created_at); `counts` (`{"unread": n, "unseen": n, "total": n}`: when the stream opens, after a '
+    "body, url, created_at); `counts` "
+    '(`{"unread": n, "unseen": n, "total": n}`: when the stream opens, after a '
     "catch-up, and whenever the user's read state changes in any tab); `resync` "
     '(`{"reason": "redis" | "slow"}`: live events were missed; what was missed follows '
     "at once as `message` events and then `counts`; a page that shows read markers "
