@@ -64,7 +64,7 @@ async def test_a_reconnect_gets_every_missed_message_even_past_a_hundred(
     counts = await next_event(response)
     assert (counts["event"], data(counts), counts["id"]) == (
         "counts",
-        {"unread": 151},
+        {"unread": 151, "unseen": 151, "total": 151},
         str(missed[-1]),
     )
     response.close()
@@ -78,7 +78,11 @@ async def test_a_stream_opened_without_last_event_id_starts_from_the_newest(
         "/inbox/stream", params={"user": "user-1", "hash": proof(settings, "user-1")}
     )
     counts = await next_event(response)
-    assert (counts["event"], counts["id"], data(counts)) == ("counts", str(newest), {"unread": 2})
+    assert (counts["event"], counts["id"], data(counts)) == (
+        "counts",
+        str(newest),
+        {"unread": 2, "unseen": 2, "total": 2},
+    )
     [three] = await deliver(sessions, redis, "user-1", "three")
     event = await next_event(response)
     assert (event["event"], event["id"], data(event)["title"]) == ("message", str(three), "three")
@@ -104,11 +108,18 @@ async def test_marking_read_in_one_tab_updates_the_counts_of_every_tab(
     assert (await web_a.post(f"/api/v1/inbox/{one}/read", headers=headers)).status == 200
     for tab in (tab_a, tab_b):
         event = await next_event(tab)
-        assert (event["event"], data(event)) == ("counts", {"unread": 1})
+        # Reading one also marks it seen; neither is archived.
+        assert (event["event"], data(event)) == (
+            "counts",
+            {"unread": 1, "unseen": 1, "total": 2},
+        )
     assert (await web_b.post("/api/v1/inbox/read-all", headers=headers)).status == 200
     for tab in (tab_a, tab_b):
         event = await next_event(tab)
-        assert (event["event"], data(event)) == ("counts", {"unread": 0})
+        assert (event["event"], data(event)) == (
+            "counts",
+            {"unread": 0, "unseen": 0, "total": 2},
+        )
     # Another user's read state is not this user's: user-2's next event is its own.
     [later] = await deliver(b_sessions, b_redis, "user-2", "later")
     assert data(await next_event(other_user))["id"] == later

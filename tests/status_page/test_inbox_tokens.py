@@ -231,6 +231,8 @@ async def test_the_stream_takes_a_token_in_the_query(
 ) -> None:
     response = await client.get("/inbox/stream", params={"token": hs256(claims())})
     assert response.status == 200
+    opened = await next_event(response)
+    assert opened["event"] == "counts"  # every stream opens with the user's counts
     await deliver(sessions, redis, "user-1", "Checkout errors")
     event = await next_event(response)
     assert json.loads(event["data"])["title"] == "Checkout errors"
