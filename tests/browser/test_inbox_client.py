@@ -5,6 +5,7 @@ marking read, the keyboard, and message text that is only ever text."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,13 +14,14 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 from redis.asyncio import Redis
 
 from notifier import signing
 from status_page.dev_inbox import DEMO_USER
 from tests.browser.conftest import LOOP, TIMEOUT_MS, NewPage, Site
 from tests.inapp import deliver
+from tests.rating_prompts import make_prompt, rating_of
 
 pytestmark = LOOP
 
@@ -196,3 +198,94 @@ async def test_a_second_tab_sees_the_count_fall_when_the_first_reads(
 
     # Not reloaded: the stream's counts event tells the second tab.
     await expect(bell(second)).to_have_accessible_name("Notifications", timeout=5_000)
+
+
+async def test_more_messages_load_with_the_cursor(
+    site: Site, new_page: NewPage, redis: Redis
+) -> None:
+    await deliver(site.sessions, redis, DEMO_USER, *(f"Update {n}" for n in range(25)))
+    page = await open_example(new_page)
+    await bell(page).click()
+    await expect(panel(page).get_by_role("listitem")).to_have_count(20)
+
+    await panel(page).get_by_role("button", name="Load more").click()
+
+    await expect(panel(page).get_by_role("listitem")).to_have_count(25)
+    await expect(panel(page).get_by_role("button", name="Load more")).to_be_hidden()
+
+
+async def test_a_rating_prompt_is_answered_from_the_dropdown(site: Site, new_page: NewPage) -> None:
+    made = await make_prompt(site.sessions, channel="inapp", inapp_user_id=DEMO_USER)
+    page = await open_example(new_page)
+    await bell(page).click()
+
+    await panel(page).get_by_role("button", name="5: Very satisfied").click()
+
+    await expect(panel(page).get_by_text("Thank you for your answer.")).to_be_visible()
+    rating = await rating_of(site.sessions, made.prompt_id)
+    assert rating is not None
+    assert (rating.score, rating.channel) == (5, "inapp")
+
+
+def sse(*events: tuple[str, Any, int | None]) -> str:
+    """A text/event-stream body, as ``status_page.inbox.stream`` writes one."""
+    out = "retry: 50\n\n"
+    for name, data, event_id in events:
+        out += (f"id: {event_id}\n" if event_id else "") + f"event: {name}\n"
+        out += f"data: {json.dumps(data)}\n\n"
+    return out
+
+
+async def test_after_a_gap_the_bell_resyncs_and_shows_each_message_once(
+    site: Site, new_page: NewPage, redis: Redis
+) -> None:
+    # The stream is played from here so that it can end and come back: its events are
+    # the wire format the server writes (message with id; resync after a gap).
+    older, newer = await deliver(site.sessions, redis, DEMO_USER, "Older", "Newer")
+    listed = {m["id"]: m for m in (await inbox_api(site, ""))["data"]}
+    opened = asyncio.Event()
+    third: list[dict[str, Any]] = []
+    third_stored = asyncio.Event()
+    requests: list[str] = []  # the stream's requests
+
+    async def stream(route: Route) -> None:
+        requests.append(route.request.url)
+        if len(requests) == 1:
+            await opened.wait()  # the list is on screen; now replay one it has
+            body = sse(("message", listed[newer], newer))
+        elif len(requests) == 2:
+            await third_stored.wait()
+            body = sse(("message", third[0], third[0]["id"]), ("resync", {"reason": "gap"}, None))
+        else:
+            await route.fulfill(status=204)  # no more: EventSource stops
+            return
+        await route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    page = await new_page(viewport={"width": 1024, "height": 800})
+    await page.route("**/inbox/stream?*", stream)
+    await page.goto("/dev/inbox-example")
+    await bell(page).click()
+    await expect(panel(page).get_by_role("listitem")).to_have_count(2)
+    opened.set()
+
+    [third_id] = await deliver(site.sessions, redis, DEMO_USER, "Third")
+    third.extend(m for m in (await inbox_api(site, ""))["data"] if m["id"] == third_id)
+    third_stored.set()
+
+    await expect(panel(page).get_by_role("listitem")).to_have_count(3)
+    await expect(panel(page).get_by_role("listitem").first).to_contain_text("Third")
+    await expect(bell(page)).to_have_accessible_name("Notifications, 3 unread")
+    assert older < newer < third_id
+
+
+async def test_unmount_removes_the_bell_and_nothing_arrives_after_it(
+    site: Site, new_page: NewPage, redis: Redis
+) -> None:
+    page = await open_example(new_page)
+    await expect(bell(page)).to_be_visible()
+
+    await page.evaluate("() => window.forewarnBell.unmount()")
+
+    await expect(bell(page)).to_have_count(0)
+    await deliver(site.sessions, redis, DEMO_USER, "After sign-out")
+    await expect(page.get_by_text("After sign-out")).to_have_count(0)
