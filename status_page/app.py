@@ -11,12 +11,14 @@ from config import Settings
 from notifier.db import create_engine, sessionmaker
 from status_page import (
     cache,
+    dev_inbox,
     dev_outbox,
     enqueue,
     feeds,
     forms,
     html,
     inbox,
+    inbox_client,
     inbox_openapi,
     keys,
     live,
@@ -68,7 +70,9 @@ def create_app(settings: Settings) -> web.Application:
     rate.add_routes(app)
     webhooks.add_routes(app)
     dev_outbox.add_routes(app)
+    dev_inbox.add_routes(app)
     inbox.add_routes(app)
+    inbox_client.add_routes(app)
     inbox_openapi.add_routes(app)
     metrics.add_routes(app)
     return app
