@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from playwright.async_api import Locator, Page, Route, expect
 from redis.asyncio import Redis
@@ -182,7 +181,6 @@ async def test_markup_in_a_message_shows_as_text_on_a_phone_in_japanese(
     await page.screenshot(path=artifacts / "inbox-bell-375-ja.png")
 
 
-@pytest.mark.xfail(strict=False, reason="counts event lands with the stream branch")
 async def test_a_second_tab_sees_the_count_fall_when_the_first_reads(
     site: Site, new_page: NewPage, redis: Redis
 ) -> None:
