@@ -403,7 +403,6 @@ async def main() -> int:
             published = Nginx(folder / "published", snapshot, upstream, args.processes)
             await published.start()
             await until_published(http, published.url + "/", "Checkout errors")
-            visible = await visible_after(ops, incident_id, http, published.url, args.updates)
             # nginx and the bare app serve the bytes Forewarn serves now; the three runs
             # of a path are back to back, so whatever else the machine does weighs alike.
             nginx_base = f"http://127.0.0.1:{free_port()}"
@@ -425,6 +424,8 @@ async def main() -> int:
                 results[f"{name}_bare"] = await wrk(bare_base + path, args)
                 results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
                 results[f"{name}_published"] = await wrk(published.url + path, args)
+            # After the runs above, which compare the same bytes everywhere.
+            visible = await visible_after(ops, incident_id, http, published.url, args.updates)
             fan_outs = FanOuts(ops, incident_id, sendgrid, twilio, args.audience, phones)
             for name, path in PATHS.items():
                 results[f"{name}_fanout"] = await under_fan_out(base + path, args, fan_outs)
