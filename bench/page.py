@@ -1,7 +1,8 @@
 """Status page under a rush: `/` and `/api/v2/summary.json` under wrk, alone and while
 10,000-subscriber fan-outs run, against nginx serving the same bytes from files; and
-the published snapshot served by the shipped nginx configuration
-(deploy/nginx/forewarn.conf), alone and during the fan-outs.
+the page as the worker publishes it (FOREWARN_SNAPSHOT__TARGET=folder) served by the
+shipped nginx configuration (deploy/nginx/forewarn.conf), alone and during the fan-outs;
+and how soon an update posted through the ops API is on that published page.
 
     .venv/bin/python -m bench.page                  # 2 web processes, nginx with 2 workers
     .venv/bin/python -m bench.page --processes 1
@@ -23,6 +24,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +48,6 @@ from bench._common import (
     stop,
 )
 from tests.deploy.nginx import Nginx
-from tests.deploy.stand_in_publisher import publish
 from tests.fakes import FakeSendGrid, FakeTwilio
 
 PATHS = {"page": "/", "summary": "/api/v2/summary.json"}
@@ -293,6 +294,35 @@ async def shows(base: str, latest: str) -> bool:
     return all(seen)
 
 
+async def until_published(http: aiohttp.ClientSession, url: str, text: str) -> float:
+    """Poll ``url`` (every 10 ms, a minute at most) until its body holds ``text``; returns
+    the seconds it took."""
+    started = time.perf_counter()
+    async with asyncio.timeout(60):
+        while True:
+            async with http.get(url) as response:
+                if response.status == 200 and text in await response.text():
+                    return time.perf_counter() - started
+            await asyncio.sleep(0.01)
+
+
+async def visible_after(
+    ops: Ops, incident_id: str, http: aiohttp.ClientSession, published: str, updates: int
+) -> list[float]:
+    """Seconds from the ops API's answer to an update (nobody notified) until the
+    published `/` shows it, for each of ``updates`` updates, one at a time."""
+    delays = []
+    for n in range(updates):
+        body = f"Still on it ({n + 1}, {secrets.token_hex(4)})."
+        await ops.post(
+            f"/incidents/{incident_id}/updates",
+            {"status": "identified", "body": body, "notify": False},
+        )
+        delays.append(await until_published(http, published + "/", body))
+        await asyncio.sleep(0.3)  # not coalesced with the next one
+    return delays
+
+
 def row(name: str, load: Load) -> str:
     return f"{name:<34} {load.rps:>10,.0f} {load.p50_ms:>9.2f} {load.p99_ms:>9.2f} {load.errors:>7}"
 
@@ -306,6 +336,9 @@ async def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--audience", type=int, default=10_000)
+    parser.add_argument(
+        "--updates", type=int, default=20, help="updates timed until on the published page"
+    )
     parser.add_argument("--sms-every", type=int, default=10, help="every Nth has a phone")
     parser.add_argument("--sms-per-second", type=float, default=2000)
     parser.add_argument("--database-url", default=DATABASE_URL)
@@ -337,6 +370,9 @@ async def main() -> int:
         "FOREWARN_DELIVERY__SMS_WINDOW_MINUTES": "0",
         "FOREWARN_DELIVERY__EMAIL_WINDOW_MINUTES": "0",
     }
+    folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-nginx-"))
+    snapshot = folder / "snapshot"
+    env |= {"FOREWARN_SNAPSHOT__TARGET": "folder", "FOREWARN_SNAPSHOT__DIR": str(snapshot)}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     worker = start_forewarn(["worker"], env)
@@ -346,7 +382,7 @@ async def main() -> int:
     )
     results: dict[str, Load] = {}
     sizes: dict[str, int] = {}  # of the published files, as wrk gets them (no gzip)
-    folder = Path(tempfile.mkdtemp(prefix="forewarn-bench-nginx-"))
+    visible: list[float] = []
     nginx: subprocess.Popen[bytes] | None = None
     bare: subprocess.Popen[bytes] | None = None
     published: Nginx | None = None
@@ -361,14 +397,12 @@ async def main() -> int:
                 await wrk(base + path, args, duration=WARM_UP)  # every process, every template
                 async with http.get(base + path) as response:
                     bodies[name] = await response.read()
-            # The page as published (tests' stand-in for the worker's publisher, same
-            # layout), behind the shipped nginx configuration with Forewarn upstream.
-            snapshot = folder / "snapshot"
-            async with aiohttp.ClientSession(base_url=base) as forewarn:
-                await publish(forewarn, snapshot, "bench")
+            # The page as the worker published it after build_page's changes, behind the
+            # shipped nginx configuration with Forewarn upstream.
             upstream = base.removeprefix("http://")
             published = Nginx(folder / "published", snapshot, upstream, args.processes)
             await published.start()
+            await until_published(http, published.url + "/", "Checkout errors")
             # nginx and the bare app serve the bytes Forewarn serves now; the three runs
             # of a path are back to back, so whatever else the machine does weighs alike.
             nginx_base = f"http://127.0.0.1:{free_port()}"
@@ -390,6 +424,8 @@ async def main() -> int:
                 results[f"{name}_bare"] = await wrk(bare_base + path, args)
                 results[f"{name}_nginx"] = await wrk(nginx_base + path, args)
                 results[f"{name}_published"] = await wrk(published.url + path, args)
+            # After the runs above, which compare the same bytes everywhere.
+            visible = await visible_after(ops, incident_id, http, published.url, args.updates)
             fan_outs = FanOuts(ops, incident_id, sendgrid, twilio, args.audience, phones)
             for name, path in PATHS.items():
                 results[f"{name}_fanout"] = await under_fan_out(base + path, args, fan_outs)
@@ -437,6 +473,11 @@ async def main() -> int:
             f"({sizes[name]:,} bytes against {len(bodies[name]):,})"
         )
     print(
+        f"an update on the published page (nginx's /) after the API answered, "
+        f"{len(visible)} updates: p50 {statistics.median(visible):.2f} s, "
+        f"max {max(visible):.2f} s"
+    )
+    print(
         f"fan-outs of {args.audience:,} ({phones:,} SMS) during the two loaded runs: "
         f"{fan_outs.done}, {mean_fan_out:.1f} s each on average"
     )
@@ -475,6 +516,8 @@ async def main() -> int:
             + results[f"{name}_published_fanout"].errors,
         }
     figures |= {
+        "visible_p50_s": round(statistics.median(visible), 3),
+        "visible_max_s": round(max(visible), 3),
         "fanouts": fan_outs.done,
         "fanout_mean_s": round(mean_fan_out, 2),
         "load_average": [round(load_before, 1), round(load_after, 1)],

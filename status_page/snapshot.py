@@ -159,7 +159,9 @@ async def _wanted(app: web.Application) -> list[Wanted]:
             return Wanted(url, f"{lang}/{path}index.html", lang, status)
 
         wanted += [page("/", ""), page("/history", "history/")]
-        wanted += [page(f"/history?month={m}", f"history/{m}/") for m in months[1:]]
+        # Every month at its own address, the current one too: an earlier month's "next"
+        # link names it.
+        wanted += [page(f"/history?month={m}", f"history/{m}/") for m in months]
         for record_id, kind in records:
             if kind == IncidentKind.maintenance:
                 wanted.append(page(f"/maintenance/{record_id}", f"maintenance/{record_id}/"))

@@ -310,6 +310,12 @@ def test_the_worker_publishes_where_nginx_reads() -> None:
     conf = NGINX_CONF.read_text()
 
     assert "page:/srv/forewarn" in services["worker"]["volumes"]
+    # The worker publishes there; the web processes ask it to after each change, which
+    # they do only with a target set (the folder setting needs its DIR to start).
+    for name in ("worker", "web"):
+        env = services[name]["environment"]
+        assert env["FOREWARN_SNAPSHOT__TARGET"] == "folder", name
+        assert env["FOREWARN_SNAPSHOT__DIR"] == "/srv/forewarn", name
     assert "page:/srv/forewarn:ro" in services["nginx"]["volumes"]
     assert "    root /srv/forewarn/current;\n" in conf
     # The worker keeps its metrics mount beside it (the merge replaced the list).

@@ -1,5 +1,7 @@
 """The shipped nginx configuration (``deploy/nginx/forewarn.conf``), run for real: nginx
-on 127.0.0.1 serving a published snapshot, with the app on 127.0.0.1 behind it.
+on 127.0.0.1 serving a snapshot published by the worker's own publisher
+(``tests/deploy/publish.py``), with the app on 127.0.0.1 behind it. Every link of the
+published page resolves through it (a crawl).
 
 Forewarn down, page up: with the web processes stopped (or their database gone) the
 page, its incidents and the v2 JSON still answer 200 with the last published state,
@@ -9,25 +11,29 @@ and the subscribe link answers the paused page (503), never a 502.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from pytest_aiohttp import AiohttpClient, AiohttpServer
+from pytest_aiohttp import AiohttpServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from forewarn import demo
 from notifier.db import utcnow
+from notifier.page.statuspage_v2 import NAMES
 from status_page import create_app
 from status_page.i18n import from_accept_language
 from tests.conftest import make_settings
 from tests.deploy.nginx import MISSING, NGINX, Nginx
-from tests.deploy.stand_in_publisher import PAUSED, Client, publish
+from tests.deploy.publish import publish
 
 pytestmark = pytest.mark.skipif(not NGINX.exists(), reason=MISSING)
 
@@ -38,6 +44,7 @@ JA = {"Accept-Language": "ja,en-US;q=0.9,en;q=0.8"}  # Chrome's, set to Japanese
 class Site:
     nginx: Nginx
     upstream: TestServer
+    settings: Settings
     snapshot: Path
     release: Path
     http: aiohttp.ClientSession  # no cookie jar, no Accept-Encoding unless a test sends one
@@ -62,7 +69,6 @@ async def seeded(sessions: async_sessionmaker[AsyncSession]) -> None:
 @pytest.fixture
 async def site(
     aiohttp_server: AiohttpServer,
-    aiohttp_client: AiohttpClient,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     tmp_path: Path,
@@ -70,7 +76,7 @@ async def site(
     await seeded(sessions)
     upstream = await aiohttp_server(create_app(settings), host="127.0.0.1")
     snapshot = tmp_path / "snapshot"
-    release = await publish(await aiohttp_client(upstream), snapshot, "r1")
+    release = await publish(settings, snapshot)
     nginx = Nginx(tmp_path / "nginx", snapshot, f"127.0.0.1:{upstream.port}")
     await nginx.start()
     async with aiohttp.ClientSession(
@@ -78,7 +84,7 @@ async def site(
         skip_auto_headers=["Accept-Encoding"],
         auto_decompress=False,
     ) as http:
-        yield Site(nginx, upstream, snapshot, release, http)
+        yield Site(nginx, upstream, settings, snapshot, release, http)
     await nginx.stop()
     assert "[emerg]" not in nginx.error_log
 
@@ -221,26 +227,24 @@ async def test_a_matching_etag_gets_304(site: Site) -> None:
     assert summary_again.status == 304
 
 
-async def test_a_new_release_is_served_at_once(
-    site: Site, aiohttp_client: AiohttpClient, admin: dict[str, str]
-) -> None:
-    client: Client = await aiohttp_client(site.upstream)
-    posted = await client.post(
-        "/api/v1/incidents",
+async def test_a_new_release_is_served_at_once(site: Site, admin: dict[str, str]) -> None:
+    async with site.http.post(
+        site.nginx.url + "/api/v1/incidents",
         json={"title": "Payments delayed", "body": "Card payments are slow.", "notify": False},
         headers=admin,
-    )
-    assert posted.status == 201, await posted.text()
+    ) as posted:
+        assert posted.status == 201, await posted.text()
     before, _ = await site.get("/")
 
-    await publish(client, site.snapshot, "r2")
+    release = await publish(site.settings, site.snapshot)
     after, body = await site.get("/", **{"If-None-Match": before.headers["ETag"]})
     _, summary = await site.get("/api/v2/summary.json")
 
     assert after.status == 200
     assert b"Payments delayed" in body
     assert b"Payments delayed" in summary
-    assert (site.snapshot / "current").resolve() == site.snapshot / "releases" / "r2"
+    assert release != site.release
+    assert (site.snapshot / "current").resolve() == release
 
 
 async def test_a_maintenance_linked_as_an_incident_is_sent_on_as_the_app_does(
@@ -258,6 +262,127 @@ async def test_a_maintenance_linked_as_an_incident_is_sent_on_as_the_app_does(
     assert (page.status, body) == (200, site.file(f"ja/maintenance/{ident}/index.html"))
 
 
+async def test_history_months_are_served_from_their_own_pages(site: Site) -> None:
+    months = sorted(
+        p.parent.name for p in (site.snapshot / "current" / "ja" / "history").glob("*/index.html")
+    )
+    current, earlier = months[-1], months[:-1]
+    assert earlier, "the demo has history before this month"
+
+    plain, body = await site.get("/history", **JA)
+    same, named = await site.get(f"/history?month={current}", **JA)
+    older, old = await site.get(f"/history?lang=en&month={earlier[-1]}")
+
+    assert (plain.status, body) == (200, site.file("ja/history/index.html"))
+    assert (same.status, named) == (200, site.file(f"ja/history/{current}/index.html"))
+    assert (older.status, old) == (200, site.file(f"en/history/{earlier[-1]}/index.html"))
+    assert older.headers["Content-Language"] == "en"
+    assert "Accept-Language" in vary(plain)
+    # What the app cannot read as a month is its 404 page; so is a month not published.
+    for month in ("2026-13", "26-11", "../../en", "", "1969-12"):
+        response, missing = await site.get(f"/history?month={month}", **JA)
+        assert (response.status, missing) == (404, site.file("ja/404/index.html")), month
+
+
+# --- every link of the published page ------------------------------------------------
+
+
+def links(base: str, body: bytes, public_url: str) -> set[str]:
+    """The internal addresses ``body`` (fetched at path ``base``) links to, as paths with
+    their query: a page's or feed's href, src and action attributes and RSS ``<link>``s,
+    a JSON document's URLs under ``public_url``."""
+    text = body.decode()
+    if text.startswith("{"):
+        found = set(_urls(json.loads(text)))
+    else:
+        collector = _Links()
+        collector.feed(text)
+        found = collector.found
+    paths = set()
+    for link in found:
+        absolute = urljoin(f"http://page.test{base}", link)
+        if absolute.startswith(public_url):
+            absolute = "http://page.test" + absolute.removeprefix(public_url)
+        parts = urlsplit(absolute)
+        if parts.netloc == "page.test":
+            path = parts.path or "/"
+            paths.add(f"{path}?{parts.query}" if parts.query else path)
+    return paths
+
+
+def _urls(document: Any) -> list[str]:
+    if isinstance(document, dict):
+        return [url for value in document.values() for url in _urls(value)]
+    if isinstance(document, list):
+        return [url for value in document for url in _urls(value)]
+    return [document] if isinstance(document, str) and document.startswith("http") else []
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+        self._in_link = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_link = tag == "link" and not attrs
+        for name, value in attrs:
+            if name in ("href", "src", "action") and value and not value.startswith("#"):
+                self.found.add(value)
+
+    def handle_data(self, data: str) -> None:
+        if self._in_link and data.strip():  # RSS: <link>http://...</link>
+            self.found.add(data.strip())
+        self._in_link = False
+
+
+DYNAMIC = re.compile(r"^/(?:subscribe|manage/|unsubscribe/|rate/|dev/|api/v1/|inbox/)")
+
+
+async def test_every_link_of_the_published_page_resolves_through_nginx(site: Site) -> None:
+    """A crawl from ``/`` in each language (and from the 404 and paused pages, which
+    nothing links to): every internal link answers 200 through nginx, after a redirect
+    at most; a static page's links are followed, a dynamic one is only asked for."""
+    public_url = str(site.settings.public_url).rstrip("/")
+    queue = [("/", "lang=en"), ("/", "lang=ja")]
+    missing, paused = "/no-such-page", site.file("ja/paused/index.html")
+    _, not_found = await site.get(missing, **JA)
+    pending = {(link, missing) for link in links(missing, not_found, public_url)}
+    pending |= {(link, "/subscribe") for link in links("/subscribe", paused, public_url)}
+    # A page's links to itself in another language are that page: the 404 page's too.
+    pending = {(link, page) for link, page in pending if urlsplit(link).path != page}
+    components = json.loads(site.file("api/v2/components.json"))["components"]
+    pending |= {
+        (f"/components/{c['id']}/{name}", "(components.json)")
+        for c in components
+        if not c.get("group")
+        for name in ("feed.atom", "feed.rss", "badge.svg")
+    }
+    pending |= {(f"/api/v2/{name}", "(Statuspage's paths)") for name in NAMES}
+    pending |= {(f"/?{query}", "(start)") for _, query in queue}
+    seen: dict[str, int] = {}
+    while pending:
+        link, page = pending.pop()
+        if link in seen:
+            continue
+        async with site.http.get(site.nginx.url + link) as response:
+            seen[link] = response.status
+            body = await response.read()
+            final = response.url.path
+        assert response.status == 200, f"{link} (linked from {page}): {response.status}"
+        if DYNAMIC.match(final):
+            continue
+        for found in links(link, body, public_url):
+            if found not in seen:
+                pending.add((found, link))
+    pages = [link for link in seen if link.startswith("/incidents/")]
+    print(f"\n{len(seen)} internal links through nginx, {len(pages)} to incidents")
+    assert any(link.startswith("/history?month=") for link in seen)
+    assert any(link.startswith("/maintenance/") for link in seen)
+    assert "/subscribe" in seen
+    assert "/feed.rss" in seen
+
+
 # --- unknown addresses ---------------------------------------------------------------------
 
 
@@ -268,7 +393,7 @@ async def test_an_unknown_address_gets_the_snapshot_404_in_the_visitor_s_languag
         "/no-such-page",
         "/en/index.html",
         "/manifest.json",
-        "/releases/r1/",
+        f"/releases/{site.release.name}/",
         "/en/paused/index.html",
         "/incidents/no-such-id",
     ):
@@ -325,7 +450,7 @@ async def assert_subscribing_is_paused(site: Site, *others: str) -> None:
     ):
         response, body = await site.get(path, **headers)
         assert response.status == 503, (path, body)
-        assert body == PAUSED[lang].encode(), path
+        assert body == site.file(f"{lang}/paused/index.html"), path
         assert response.headers["Retry-After"] == "60"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"

@@ -217,3 +217,13 @@ async def test_a_not_found_page_is_in_the_visitors_language(client: Client) -> N
 
     assert '<html lang="ja">' in html
     assert "ページが見つかりません" in text_of(html)
+
+
+async def test_the_language_switch_keeps_the_address_it_is_read_at(client: Client) -> None:
+    # Relative to the page's own address: the static snapshot serves one 404 page at every
+    # unknown address and the paused page at /subscribe, so neither may name a path.
+    history = await get(client, "/history?month=2026-10")
+    missing = await get(client, "/no-such-page", status=404, headers=JA)
+
+    assert 'href="?month=2026-10&amp;lang=ja" lang="ja"' in history
+    assert 'href="?lang=en" lang="en"' in missing
