@@ -129,6 +129,9 @@ async def main() -> None:
     parser.add_argument(
         "--zones", type=int, default=1, help="time zones the audience is spread over (1-20)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="`forewarn worker` processes (CPU summed)"
+    )
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     args = parser.parse_args()
@@ -158,7 +161,11 @@ async def main() -> None:
         args.sms_per_second,
         secret_key=settings.secret_key.get_secret_value(),
     )
-    worker = start_forewarn(["worker"], env, profile=os.environ.get("BENCH_PROFILE", ""))
+    profile = os.environ.get("BENCH_PROFILE", "")
+    workers = [
+        start_forewarn(["worker"], env, profile=f"{profile}.{n}" if profile and n else profile)
+        for n in range(args.workers)
+    ]
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -189,14 +196,16 @@ async def main() -> None:
                 break
             await asyncio.sleep(0.1)
         emails, sms = len(sendgrid.delivered), len(twilio.delivered)
-        peak = peak_rss_mb(measured_pid(worker))
-        cpu = cpu_seconds(measured_pid(worker))
+        # The largest worker's peak; every worker's CPU.
+        peak = max(peak_rss_mb(measured_pid(worker)) for worker in workers)
+        cpu = sum(cpu_seconds(measured_pid(worker)) for worker in workers)
         # This process: the fakes parsing every request, the web app, this loop. It
         # competes with the worker and PostgreSQL for the same cores.
         usage = resource.getrusage(resource.RUSAGE_SELF)
         bench_cpu = usage.ru_utime + usage.ru_stime - bench_cpu_before
     finally:
-        stop(worker)
+        for worker in workers:
+            stop(worker)
         await runner.cleanup()
 
     first = min(clock.first.values()) - returned
@@ -227,6 +236,7 @@ async def main() -> None:
         json.dumps(
             {
                 "audience": args.audience,
+                "workers": args.workers,
                 "first_request_s": round(first, 3),
                 "email_all_sent_s": round(email_all, 2),
                 "email_per_s": round(email_rate),
