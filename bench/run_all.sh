@@ -34,7 +34,10 @@ run() {
     shift
     echo "== $name: $*" >&2
     local started=$SECONDS
-    timeout --kill-after=30 "$LIMIT" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+    # SIGINT first: the benchmark's cleanup stops the worker and web processes it started
+    # (each in a session of its own, out of reach of a signal to this group); SIGTERM
+    # left them running, sending for a database the next benchmark recreates.
+    timeout --signal=INT --kill-after=30 "$LIMIT" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
     echo "$? $((SECONDS - started))" >"$OUT/$name.rc"
     tail -n 1 "$OUT/$name.err" >&2
 }
