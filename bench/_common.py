@@ -214,7 +214,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def measured_pid(process: subprocess.Popen[bytes]) -> int:
+    """The ``forewarn`` process of ``start_forewarn``: py-spy's child when profiled (py-spy's
+    own memory and CPU are not the worker's)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    if Path(f"/proc/{process.pid}/comm").read_text().strip() == "py-spy" and children.exists():
+        found = children.read_text().split()
+        if found:
+            return int(found[0])
+    return process.pid
+
+
 def peak_rss_mb(pid: int) -> float:
+    """The peak resident set size of process ``pid`` so far (VmHWM), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024

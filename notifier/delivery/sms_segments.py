@@ -17,6 +17,13 @@ def encoding(text: str) -> str:
     return "GSM-7" if _GSM7.issuperset(text) else "UCS-2"
 
 
+def _extended(text: str) -> int:
+    """How many extension-table characters ``text`` holds (each costs a second septet)."""
+    if _GSM7_EXTENDED.isdisjoint(text):
+        return 0
+    return sum(text.count(c) for c in _GSM7_EXTENDED)
+
+
 def segments(text: str, *, ucs2: bool = False) -> int:
     """How many SMS segments ``text`` is billed as (an empty text: 1); ``ucs2``: count it
     as UCS-2 even when it is GSM-7 (a value substituted later will make it so).
@@ -27,7 +34,13 @@ def segments(text: str, *, ucs2: bool = False) -> int:
     """
     if not text:
         return 1
-    if not ucs2 and encoding(text) == "GSM-7":
+    gsm7 = not ucs2 and encoding(text) == "GSM-7"
+    # Most texts fit one segment: counted in C, no list of costs per character.
+    if gsm7 and len(text) + _extended(text) <= 160:
+        return 1
+    if not gsm7 and len(text.encode("utf-16-le")) <= 140:
+        return 1
+    if gsm7:
         costs = [2 if c in _GSM7_EXTENDED else 1 for c in text]
         single, multi = 160, 153
     else:

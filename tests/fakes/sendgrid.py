@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from tests.fakes.base import FakeServer
@@ -36,13 +37,13 @@ class FakeSendGrid(FakeServer):
 
     async def _send(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            body = await request.json()
+            body = await request.json(loads=orjson.loads)
             self.requests.append(MailRequest(body, request.headers.get("Authorization", ""), ""))
             return web.json_response(
                 {"errors": [{"message": "The provided authorization grant is invalid"}]},
                 status=401,
             )
-        body = await request.json()
+        body = await request.json(loads=orjson.loads)
         self.journal.append("email asked")
         recipients = [p["to"][0]["email"] for p in body["personalizations"]]
         failure = next((f for f in list(self.failures) if f.to is None or f.to in recipients), None)

@@ -189,6 +189,27 @@ async def recorded(sessions: Sessions, providers: Providers) -> bool:
     return count == providers.answered
 
 
+async def exposed(cluster: Cluster) -> set[str]:
+    """Addresses a fault now could make go twice: those of the calls in flight (made,
+    unanswered) and of the calls answered whose outcome the database does not hold yet.
+    Every other message is recorded as sent, and a recorded outcome is never sent again:
+    design.md's "the window for a duplicate is one in-flight provider call"."""
+    calls: dict[str, list[str]] = {}  # provider id -> the addresses that call carried
+    for providers in cluster.providers:
+        calls.update((r.sid, [r.to]) for r in providers.twilio.requests if r.sid)
+        calls.update(
+            (r.message_id, r.recipients) for r in providers.sendgrid.requests if r.message_id
+        )
+    unanswered = set(in_flight(cluster.sms_gates + cluster.email_gates))
+    async with cluster.sessions() as session:
+        recorded = set(
+            await session.scalars(
+                select(Delivery.provider_id).where(Delivery.provider_id.in_(list(calls)))
+            )
+        )
+    return unanswered | {a for sid, to in calls.items() if sid not in recorded for a in to}
+
+
 def in_flight(gates: list[Gate]) -> list[str]:
     """Addresses of the calls these gates have not answered yet."""
     return [a for gate in gates for addresses in gate.in_flight.values() for a in addresses]

