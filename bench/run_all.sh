@@ -19,13 +19,16 @@ mkdir -p "$OUT"
 where=()
 [ -n "${BENCH_DATABASE_URL:-}" ] && where+=(--database-url "$BENCH_DATABASE_URL")
 [ -n "${BENCH_REDIS_URL:-}" ] && where+=(--redis-url "$BENCH_REDIS_URL")
+# bench.inapp starts a Redis of its own (it restarts it): the database only.
+database=()
+[ -n "${BENCH_DATABASE_URL:-}" ] && database+=(--database-url "$BENCH_DATABASE_URL")
 
 if [ -n "${BENCH_FULL:-}" ]; then
     small=10000 large=100000 sms_only=20000 killed=(--mode both) page=(--duration 10)
-    mutations=()
+    streams=2000 mutations=()
 else
     small=2000 large=10000 sms_only=2000 killed=(--mode new) page=(--duration 3)
-    mutations=(1 2 3)
+    streams=200 mutations=(1 2 3)
 fi
 
 # name | command: the name is the output file's and the table's first column.
@@ -48,8 +51,11 @@ run "fanout_sms_only_$sms_only" "$PY" -m bench.fanout --audience "$sms_only" \
     --sms-every 1 --sms-only "${where[@]}"
 run killed "$PY" -m bench.killed "${killed[@]}" "${where[@]}"
 run page "$PY" -m bench.page "${page[@]}" "${where[@]}"
+run snapshot "$PY" -m bench.snapshot --runs 5 "${where[@]}"
+run inapp "$PY" -m bench.inapp --streams "$streams" "${database[@]}"
+run inapp_restart "$PY" -m bench.inapp --streams "$streams" --restart "${database[@]}"
 run mutations "$PY" -m bench.mutations "${mutations[@]}"
 
 echo "outputs in $OUT" >&2
 "$PY" -m bench.table "$OUT" "fanout_$small" "fanout_$large" "fanout_sms_only_$sms_only" \
-    killed page mutations
+    killed page snapshot inapp inapp_restart mutations

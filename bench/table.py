@@ -100,6 +100,25 @@ def mutations(name: str, f: dict[str, Any]) -> list[Row]:
     ]
 
 
+def snapshot(name: str, f: dict[str, Any]) -> list[Row]:
+    return [
+        (name, "files published (with .gz)", str(f["files"]), "files", ""),
+        (name, "first publication", f"{f['first_s']:.2f}", "s", ""),
+        (name, "publication, median of the rest", f"{f['median_s']:.2f}", "s", "< 1"),
+    ]
+
+
+def inapp(name: str, f: dict[str, Any]) -> list[Row]:
+    label = f"{name} ({f['streams']:,} streams)"
+    return [
+        (label, "message after, p50", str(f["p50_ms"]), "ms", ""),
+        (label, "message after, p99", str(f["p99_ms"]), "ms", ""),
+        (label, "memory per open stream", str(f["kb_per_stream"]), "KB", ""),
+        (label, "lost", str(f["lost"]), "messages", "0"),
+        (label, "duplicated", str(f["duplicated"]), "messages", "0"),
+    ]
+
+
 def rows_of(name: str, figures: Any) -> list[Row]:
     if name.startswith("fanout"):
         return fanout(name, figures)
@@ -107,6 +126,10 @@ def rows_of(name: str, figures: Any) -> list[Row]:
         return killed(name, figures)
     if name == "page":
         return page(name, figures)
+    if name == "snapshot":
+        return snapshot(name, figures)
+    if name.startswith("inapp"):
+        return inapp(name, figures)
     return mutations(name, figures)
 
 
