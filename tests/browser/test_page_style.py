@@ -110,3 +110,25 @@ async def test_the_brand_colours_the_stripe_and_buttons_and_the_logo_leads_to_th
     await page.screenshot(path=artifacts / "subscribe-branded.png", full_page=True)
     await logo.click()
     await expect(page).to_have_url(site.url + "/history")
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading"),
+    [("en", "Subscriptions are paused"), ("ja", "登録の受付を一時停止しています")],
+)
+async def test_the_paused_page_a_visitor_meets_while_forewarn_is_down_fits_a_phone(
+    site: Site, new_page: NewPage, artifacts: Path, lang: str, heading: str
+) -> None:
+    # What nginx serves from the published page for /subscribe when no web process answers.
+    page = await new_page(locale=lang, viewport=PHONE)
+
+    response = await page.goto("/paused")
+
+    assert response is not None
+    assert response.status == 503
+    await expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    await expect(page.get_by_role("link", name="Test status")).to_be_visible()
+    assert "system-ui" in await style_of(page, "body", "fontFamily")
+    width = await page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    await page.screenshot(path=artifacts / f"paused-phone-{lang}.png", full_page=True)
