@@ -276,3 +276,30 @@ async def test_a_hostile_last_event_id_starts_the_stream_from_the_newest(
         line = await answer.content.readline()
     assert line.decode().strip() == f"id: {message}"
     answer.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "user=%ED%A0%80&hash=00",  # a lone surrogate, as UTF-8 would never write it
+        "user=%FF%FE&hash=%FF",
+        "user=u&hash=" + "%C3%A9" * 32,
+        "user=" + "u" * 6000 + "&hash=0",
+        "user=user-1&hash=abc&token=",
+    ],
+)
+async def test_a_hostile_user_or_hash_on_the_stream_is_401(
+    client: Client, settings: Settings, query: str
+) -> None:
+    answer = await client.get(f"/inbox/stream?{query}")
+    if "%ED" in query or "%FF" in query:
+        # Not UTF-8: refused app-wide before any handler, as a page (400), never a 500.
+        assert answer.status == 400
+    else:
+        await problem(answer, 401, "user and hash")
+
+
+async def test_a_non_ascii_user_header_is_401(client: Client, settings: Settings) -> None:
+    headers = {"X-Forewarn-User": "usér", "X-Forewarn-User-Hash": "é" * 64}
+    answer = await client.get("/api/v1/inbox", headers=headers)
+    await problem(answer, 401, "X-Forewarn-User")
