@@ -8,8 +8,10 @@ parent serves nothing, so no request can kill the supervision.
 
 A child that ends is started again: at once if it had served, else after a pause
 doubling from ``FIRST_PAUSE`` to ``LONGEST_PAUSE``; after ``START_FAILURES`` failed
-starts in a row the parent stops every child and gives up (``GaveUp``), rather than
-start processes for ever. SIGTERM or SIGINT to the parent is passed to every child,
+starts in a row, if no other child serves, the parent stops every child and gives up
+(``GaveUp``), rather than start processes for ever. While another serves it keeps
+trying: a replacement that cannot start during a Redis outage must not take the
+working one down with it. SIGTERM or SIGINT to the parent is passed to every child,
 each drains its own requests, and the parent exits once they have; a second signal
 kills them and exits at once. A child ends when the parent does
 (``follow_parent``), so none is left holding the port.
@@ -50,13 +52,27 @@ class _Child:
     process: asyncio.subprocess.Process
     ready: int  # read end of the pipe the child writes one byte to once it serves
     started: float = field(default_factory=time.monotonic)
+    serving: bool = False  # it said so (read as soon as it did, by ``watch``)
+
+    def watch(self) -> None:
+        """Notice the child's ready byte as it comes, so that the others' slots know
+        some process serves (``Supervisor._serving``)."""
+        asyncio.get_running_loop().add_reader(self.ready, self._read)
+
+    def _read(self) -> None:
+        self.serving = self.serving or os.read(self.ready, 1) == b"1"
+        asyncio.get_running_loop().remove_reader(self.ready)
 
     def served(self) -> bool:
         """Did it say it served? (Call once it has exited: the pipe is then closed.)"""
         try:
-            return os.read(self.ready, 1) == b"1"
+            return self.serving or os.read(self.ready, 1) == b"1"
         finally:
-            os.close(self.ready)
+            self.close()
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.ready)
+        os.close(self.ready)
 
 
 class Supervisor:
@@ -141,7 +157,7 @@ class Supervisor:
                 )
                 continue
             failures += 1
-            if failures >= START_FAILURES:
+            if failures >= START_FAILURES and not self._serving():
                 raise GaveUp(
                     f"web processes keep failing at start ({failures} in a row, the last "
                     f"{how}); see their errors above"
@@ -172,8 +188,14 @@ class Supervisor:
         finally:
             os.close(tell)
         child = _Child(process, ready)
+        child.watch()
         self._children[process.pid] = child
         return child
+
+    def _serving(self) -> bool:
+        # Another process still serves (as through a Redis outage, when a new one cannot
+        # start): keep trying every LONGEST_PAUSE rather than stop the one that works.
+        return any(child.serving for child in self._children.values())
 
     async def _stop_children(self) -> None:
         """SIGTERM each child, wait for its drain, kill it past that."""
@@ -191,7 +213,7 @@ class Supervisor:
                 log.warning("web process %d did not stop in time: killed", child.process.pid)
                 child.process.kill()
                 await child.process.wait()
-            os.close(child.ready)
+            child.close()
             self._ended(child.process.pid)
         self._children.clear()
 

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 # Clocks of the host and of Forewarn may be a few seconds apart; no more is forgiven.
 LEEWAY_SECONDS = 10
+# The claims that are dates (RFC 7519 section 4.1).
+_DATES = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def user_of(token: str, keys: Mapping[str, VerifyingKey]) -> str:
             token,
             chosen.key,
             algorithms=[chosen.algorithm],
-            options={"require": ["exp", "sub"]},
+            # sub is checked below, to say so when it is not a user id.
+            options={"require": ["exp", "sub"], "verify_sub": False},
             leeway=LEEWAY_SECONDS,
         )
     except jwt.InvalidAlgorithmError:
@@ -91,12 +94,20 @@ def user_of(token: str, keys: Mapping[str, VerifyingKey]) -> str:
         raise BadToken("the user token has expired") from None
     except jwt.MissingRequiredClaimError as exc:
         raise BadToken(f"the user token has no {exc.claim} claim") from None
-    except (jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError):
+    except jwt.ImmatureSignatureError:
         raise BadToken("the user token is not valid yet") from None
+    except jwt.InvalidIssuedAtError:
+        raise BadToken("the user token's iat is not a NumericDate") from None
     except jwt.InvalidSignatureError:
         raise BadToken("the user token's signature does not verify") from None
     except jwt.InvalidTokenError:
         raise BadToken("the user token is not valid") from None
+    for name in _DATES:
+        # PyJWT takes "1764000000" (a string) or true for a date; RFC 7519 section 2
+        # says a NumericDate is a JSON number.
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadToken(f"the user token's {name} is not a NumericDate")
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id:
         raise BadToken("the user token's sub is not a user id")

@@ -25,7 +25,13 @@ from notifier.care import inbox_prompts, ratings
 from notifier.db import utcnow
 from notifier.schemas.inbox import InboxQuery, InboxRatingIn
 from status_page import inbox_http, inbox_marks, inbox_stream, keys, live
-from status_page.api.errors import ApiError, body_field, field_errors, json_body
+from status_page.api.errors import (
+    ApiError,
+    body_field,
+    field_errors,
+    json_body,
+    problem_response,
+)
 from status_page.api.models.inbox import InboxCounts, InboxPage, Marked
 from status_page.inbox_http import API_PATH as API_PATH
 from status_page.inbox_http import HASH_HEADER as HASH_HEADER
@@ -163,8 +169,7 @@ async def rate_one(request: web.Request) -> web.Response:
 
 def _last_event_id(request: web.Request) -> int | None:
     # EventSource sends the id of the last event it got when it reconnects.
-    raw = request.headers.get("Last-Event-ID", "")
-    return int(raw) if raw.isdecimal() and int(raw) <= MAX_ID else None
+    return inbox_http.as_id(request.headers.get("Last-Event-ID", ""))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -175,12 +180,18 @@ async def stream(request: web.Request) -> web.StreamResponse:
     (401 otherwise). With ``Last-Event-ID`` every message stored after it comes first.
     Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
     """
-    user_id = _proven(
-        request,
-        request.query.get("user", ""),
-        request.query.get("hash", ""),
-        "user and hash query parameters",
-    )
+    try:
+        user_id = _proven(
+            request,
+            request.query.get("user", ""),
+            request.query.get("hash", ""),
+            "user and hash query parameters",
+        )
+    except ApiError as refused:
+        # Outside /api/, where errors are pages: a host's fetch() reads why, as on the API.
+        return problem_response(
+            request, refused.status, refused.detail, refused.errors, refused.headers
+        )
     last_id = _last_event_id(request)
     sessions = request.app[keys.SESSIONS]
     if last_id is None:

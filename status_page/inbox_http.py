@@ -83,11 +83,22 @@ def user(request: web.Request) -> str:
 
 
 def message_id(request: web.Request) -> int:
-    """The ``{message_id}`` of the path; ``NotFound`` past a bigint."""
-    found = int(request.match_info["message_id"])
-    if found > MAX_ID:
-        raise NotFound("inbox message", str(found))
+    """The ``{message_id}`` of the path; ``NotFound`` past a bigint (or not ASCII digits:
+    the route's ``\\d`` takes any Unicode digit)."""
+    raw = request.match_info["message_id"]
+    found = as_id(raw)
+    if found is None:
+        raise NotFound("inbox message", raw[:40])
     return found
+
+
+def as_id(raw: str) -> int | None:
+    """``raw`` as a message id (ASCII digits, at most a bigint), else None. Checked before
+    ``int()``: past 4300 digits it raises ValueError (CPython's limit, CVE-2020-10735)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > len(str(MAX_ID)):
+        return None
+    found = int(raw)
+    return found if found <= MAX_ID else None
 
 
 def json_response(model: BaseModel) -> web.Response:

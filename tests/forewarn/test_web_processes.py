@@ -201,3 +201,39 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+async def test_a_replacement_that_cannot_start_leaves_the_survivor_serving(
+    forewarn: Forewarn, env: dict[str, str], tmp_path: Path
+) -> None:
+    # As through a Redis outage: the processes that are up serve, a new one cannot start.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    failing = tmp_path / "failing"
+    (broken / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        f"if '--socket-fd' in sys.argv and os.path.exists({str(failing)!r}):\n"
+        "    raise SystemExit('this web process cannot start')\n"
+    )
+    stderr = tmp_path / "web.stderr"
+    parent, port = await two_serving(forewarn, env | {"PYTHONPATH": str(broken)}, stderr)
+    before = web_processes_started_by(parent)
+    failing.touch()
+    os.kill(before[0], signal.SIGKILL)
+    load = Load(port)
+    stop = asyncio.Event()
+    clients = asyncio.create_task(load.run(stop))
+    async with asyncio.timeout(START_TIMEOUT):
+        # Past START_FAILURES failed starts in a row, the parent keeps trying.
+        while stderr.read_text().count("failed at start") < 6:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    assert before[1] in web_processes_started_by(parent)
+    failing.unlink()
+    newcomer, _existed, _served = await replaced(parent, before, stderr)
+    stop.set()
+    await clients
+    assert newcomer not in before
+    assert (load.refused, load.failed) == (0, 0)
+    assert "keep failing" not in stderr.read_text()
+    os.kill(parent, signal.SIGTERM)
+    await refusing(port)
