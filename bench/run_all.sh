@@ -54,8 +54,9 @@ run page "$PY" -m bench.page "${page[@]}" "${where[@]}"
 run snapshot "$PY" -m bench.snapshot --runs 5 "${where[@]}"
 run inapp "$PY" -m bench.inapp --streams "$streams" "${database[@]}"
 run inapp_restart "$PY" -m bench.inapp --streams "$streams" --restart "${database[@]}"
+run web_restart "$PY" -m bench.web_restart --kills 5
 run mutations "$PY" -m bench.mutations "${mutations[@]}"
 
 echo "outputs in $OUT" >&2
 "$PY" -m bench.table "$OUT" "fanout_$small" "fanout_$large" "fanout_sms_only_$sms_only" \
-    killed page snapshot inapp inapp_restart mutations
+    killed page snapshot inapp inapp_restart web_restart mutations

@@ -119,6 +119,22 @@ def inapp(name: str, f: dict[str, Any]) -> list[Row]:
     ]
 
 
+def web_restart(name: str, f: dict[str, Any]) -> list[Row]:
+    runs = f["runs"]
+    serving = [r["serving_s"] for r in runs]
+    return [
+        (
+            name,
+            f"child killed -9 ({len(runs)} times), new one serving",
+            f"{max(serving):.2f}",
+            "s (max)",
+            "",
+        ),
+        (name, "requests refused", str(sum(r["refused"] for r in runs)), "requests", "0"),
+        (name, "requests failed", str(sum(r["failed"] for r in runs)), "requests", "0"),
+    ]
+
+
 def rows_of(name: str, figures: Any) -> list[Row]:
     if name.startswith("fanout"):
         return fanout(name, figures)
@@ -126,6 +142,8 @@ def rows_of(name: str, figures: Any) -> list[Row]:
         return killed(name, figures)
     if name == "page":
         return page(name, figures)
+    if name == "web_restart":
+        return web_restart(name, figures)
     if name == "snapshot":
         return snapshot(name, figures)
     if name.startswith("inapp"):
