@@ -36,6 +36,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -84,6 +85,12 @@ _CACHED_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 Key = tuple[str, str]  # path and query, language
 
 
+@functools.cache  # the child, bound once per result: labels() costs a lock and a lookup
+def _counted(result: str) -> Any:
+    # Not bound at import: notifier.metrics.share() must run first (shared files).
+    return PAGE_CACHE.labels(result=result)
+
+
 def cached_path(path: str) -> bool:
     """Whether GETs of ``path`` are cached (the public pages, feeds, badges, ``/api/v2``)."""
     return path in EXACT or path.startswith(PREFIXES)
@@ -126,22 +133,27 @@ class PageCache:
         self.token_reads = 0
         self._entries: dict[Key, Entry] = {}
         self._filling: dict[tuple[Key, bytes], asyncio.Future[Entry | None]] = {}
-        self._reading: asyncio.Future[bytes | None] | None = None
-        self._queued: asyncio.Future[bytes | None] | None = None
+        # The requests waiting for the read in flight, and for the next one. Each has
+        # a future of its own: a cancelled request cancels only its own (asyncio.shield
+        # around one shared future did the same at three Python calls per request).
+        self._reading: list[asyncio.Future[bytes | None]] | None = None
+        self._queued: list[asyncio.Future[bytes | None]] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._token = b""
 
     async def token(self) -> bytes | None:
         """The token, read from Redis after this call began; None if Redis failed."""
+        waiter: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         if self._reading is None:
-            self._reading = asyncio.get_running_loop().create_future()
+            self._reading = [waiter]
             self._reader = asyncio.create_task(self._read(self._reading))
-            return await asyncio.shield(self._reading)
-        if self._queued is None:
-            self._queued = asyncio.get_running_loop().create_future()
-        return await asyncio.shield(self._queued)
+        elif self._queued is None:
+            self._queued = [waiter]
+        else:
+            self._queued.append(waiter)
+        return await waiter
 
-    async def _read(self, future: asyncio.Future[bytes | None]) -> None:
+    async def _read(self, waiters: list[asyncio.Future[bytes | None]]) -> None:
         token: bytes | None = None
         try:
             self.token_reads += 1
@@ -153,7 +165,9 @@ class PageCache:
             if token is not None and token != self._token:
                 self._token = token
                 self._entries.clear()
-            future.set_result(token)
+            for waiter in waiters:
+                if not waiter.done():  # else its request was cancelled
+                    waiter.set_result(token)
             self._reading, self._queued = self._queued, None
             if self._reading is not None:
                 self._reader = asyncio.create_task(self._read(self._reading))
@@ -164,7 +178,7 @@ class PageCache:
         Without Redis (no token) every request goes to ``handler``."""
         token = await self.token()
         if token is None:
-            PAGE_CACHE.labels(result="bypass").inc()
+            _counted("bypass").inc()
             return await handler(request)
         lang = "" if request.path.endswith(LANGUAGE_FREE) else i18n.negotiate(request)
         key = (request.path_qs, lang)
@@ -180,11 +194,11 @@ class PageCache:
             and (pending is not None or loop.time() - entry.born < self.max_age)
         ):
             self.hits += 1
-            PAGE_CACHE.labels(result="hit").inc()
+            _counted("hit").inc()
             return _respond(entry, request)
         if pending is not None:
             self.coalesced += 1
-            PAGE_CACHE.labels(result="coalesced").inc()
+            _counted("coalesced").inc()
             entry = await asyncio.shield(pending)
             return _respond(entry, request) if entry is not None else await handler(request)
         future: asyncio.Future[Entry | None] = loop.create_future()
@@ -192,7 +206,7 @@ class PageCache:
         entry = None
         try:
             self.renders += 1
-            PAGE_CACHE.labels(result="miss").inc()
+            _counted("miss").inc()
             # Render in full even for a conditional request, so the entry can serve everyone.
             response = await handler(_unconditional(request))
             entry = _entry(response, token, loop.time())
