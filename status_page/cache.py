@@ -43,6 +43,7 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from notifier.page import generation as page_generation
@@ -184,15 +185,24 @@ class PageCache:
         if self._connection is None:
             self._connection = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
         try:
-            await self._connection.send_command("GET", page_generation.KEY)
-            token = await self._connection.read_response()
-        except BaseException:
-            # Half a conversation (a timeout, a reset): the next answer would be this one's.
-            await self._connection.disconnect()
-            raise
+            token = await self._get(self._connection)
+        except RedisConnectionError:
+            # Closed since the last read (Redis restarted): once more on a new socket, as
+            # the pool would have (it probed each connection before handing it out).
+            token = await self._get(self._connection)
         if not isinstance(token, bytes) or not token:
             return await page_generation.current(self._redis)
         return token
+
+    @staticmethod
+    async def _get(connection: AbstractConnection) -> object:
+        try:
+            await connection.send_command("GET", page_generation.KEY)
+            return await connection.read_response()
+        except BaseException:
+            # Half a conversation (a timeout, a reset): the next answer would be this one's.
+            await connection.disconnect()
+            raise
 
     async def serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Answer from the cache while the page generation is unchanged, else call
