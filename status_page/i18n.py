@@ -12,7 +12,7 @@ from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from babel import dates
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
@@ -28,7 +28,11 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 def negotiate(request: web.Request, preferred: str | None = None) -> str:
     """``?lang=``, then the cookie it sets, then ``preferred`` (a subscriber's saved
     language, on pages reached from their messages), then ``Accept-Language``."""
-    for chosen in (request.query.get("lang"), request.cookies.get(COOKIE), preferred):
+    # Parsing an absent query string or Cookie header still costs: every cached page
+    # negotiates, and most requests carry neither.
+    asked = request.query.get("lang") if request.query_string else None
+    cookie = request.cookies.get(COOKIE) if hdrs.COOKIE in request.headers else None
+    for chosen in (asked, cookie, preferred):
         if chosen in LANGUAGES:
             return chosen
     return from_accept_language(request.headers.get("Accept-Language", ""))
