@@ -147,11 +147,6 @@ async def counts(session: AsyncSession, user_id: str) -> Counts:
     return Counts(unread=int(row[0]), unseen=int(row[1]), total=int(row[2]))
 
 
-async def unread_count(session: AsyncSession, user_id: str) -> int:
-    """How many of the user's messages not archived have no ``read_at``."""
-    return (await counts(session, user_id)).unread
-
-
 def _apply(message: InboxMessage, action: Action, now: datetime) -> None:
     match action:
         case Action.seen:

@@ -78,13 +78,13 @@ async def test_it_counts_unread_and_marks_one_read_once(sessions: Sessions, redi
     first, second = await deliver(sessions, redis, "user-1", "one", "two")
     now = utcnow()
     async with sessions() as session, session.begin():
-        assert await inbox.unread_count(session, "user-1") == 2
+        assert (await inbox.counts(session, "user-1")).unread == 2
         message = await inbox.mark_read(session, "user-1", first, now=now)
         assert message.read_at == now
     async with sessions() as session, session.begin():
         again = await inbox.mark_read(session, "user-1", first, now=now + timedelta(hours=1))
         assert again.read_at == now
-        assert await inbox.unread_count(session, "user-1") == 1
+        assert (await inbox.counts(session, "user-1")).unread == 1
         rows, _ = await inbox.page(session, "user-1", limit=10, cursor=None)
     assert [(row.id, row.read_at) for row in rows] == [(second, None), (first, now)]
 
@@ -97,7 +97,7 @@ async def test_it_does_not_mark_another_users_message(sessions: Sessions, redis:
         with pytest.raises(NotFound):
             await inbox.mark_read(session, "user-1", theirs + 1000, now=utcnow())
     async with sessions() as session:
-        assert await inbox.unread_count(session, "user-2") == 1
+        assert (await inbox.counts(session, "user-2")).unread == 1
 
 
 async def test_mark_all_read_touches_only_that_user(sessions: Sessions, redis: Redis) -> None:
@@ -107,11 +107,11 @@ async def test_mark_all_read_touches_only_that_user(sessions: Sessions, redis: R
         assert await inbox.mark_all_read(session, "user-1", now=utcnow()) == 3
     async with sessions() as session, session.begin():
         assert await inbox.mark_all_read(session, "user-1", now=utcnow()) == 0
-        assert await inbox.unread_count(session, "user-1") == 0
-        assert await inbox.unread_count(session, "user-2") == 1
+        assert (await inbox.counts(session, "user-1")).unread == 0
+        assert (await inbox.counts(session, "user-2")).unread == 1
 
 
 async def test_an_empty_inbox(sessions: Sessions) -> None:
     assert await titles_of(sessions, "nobody") == []
     async with sessions() as session:
-        assert await inbox.unread_count(session, "nobody") == 0
+        assert (await inbox.counts(session, "nobody")).unread == 0

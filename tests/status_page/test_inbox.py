@@ -168,7 +168,7 @@ async def test_a_missing_or_wrong_hash_is_401(
     stolen = {"X-Forewarn-User": "user-1", "X-Forewarn-User-Hash": proof(settings, "user-2")}
     assert (await client.get("/api/v1/inbox", headers=stolen)).status == 401
     async with sessions() as session:
-        assert await inbox.unread_count(session, "user-1") == 1
+        assert (await inbox.counts(session, "user-1")).unread == 1
 
 
 def readme_hash(secret_key: str, user_id: str, *, key: str | None = None) -> str:
