@@ -14,7 +14,7 @@ import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import redis
@@ -30,6 +30,7 @@ from notifier import api_keys, migrate
 from notifier.db import Base, create_engine, sessionmaker, utcnow
 from notifier.delivery.jobs import EmbeddedRedis
 from status_page import create_app
+from tests import shared_services
 from tests.fakes import FakeSendGrid, FakeTwilio
 
 PG_URL = os.environ.get("FOREWARN_TEST_DATABASE_URL", "")
@@ -43,6 +44,16 @@ Client = TestClient[web.Request, web.Application]
 # anything else post updates seconds apart, so they run without them; the care
 # policies' own tests (tests/notifier/delivery/test_care.py) set them as shipped.
 NO_SPAM_WINDOWS_OFF = {"sms_window_minutes": 0, "email_window_minutes": 0}
+
+# Held open for the whole run: closing it would release the lock.
+_SHARED_LOCK = pytest.StashKey[IO[bytes]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On the machine's PostgreSQL and Redis: this run alone (``tests/shared_services.py``)."""
+    shared = [url for url in (PG_URL, REDIS_URL) if url]
+    if shared:
+        session.config.stash[_SHARED_LOCK] = shared_services.take(shared)
 
 
 def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
