@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 from aiohttp import web
-from arq import create_pool
 from redis.exceptions import RedisError
 
 from notifier.delivery import jobs
@@ -18,12 +17,13 @@ log = logging.getLogger(__name__)
 
 
 async def pool(app: web.Application) -> AsyncIterator[None]:
-    """A ``cleanup_ctx``: the arq pool on the configured Redis as ``app[keys.QUEUE]``.
-    Raises ``RuntimeError`` if no Redis URL is set (the CLI starts an embedded one)."""
+    """A ``cleanup_ctx``: the arq pool on the configured Redis as ``app[keys.QUEUE]``,
+    connected on first use (the app starts while Redis is away). Raises ``RuntimeError``
+    if no Redis URL is set (the CLI starts an embedded one)."""
     settings = app[keys.SETTINGS]
     if not settings.redis_url:
         raise RuntimeError("the web app needs a Redis URL (the CLI starts an embedded one)")
-    redis = await create_pool(jobs.redis_settings(settings.redis_url))
+    redis = jobs.queue_client(settings.redis_url)
     app[keys.QUEUE] = redis
     yield
     await redis.aclose()

@@ -10,7 +10,8 @@ and turned into a catch-up from the database, never passed over in silence:
 
 - Redis gone: ``forward`` retries quickly (``RECONNECT_DELAYS``: 0.1 s doubling to
   2 s) and, once the subscription is confirmed again, marks every open stream behind
-  (``Behind.REDIS``).
+  (``Behind.REDIS``). Away when the process starts: it serves anyway
+  (``SUBSCRIBE_SECONDS``) and the streams opened meanwhile catch up the same way.
 - A slow reader: its queue (``STREAM_QUEUE_SIZE``) stops taking events when full and
   the stream is marked behind (``Behind.SLOW``), with one warning per episode.
 
@@ -44,6 +45,8 @@ STREAM_QUEUE_SIZE = 100
 # Seconds before the first resubscribe attempt and at most between two (issue 16: 6.2 s
 # of backoff lost every update of the first seconds after Redis came back).
 RECONNECT_DELAYS = (0.1, 2.0)
+# How long a starting web process waits for its subscription before serving without it.
+SUBSCRIBE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,10 @@ async def fan_in(app: web.Application) -> AsyncIterator[None]:
     # Subscribe confirmations are read: one after a reconnect ends a gap.
     pubsub = redis.pubsub()
     try:
-        await pubsub.subscribe(INBOX_CHANNEL)
-        task = asyncio.create_task(forward(pubsub, inboxes), name="forewarn inbox fan-in")
+        subscribed = await _subscribe(pubsub)
+        task = asyncio.create_task(
+            forward(pubsub, inboxes, subscribed=subscribed), name="forewarn inbox fan-in"
+        )
         try:
             yield
         finally:
@@ -213,23 +218,39 @@ async def fan_in(app: web.Application) -> AsyncIterator[None]:
         await redis.aclose()
 
 
+async def _subscribe(pubsub: PubSub) -> bool:
+    """Subscribe before serving if Redis answers within ``SUBSCRIBE_SECONDS``; if not,
+    serve anyway (``forward`` keeps trying, and streams opened meanwhile catch up)."""
+    try:
+        async with asyncio.timeout(SUBSCRIBE_SECONDS):
+            await pubsub.subscribe(INBOX_CHANNEL)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("in-app live push cannot reach Redis (%s); retrying", type(exc).__name__)
+        return False
+    return True
+
+
 async def end_streams(app: web.Application) -> None:
     """on_shutdown: open streams end now, so the server need not wait for them."""
     if keys.INBOXES in app:
         app[keys.INBOXES].close()
 
 
-async def forward(pubsub: PubSub, inboxes: Inboxes) -> None:
+async def forward(pubsub: PubSub, inboxes: Inboxes, *, subscribed: bool = True) -> None:
     """Hand each published event to this process's streams; survive Redis restarts.
+    Subscribes first unless ``subscribed`` (Redis was away when the process started).
 
     After a lost connection, the first subscribe confirmation marks every open stream
     behind (``Behind.REDIS``): what was published in between is gone from pub/sub.
     """
     first, most = RECONNECT_DELAYS
     delay = first
-    gap = False
+    gap = not subscribed
     while True:
         try:
+            if not subscribed:
+                await pubsub.subscribe(INBOX_CHANNEL)
+                subscribed = True
             # After a lost connection redis-py reconnects here and subscribes again.
             message = await pubsub.get_message(timeout=None)
         except (RedisError, OSError) as exc:

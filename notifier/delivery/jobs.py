@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis
 from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool
 
 from notifier.delivery.fanout import Batch
 
@@ -129,3 +130,18 @@ class EmbeddedRedis:
 def redis_settings(url: str) -> RedisSettings:
     """arq's connection settings for a ``redis://``, ``rediss://`` or ``unix://`` URL."""
     return RedisSettings.from_dsn(url)
+
+
+def queue_client(url: str) -> ArqRedis:
+    """An arq client for ``url`` (``redis://``, ``rediss://``, ``unix://``) that connects on
+    first use, unlike arq's ``create_pool``, which pings now and raises when Redis is away:
+    a web process must start and serve without Redis (enqueueing then fails, logged, and
+    the sweeper enqueues what is due once Redis is back). Connecting gives up after arq's
+    default ``conn_timeout`` (1 s), so a Redis that does not answer cannot hang a request.
+    """
+    connections = ConnectionPool.from_url(
+        url, socket_connect_timeout=redis_settings(url).conn_timeout
+    )
+    client = ArqRedis(connections)
+    client.auto_close_connection_pool = True  # as Redis.from_pool: closed with the client
+    return client
