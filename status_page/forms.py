@@ -27,6 +27,8 @@ from multidict import MultiDict, MultiDictProxy
 from notifier import signing
 from notifier.control_characters import undecodable
 from status_page import html, keys
+from status_page.api.errors import FieldError, problem_response
+from status_page.inbox import STREAM_PATH
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,15 @@ async def checked_form(request: web.Request) -> MultiDictProxy[str] | None:
     return form
 
 
+def _query_field(request: web.Request) -> FieldError:
+    """The first query parameter no one could have typed, as a problem's field."""
+    name = next(
+        (k for k, v in request.rel_url.query.items() if undecodable(k) or undecodable(v)), ""
+    )
+    pointer = "/" + name.replace("~", "~0").replace("/", "~1")  # RFC 6901 section 3
+    return FieldError(location="query", field=name, pointer=pointer, detail="not readable as text")
+
+
 def _undecodable_url(request: web.Request) -> bool:
     query = request.rel_url.query  # percent-decoded, with U+FFFD for invalid UTF-8
     return undecodable(request.path) or any(
@@ -111,6 +122,9 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         log.info("refused a request that could not be read as text")
         if request.path.startswith("/webhooks/"):
             return web.Response(status=400, text="the request could not be read as text")
+        if request.path == STREAM_PATH:  # read by programs, which read problems
+            detail = "the query string could not be read as text (invalid UTF-8 or a control)"
+            return problem_response(request, 400, detail, [_query_field(request)])
         return notice(request, "undecodable", 400)
 
 

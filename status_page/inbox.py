@@ -87,8 +87,10 @@ async def preflight(request: web.Request) -> web.Response:
 
 
 def _proven(request: web.Request, user_id: str, user_hash: str, how: str) -> str:
-    # The stream's proof: a user token as ``token``, else ``user`` and ``hash``.
-    token = request.query.get("token", "")
+    # The stream's proof: a user token (``Authorization: Bearer`` from a fetch() client,
+    # which keeps it out of URLs and logs, or ``token`` from EventSource, which cannot
+    # send headers), else ``user`` and ``hash``.
+    token = inbox_http.bearer(request) or request.query.get("token", "")
     return inbox_http.proven(request, user_id, user_hash, how, token=token)
 
 
@@ -176,8 +178,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """GET: the user's new messages and read-state changes as Server-Sent Events
     (``message``, ``counts``, ``resync``: ``status_page.inbox_stream``).
 
-    Proven by the ``user`` and ``hash`` query parameters, or a user token in ``token``
-    (401 otherwise). With ``Last-Event-ID`` every message stored after it comes first.
+    Proven by the ``user`` and ``hash`` query parameters, or a user token as
+    ``Authorization: Bearer`` or in ``token`` (401 otherwise). With ``Last-Event-ID``
+    every message stored after it comes first.
     Open until the client goes; a comment every ``HEARTBEAT_SECONDS``.
     """
     try:

@@ -70,16 +70,22 @@ def proven(request: web.Request, user_id: str, user_hash: str, how: str, *, toke
 def user(request: web.Request) -> str:
     """The user an API request proves (``Authorization: Bearer`` or the two headers)."""
     headers = request.headers
-    token = ""
-    if "Authorization" in headers:
-        # Sent, it is judged: a bad one is never passed over for the hash headers.
-        scheme, _, token = headers["Authorization"].strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise ApiError(401, "send Authorization: Bearer <user token>", headers=CHALLENGE)
     how = f"{USER_HEADER} and {HASH_HEADER} headers"
     user_id, user_hash = headers.get(USER_HEADER, ""), headers.get(HASH_HEADER, "")
-    return proven(request, user_id, user_hash, how, token=token)
+    return proven(request, user_id, user_hash, how, token=bearer(request))
+
+
+def bearer(request: web.Request) -> str:
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 section 2.1), or "" when
+    the header is absent. Raises ``ApiError`` 401 for any other scheme or an empty token:
+    sent, it is judged, never passed over for another proof."""
+    if "Authorization" not in request.headers:
+        return ""
+    scheme, _, token = request.headers["Authorization"].strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "send Authorization: Bearer <user token>", headers=CHALLENGE)
+    return token
 
 
 def message_id(request: web.Request) -> int:

@@ -45,8 +45,10 @@ Sessions = async_sessionmaker[AsyncSession]
 REPLAY_PAGE = 100
 # For the inbox API's OpenAPI description: the stream is not an operation of it.
 DOCUMENTED = (
-    "Live updates: `GET /inbox/stream?user=...&hash=...` (Server-Sent Events; EventSource "
-    "cannot send headers). Every event's `id` is the stream's cursor: send it back as "
+    "Live updates: `GET /inbox/stream?user=...&hash=...` or `?token=...` (Server-Sent "
+    "Events; EventSource cannot send headers; a fetch() client may send the user token as "
+    "`Authorization: Bearer` instead, keeping it out of URLs and logs). Every event's "
+    "`id` is the stream's cursor: send it back as "
     "`Last-Event-ID` (EventSource does) and every message stored after it is replayed "
     "first, oldest first, however many. Events: `message` (a new message: id, title, "
     "body, url, created_at); `counts` "

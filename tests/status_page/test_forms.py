@@ -139,7 +139,6 @@ async def test_every_other_public_form_refuses_what_cannot_be_read(
         "/manage/%00",
         "/unsubscribe/%00",
         "/subscribe/confirm/%00",
-        "/inbox/stream?user=%00&hash=00",
     ],
 )
 async def test_a_path_or_query_that_cannot_be_read_gets_400(client: Client, path: str) -> None:
@@ -148,3 +147,19 @@ async def test_a_path_or_query_that_cannot_be_read_gets_400(client: Client, path
     assert response.status == 400, await response.text()
     assert response.content_type == "text/html"
     assert "We could not read what was sent" in await response.text()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("user=%00&hash=00", "user"), ("user=a&hash=%ff%fe", "hash"), ("token=%ff", "token")],
+)
+async def test_a_stream_query_that_cannot_be_read_gets_a_problem_naming_it(
+    client: Client, query: str, field: str
+) -> None:
+    # The stream is read by programs (EventSource, fetch), as the API is.
+    response = await client.get(f"/inbox/stream?{query}")
+
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert [(e["location"], e["field"]) for e in problem["errors"]] == [("query", field)]

@@ -242,6 +242,23 @@ async def test_the_stream_takes_a_token_in_the_query(
         assert bad.status == 401
 
 
+async def test_the_stream_takes_a_token_as_authorization_bearer(
+    client: Client, sessions: Sessions, redis: Redis
+) -> None:
+    # A fetch() client keeps the token out of the URL, and out of every access log.
+    response = await client.get("/inbox/stream", headers=bearer(hs256(claims())))
+    assert response.status == 200
+    assert (await next_event(response))["event"] == "counts"
+    await deliver(sessions, redis, "user-1", "Checkout errors")
+    assert json.loads((await next_event(response))["data"])["title"] == "Checkout errors"
+    response.close()
+    # Sent, a bad one is judged: never passed over for a good one in the query.
+    for header in (bearer(hs256(claims(lifetime=-120))), {"Authorization": "Basic dXNlcg=="}):
+        bad = await client.get("/inbox/stream", params={"token": hs256(claims())}, headers=header)
+        assert bad.status == 401
+        assert bad.content_type == "application/problem+json"
+
+
 async def test_an_inbox_secret_of_its_own_rotates_apart_from_the_links_already_sent(
     aiohttp_client: AiohttpClient, database_url: str, redis_url: str, admin: dict[str, str]
 ) -> None:
