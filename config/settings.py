@@ -328,10 +328,14 @@ class InboxSettings(BaseModel):
     secret of 32 characters or more (HS256), or a PEM public key (RS256 for RSA, ES256
     for P-256), the host keeping the private key. A token names its key with the
     ``kid`` header, so a new key can be added before the old one is removed.
+    ``token_max_seconds``: the latest ``exp`` accepted, in seconds from now (default a
+    day; Knock's user tokens last an hour): a token signed to last for years would make
+    a leaked stream URL a permanent one.
     """
 
     secret: SecretStr = SecretStr("")
     jwt_keys: Annotated[list[SecretStr], NoDecode] = []
+    token_max_seconds: float = Field(default=24 * 3600, gt=0)
 
     @field_validator("secret")
     @classmethod

@@ -6,11 +6,13 @@ A token is accepted when its header's ``kid`` names one of ``FOREWARN_INBOX__JWT
 its ``alg`` is that key's (HS256 for a shared secret, RS256 for an RSA public key,
 ES256 for a P-256 one: never ``none``, nor another key's), its signature verifies, it
 has ``sub`` (the in-app user id) and ``exp`` (not past, with ``LEEWAY_SECONDS`` for
-clocks apart), and its ``nbf`` and ``iat``, if any, are not ahead.
+clocks apart, and not further ahead than ``FOREWARN_INBOX__TOKEN_MAX_SECONDS``), and
+its ``nbf`` and ``iat``, if any, are not ahead.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,8 +69,12 @@ def keyring(entries: Iterable[str]) -> dict[str, VerifyingKey]:
     return keys
 
 
-def user_of(token: str, keys: Mapping[str, VerifyingKey]) -> str:
-    """The in-app user id (``sub``) ``token`` proves; ``BadToken`` with the reason otherwise."""
+def user_of(
+    token: str, keys: Mapping[str, VerifyingKey], *, max_seconds: float, now: float | None = None
+) -> str:
+    """The in-app user id (``sub``) ``token`` proves; ``BadToken`` with the reason otherwise,
+    also when its ``exp`` is more than ``max_seconds`` after ``now`` (Unix seconds;
+    default the clock's)."""
     if not keys:
         raise BadToken("user tokens are not enabled here (no FOREWARN_INBOX__JWT_KEYS)")
     try:
@@ -108,6 +114,11 @@ def user_of(token: str, keys: Mapping[str, VerifyingKey]) -> str:
         value = claims.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BadToken(f"the user token's {name} is not a NumericDate")
+    ahead = claims["exp"] - (time.time() if now is None else now)
+    if ahead > max_seconds + LEEWAY_SECONDS:
+        raise BadToken(
+            f"the user token's exp is more than {max_seconds:g} s ahead: sign it for less"
+        )
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id:
         raise BadToken("the user token's sub is not a user id")

@@ -54,7 +54,9 @@ def proven(request: web.Request, user_id: str, user_hash: str, how: str, *, toke
     if token:
         ring: dict[str, inbox_tokens.VerifyingKey] = request.app[keys.INBOX_TOKEN_KEYS]
         try:
-            subject = inbox_tokens.user_of(token, ring)
+            subject = inbox_tokens.user_of(
+                token, ring, max_seconds=request.app[keys.SETTINGS].inbox.token_max_seconds
+            )
         except inbox_tokens.BadToken as bad:
             raise ApiError(401, bad.reason, headers=CHALLENGE) from None
         if user_id and user_id != subject:

@@ -312,6 +312,7 @@ def test_inbox_jwt_keys_are_read_as_kid_and_key_and_never_shown(
             "public key",
         ),
         ("FOREWARN_INBOX__SECRET", "short-do-not-print", "32 characters"),
+        ("FOREWARN_INBOX__TOKEN_MAX_SECONDS", "0", "greater than 0"),
     ],
 )
 def test_a_bad_inbox_key_names_the_variable_not_the_key(

@@ -171,6 +171,8 @@ async def test_the_hmac_hash_still_works_beside_tokens(
             "alg must be HS256",
         ),
         (lambda: "not.a.jwt", "not a JWT"),
+        # Signed to last for years: a leaked stream URL would be a permanent one.
+        (lambda: hs256(claims(lifetime=365 * 24 * 3600)), "exp is more than 86400 s ahead"),
     ],
 )
 async def test_a_bad_token_is_401_saying_why(
@@ -182,6 +184,7 @@ async def test_a_bad_token_is_401_saying_why(
 
 async def test_a_token_within_the_leeway_is_still_accepted(client: Client) -> None:
     assert await listed(client, bearer(hs256(claims(lifetime=-3)))) == []
+    assert await listed(client, bearer(hs256(claims(lifetime=24 * 3600 + 3)))) == []
 
 
 async def test_a_bad_token_is_not_passed_over_for_a_good_hash(
