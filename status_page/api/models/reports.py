@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from notifier.care.reports import Bucket, SubjectReport, Tally, percent
+from notifier.care.figures import Bucket, SubjectReport, Tally, percent
 from notifier.scales import Scale, Subject
 from notifier.schemas.reports import Interval
 from notifier.statuses import ChannelName, DeliveryStatus

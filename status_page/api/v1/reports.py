@@ -3,7 +3,7 @@ per period; JSON, or CSV with the same figures for ``Accept: text/csv``."""
 
 from __future__ import annotations
 
-from notifier.care import reports
+from notifier.care import figures, reports
 from notifier.errors import InvalidField
 from notifier.scales import Subject
 from notifier.schemas.reports import SummaryQuery
@@ -78,7 +78,7 @@ async def summary(ctx: Context, query: SummaryQuery) -> SummaryOut:
             location="query", field=exc.field, pointer=f"/{exc.field}", detail=exc.detail
         )
         raise ApiError(422, "the request query is not valid", [error]) from None
-    whole = reports.Bucket(buckets[0].start, buckets[-1].end, total)
+    whole = figures.Bucket(buckets[0].start, buckets[-1].end, total)
     return SummaryOut(
         first_day=query.from_,
         last_day=query.to,
