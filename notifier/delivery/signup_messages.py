@@ -47,10 +47,15 @@ def compose(row: Signup, settings: Settings) -> tuple[Content, Recipient]:
     """
     secret = settings.secret_key.get_secret_value()
     public = str(settings.public_url).rstrip("/")
+    logo = settings.brand_logo_url
     context: dict[str, Any] = {
         "page_name": settings.page_name,
         "url": public + "/",
         "hours": f"{settings.subscribe.pending_expiry_hours:g}",
+        # The HTML part wears the page's brand, as every notification email does.
+        "brand_color": settings.brand_color,
+        "brand_logo_url": str(logo) if logo else None,
+        "company_url": str(settings.company_url) if settings.company_url else None,
     }
     if row.kind == CONFIRM:
         context["confirm_url"] = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from notifier import links, signup
 from notifier.db import utcnow
 from notifier.delivery import signup_messages
+from notifier.delivery.channels.base import personalise
 from notifier.tables import Signup
 from tests.conftest import make_settings
 
@@ -56,3 +58,20 @@ def test_an_address_already_subscribed_gets_its_manage_link_instead() -> None:
     assert "/subscribe/confirm/" not in content.text
     token = recipient.values["unsubscribe_url"].removeprefix(f"{PUBLIC}/unsubscribe/")
     assert links.verify(SECRET, "unsubscribe", token) == "a1B2c3D4e5F6:email"
+
+
+def test_the_email_wears_the_page_brand_with_a_button_and_nothing_left_unfilled() -> None:
+    branded = make_settings("sqlite+aiosqlite://", "redis://unused", brand_color="#aa3300")
+    for kind, customer, button in (
+        (signup.CONFIRM, None, f"{PUBLIC}/subscribe/confirm/"),
+        (signup.ALREADY, "a1B2c3D4e5F6", f"{PUBLIC}/manage/"),
+    ):
+        content, recipient = signup_messages.compose(row(kind, customer), branded)
+        seen = personalise(content, recipient).html
+
+        assert '<td class="header"' in seen  # the notification emails' layout
+        assert "#aa3300" in seen  # the brand colour, inlined
+        [link] = re.findall(r'<a class="button-link"[^>]* href="([^"]+)"', seen)
+        assert link.startswith(button)
+        assert recipient.values["unsubscribe_url"] in seen
+        assert "%%" not in seen
