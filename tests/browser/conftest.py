@@ -32,6 +32,7 @@ from config import Settings
 from notifier import api_keys
 from notifier.db import create_engine, sessionmaker, utcnow
 from status_page import create_app
+from tests import arq_workers
 from tests.conftest import make_settings
 from workers import create_worker
 
@@ -135,16 +136,9 @@ async def site(database_url: str, redis_url: str) -> AsyncIterator[Site]:
         stack.push_async_callback(runner.cleanup)
         await web.SockSite(runner, sock).start()
         worker = create_worker(settings, redis_url, cron_jobs=[], handle_signals=False)
-        stack.push_async_callback(worker.close)
         task = asyncio.create_task(worker.async_run())
-        stack.push_async_callback(_cancelled, task)
+        stack.push_async_callback(arq_workers.stop, worker, task)
         yield Site(url, settings, sessions, {"Authorization": f"Bearer {secret}"})
-
-
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -15,6 +15,7 @@ from arq.worker import Worker
 from config import Settings
 from notifier.db import create_engine
 from notifier.delivery.jobs import redis_settings
+from tests import arq_workers
 from tests.conftest import make_settings
 from tests.forewarn.command import Forewarn, environment, free_port
 from workers import create_worker, liveness
@@ -38,10 +39,7 @@ async def running(worker: Worker, redis_url: str) -> AsyncIterator[None]:
         yield
     finally:
         await pool.aclose()
-        await worker.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await arq_workers.stop(worker, task)
 
 
 async def test_it_says_ok_while_the_worker_on_this_host_runs(

@@ -26,6 +26,7 @@ from notifier.page.publishing import Publisher
 from notifier.page.statuspage_v2 import NAMES
 from status_page import create_app
 from status_page.snapshot import AppRenderer
+from tests import arq_workers
 from tests.conftest import Client, make_settings
 from workers import create_worker
 
@@ -64,8 +65,7 @@ async def worker(publishing: Settings) -> AsyncIterator[Worker]:
     )
     task = asyncio.create_task(running.async_run())
     yield running
-    task.cancel()
-    await running.close()
+    await arq_workers.stop(running, task)
 
 
 def publisher(worker: Worker) -> Publisher:

@@ -4,7 +4,6 @@ and Redis, the Twilio and SendGrid fakes, and a controlled clock (time-machine).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
@@ -22,6 +21,7 @@ from config import DeliverySettings, Settings
 from notifier.delivery.jobs import redis_settings
 from notifier.tables import Customer
 from status_page import create_app
+from tests import arq_workers
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.notifier.delivery.deliveries import with_delivery
@@ -73,10 +73,7 @@ async def run_due(settings: Settings) -> None:
                 return
         raise AssertionError("the worker never went idle")
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
+        await arq_workers.stop(worker, task)
         await pool.aclose()
 
 

@@ -4,7 +4,6 @@ loopback SendGrid and Twilio (``notifier/delivery/message_templates.py``)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -18,6 +17,7 @@ from notifier.events import Event
 from notifier.statuses import Locale, TemplatePart
 from notifier.tables import MessageTemplate
 from status_page import create_app
+from tests import arq_workers
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.notifier.delivery.test_sending import add_audience, post_incident, run_worker
@@ -109,10 +109,7 @@ async def test_a_running_worker_sends_a_change_without_a_restart(
         await post_incident(api, admin, title="Two")
         await sent(2)
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        await worker.close()
+        await arq_workers.stop(worker, running)
 
     assert [r.body["subject"] for r in sendgrid.requests] == ["First: One", "Second: Two"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -29,6 +28,7 @@ from notifier.tables import (
     Suppression,
 )
 from status_page import create_app
+from tests import arq_workers
 from tests.conftest import Client
 from tests.fakes import FakeSendGrid, FakeTwilio
 from tests.fakes.base import Failure
@@ -63,10 +63,7 @@ async def run_worker_until(
             await asyncio.sleep(0.02)
         raise AssertionError("the worker never got there")
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
+        await arq_workers.stop(worker, task)
 
 
 async def enqueue(settings: Settings, function: str, *args: Any) -> None:
