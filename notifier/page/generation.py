@@ -26,6 +26,11 @@ KEY = "forewarn:page-generation"
 # Since when (epoch seconds) a change has waited for a publication; set by the first bump
 # after a publication started (``notifier.page.publishing``).
 PENDING = "forewarn:page-pending-since"
+# A set: the ids of the records changed since the last publication started, or
+# ``EVERYTHING`` when a change may show anywhere (``notifier.page.publishing`` renders
+# only what the ids touch when it can).
+TOUCHED = "forewarn:page-touched"
+EVERYTHING = "*"
 # The page's jobs (``notifier.page`` may not import ``notifier.delivery.jobs``, which
 # declares every other; ``tests/workers/test_settings.py`` checks both sets are served).
 PUBLISH_JOB = "publish_page"  # (token: str)
@@ -40,12 +45,17 @@ def publish_job_id(token: str) -> str:
     return f"publish:{token}"
 
 
-async def bump(redis: Redis, *, publish: bool = False) -> None:
+async def bump(redis: Redis, *, publish: bool = False, touched: str | None = None) -> None:
     """Call after the commit, before answering: later reads anywhere see a new token.
     With ``publish`` (a snapshot target is set) and an arq pool, the worker is asked to
-    publish the page. Never raises for Redis: the change is committed whatever happens."""
+    publish the page; ``touched`` is the id of the one incident or maintenance the change
+    was about (None: it may show anywhere). Never raises for Redis: the change is
+    committed whatever happens."""
     token = secrets.token_hex(8)
     try:
+        if publish:
+            # Before the token moves: a publication that sees the new token sees this too.
+            await redis.sadd(TOUCHED, touched or EVERYTHING)  # type: ignore[misc]
         await redis.set(KEY, token)
         if publish and isinstance(redis, ArqRedis):
             await redis.set(PENDING, time.time(), nx=True)
@@ -68,3 +78,27 @@ async def current(redis: Redis) -> bytes:
         await redis.set(KEY, secrets.token_hex(8), nx=True)
         token = await redis.get(KEY)
     return token or b""
+
+
+async def take_touched(redis: Redis) -> frozenset[str] | None:
+    """The ids changed since the last call, and forget them (one transaction); None when
+    a change may show anywhere. Empty when the publication before took every id after
+    its change committed (a flushed Redis lost ``publishing.PUBLISHED`` too, and with it
+    any rendering to reuse from)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.smembers(TOUCHED)
+        pipe.delete(TOUCHED)
+        members, _ = await pipe.execute()
+    ids = frozenset(m.decode() for m in members)
+    if EVERYTHING in ids:
+        return None
+    return ids
+
+
+async def touch_everything(redis: Redis) -> None:
+    """Make the next publication render every file (this one failed midway). Never
+    raises for Redis: without the set, the next publication renders every file anyway."""
+    try:
+        await redis.sadd(TOUCHED, EVERYTHING)  # type: ignore[misc]
+    except (RedisError, OSError) as exc:
+        log.warning("could not mark the page for a whole publication: %s", exc)

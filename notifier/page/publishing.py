@@ -8,7 +8,12 @@ page) enqueues a ``publish_page`` job for its token, deferred by
    burst of changes publishes once, after its last;
 2. takes a lock in Redis (one publication at a time across workers), waiting while
    another runs unless the generation moves on meanwhile;
-3. renders every public URL and publishes the release to the target.
+3. renders what the changes since the last publication touched (``generation.TOUCHED``:
+   the pages of the incidents they were about, plus what every publication renders:
+   the home page, the v2 documents, the feeds...), reuses the other files of the last
+   release this process published, and publishes the whole release to the target. It
+   renders every file when a change may show anywhere (a component, the page's
+   settings), when another process published last, or after a failure.
 
 Still, a steady stream of changes, each closer than the delay to the next, would never
 leave its last alone: a job publishes anyway once a change has waited ``MAX_WAIT``
@@ -16,8 +21,9 @@ seconds (``generation.PENDING``, set by the first bump after a publication start
 
 And the cron ``refresh_page`` (every minute) publishes when the published generation is
 not the current one (a bump whose job was lost with Redis), when the day changed in the
-page's zone (the uptime bars and "today"), or when the last publication is older than
-``REFRESH_MINUTES`` (what depends on the time alone).
+page's zone (the uptime bars and "today"), or when the last publication of every file is
+older than ``REFRESH_MINUTES`` (what depends on the time alone: "ongoing for 2 hours" on a
+page no change touched); it always renders every file.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from notifier.page.folder_target import FolderTarget
 log = logging.getLogger(__name__)
 
 LOCK = "forewarn:publish-lock"
-PUBLISHED = "forewarn:published"  # hash: generation, at (epoch seconds), day (page zone)
+# hash: generation, release (its id), at and full_at (epoch seconds: the last publication,
+# the last that rendered every file), day (page zone)
+PUBLISHED = "forewarn:published"
 LOCK_SECONDS = 120  # longer than any publication; a killed worker's lock lapses
 MAX_WAIT = 5.0  # seconds a change may wait for a publication under a steady stream
 REFRESH_MINUTES = 10
@@ -61,6 +69,9 @@ class Publisher:
         self._target = target
         self._zone = zone
         self.publications = 0  # this process's, since it started
+        self.rendered = 0  # files its last publication rendered anew (the others were reused)
+        # The release this process published last and its rendering, to reuse from.
+        self._last: tuple[str, snapshot.Rendering] | None = None
 
     async def publish(self, token: str) -> bool:
         """The ``publish_page`` job for the bump that set ``token``; True if it published.
@@ -85,7 +96,7 @@ class Publisher:
         with ``force``, ``forewarn publish``)."""
         token = (await generation.current(self._redis)).decode()
         published = await self._redis.hgetall(PUBLISHED)  # type: ignore[misc]
-        at = float(published.get(b"at", 0))
+        at = float(published.get(b"full_at", 0))
         stale = (
             force
             or published.get(b"generation", b"").decode() != token
@@ -98,7 +109,7 @@ class Publisher:
         if lock is None:
             return False
         try:
-            await self._publish(token)
+            await self._publish(token, full=True)
         finally:
             await self._unlock(lock)
         return True
@@ -129,25 +140,50 @@ class Publisher:
         if (await self._redis.get(LOCK)) == value.encode():
             await self._redis.delete(LOCK)
 
-    async def _publish(self, token: str) -> None:
+    async def _publish(self, token: str, *, full: bool = False) -> None:
         started = time.perf_counter()
         now = utcnow()
         # What changes from here on is not in this rendering: it waits for the next one.
         await self._redis.delete(generation.PENDING)
-        files = await self._renderer.render()
-        release = snapshot.release(files, token, now)
-        await self._target.publish(release)
-        await self._redis.hset(  # type: ignore[misc]
-            PUBLISHED,
-            mapping={"generation": token, "at": now.timestamp(), "day": self._today(now)},
-        )
+        touched = await generation.take_touched(self._redis)
+        previous = await self._previous()
+        if full or touched is None or previous is None:
+            touched, previous = None, None
+        try:
+            rendering = await self._renderer.render(touched, previous)
+            release = snapshot.release(rendering.files, token, now)
+            await self._target.publish(release)
+        except BaseException:
+            # The ids taken above were not published: the next publication renders all.
+            await generation.touch_everything(self._redis)
+            raise
+        mapping: dict[str, str | float] = {
+            "generation": token,
+            "release": release.id,
+            "at": now.timestamp(),
+            "day": self._today(now),
+        }
+        if touched is None:
+            mapping["full_at"] = now.timestamp()
+        await self._redis.hset(PUBLISHED, mapping=mapping)  # type: ignore[misc]
+        self._last = (release.id, rendering)
         self.publications += 1
+        self.rendered = rendering.rendered
         log.info(
-            "published the page (release %s, %d files) in %.2f s",
+            "published the page (release %s, %d files, %d rendered) in %.2f s",
             release.id,
             len(release.files),
+            rendering.rendered,
             time.perf_counter() - started,
         )
+
+    async def _previous(self) -> snapshot.Rendering | None:
+        """This process's last rendering if its release is the one published now."""
+        if self._last is None:
+            return None
+        published = await self._redis.hget(PUBLISHED, "release")  # type: ignore[misc]
+        release_id, rendering = self._last
+        return rendering if published == release_id.encode() else None
 
     def _today(self, now: datetime | None = None) -> str:
         return (now or utcnow()).astimezone(self._zone).date().isoformat()

@@ -75,6 +75,21 @@ class Release:
         return self.files[-2:]
 
 
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """The files of one rendering and what each depends on, so that the next rendering
+    can reuse the files a change did not touch.
+
+    ``keys`` maps each path to the record ids (and other markers) its bytes depend on,
+    besides what every rendering renders again anyway (the renderer decides which);
+    ``rendered`` counts the files rendered anew (the others were reused).
+    """
+
+    files: list[File]
+    keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    rendered: int = 0
+
+
 class Renderer(Protocol):
     """What renders the page's files (``status_page.snapshot.AppRenderer``)."""
 
@@ -83,8 +98,13 @@ class Renderer(Protocol):
         then as quick as the others). Raises ``OSError`` if it cannot."""
         ...
 
-    async def render(self) -> list[File]:
-        """Every public file, rendered now. Raises ``SnapshotError`` if one cannot be."""
+    async def render(
+        self, touched: frozenset[str] | None = None, previous: Rendering | None = None
+    ) -> Rendering:
+        """Every public file. With ``touched`` (the ids of the records changed since
+        ``previous`` was rendered) and ``previous``, a file whose keys are untouched and
+        unchanged is ``previous``' bytes; without them, every file is rendered now.
+        Raises ``SnapshotError`` if one cannot be."""
         ...
 
     async def close(self) -> None:

@@ -53,6 +53,8 @@ PATH_RULES = {
 # Writes that never show on the public page, so do not invalidate its cache (a
 # customer sync can be thousands of writes).
 OFF_PAGE_TAGS = frozenset({"customers", "templates", "follow-ups", "contacts"})
+# Writes about one incident or maintenance (the path's id, or the created record's).
+RECORD_TAGS = frozenset({"incidents", "maintenance"})
 
 
 @dataclass
@@ -224,7 +226,9 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
         # then the worker. If Redis is away, the sweeper will tell the worker.
         if op.method != "GET" and op.tag not in OFF_PAGE_TAGS:
             await page_generation.bump(
-                request.app[keys.QUEUE], publish=request.app[keys.SETTINGS].snapshot.publishing
+                request.app[keys.QUEUE],
+                publish=request.app[keys.SETTINGS].snapshot.publishing,
+                touched=_page_record(op, request, result),
             )
         await enqueue.enqueue_fan_outs(request.app, notifications.created_in(session))
         if result is None:
@@ -243,6 +247,18 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
 
     endpoint.__name__ = op.handler.__name__
     return endpoint
+
+
+def _page_record(op: Operation, request: web.Request, result: BaseModel | None) -> str | None:
+    """The one incident or maintenance a write was about, for the publication to render
+    only what shows it (``notifier.page.generation.TOUCHED``); None for any other write,
+    which may show anywhere on the page (a component, a group)."""
+    if op.tag not in RECORD_TAGS:
+        return None
+    found = request.match_info.get("incident_id") or request.match_info.get("maintenance_id")
+    if found is None and op.method == "POST" and not op.path_params:  # a create
+        found = getattr(result, "id", None)
+    return found if isinstance(found, str) else None
 
 
 def prefers_csv(accept: str) -> bool:

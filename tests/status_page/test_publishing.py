@@ -237,3 +237,100 @@ async def test_a_burst_of_writes_publishes_a_few_times_and_readers_see_whole_rel
     assert not problems
     assert 1 <= count <= 6
     assert "Service 29" in read(folder, "ja/index.html")
+
+
+def release_files(release: Path) -> dict[str, str]:
+    """Path to sha256 of every file the release's manifest lists (each checked)."""
+    return {e["path"]: e["sha256"] for e in verify(release)["files"]}
+
+
+async def test_an_update_renders_its_incident_and_the_page_and_keeps_the_other_pages(
+    web: Client, admin: Headers, worker: Worker, folder: Path
+) -> None:
+    component = await post(web, admin, "/components", {"name": "Checkout API"})
+    affects = [{"component_id": component["id"], "status": "partial_outage"}]
+    a = await post(web, admin, "/incidents", {"title": "Slow checkout", "body": "x"})
+    b = await post(
+        web, admin, "/incidents", {"title": "Card errors", "body": "y", "components": affects}
+    )
+    await published(lambda: "Card errors" in read(folder, "en/index.html"))
+    before = (folder / "current").resolve()
+    old = release_files(before)
+
+    await post(
+        web, admin, f"/incidents/{a['id']}/updates", {"status": "identified", "body": "Found it."}
+    )
+    await published(lambda: "Found it." in read(folder, "en/index.html"))
+
+    after = (folder / "current").resolve()
+    new = release_files(after)
+    assert after != before
+    assert set(new) == set(old)  # a whole release: every file, none borrowed from another
+    for lang in ("en", "ja"):
+        assert "Found it." in read(folder, f"{lang}/incidents/{a['id']}/index.html")
+        assert "Found it." in read(folder, f"{lang}/index.html")
+        page = f"{lang}/incidents/{b['id']}/index.html"
+        assert "Card errors" in read(folder, page)
+        assert (after / page).read_bytes() == (before / page).read_bytes()
+        assert new[page + ".gz"] == old[page + ".gz"]
+    assert "Found it." in read(folder, "api/v2/summary.json")
+    assert "Found it." in read(folder, "feed.atom")
+    # B's component was not touched: its feed is the one published before.
+    feed = f"components/{component['id']}/feed.atom"
+    assert new[feed] == old[feed]
+    assert publisher(worker).rendered < len([p for p in new if not p.endswith(".gz")])
+
+
+async def test_a_change_to_a_component_renders_the_pages_of_every_incident(
+    web: Client, admin: Headers, worker: Worker, folder: Path
+) -> None:
+    component = await post(web, admin, "/components", {"name": "Checkout API"})
+    affects = [{"component_id": component["id"], "status": "partial_outage"}]
+    b = await post(
+        web, admin, "/incidents", {"title": "Card errors", "body": "y", "components": affects}
+    )
+    page = f"en/incidents/{b['id']}/index.html"
+    await published(lambda: "Checkout API" in read(folder, page))
+
+    response = await web.patch(
+        f"/api/v1/components/{component['id']}", json={"name": "Payments API"}, headers=admin
+    )
+    assert response.status == 200, await response.text()
+
+    await published(lambda: "Payments API" in read(folder, page))
+    assert "Payments API" in read(folder, f"components/{component['id']}/feed.atom")
+    assert "Checkout API" not in read(folder, "en/index.html")
+
+
+async def test_a_burst_of_updates_to_one_incident_publishes_whole_releases(
+    web: Client, admin: Headers, worker: Worker, folder: Path
+) -> None:
+    a = await post(web, admin, "/incidents", {"title": "Slow checkout", "body": "x"})
+    await published(lambda: "Slow checkout" in read(folder, "en/index.html"))
+    first = release_files((folder / "current").resolve())
+    stop = threading.Event()
+    problems: list[BaseException] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                release = (folder / "current").resolve()
+                assert set(release_files(release)) == set(first)
+            except FileNotFoundError:
+                continue  # pruned while read: three releases behind
+            except BaseException as exc:
+                problems.append(exc)
+                return
+
+    watching = threading.Thread(target=reader)
+    watching.start()
+    try:
+        for n in range(20):
+            body = {"status": "identified", "body": f"Step {n:02d}."}
+            await post(web, admin, f"/incidents/{a['id']}/updates", body)
+        await published(lambda: "Step 19." in read(folder, f"ja/incidents/{a['id']}/index.html"))
+    finally:
+        stop.set()
+        watching.join()
+    assert not problems
+    assert "Step 19." in read(folder, "api/v2/summary.json")

@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from notifier.page import generation
 from notifier.page.folder_target import FolderTarget
-from notifier.page.publishing import MAX_WAIT, Publisher
-from notifier.page.snapshot import File
+from notifier.page.publishing import MAX_WAIT, PUBLISHED, REFRESH_MINUTES, Publisher
+from notifier.page.snapshot import File, Rendering, SnapshotError
 
 
 class Counting:
@@ -25,14 +25,24 @@ class Counting:
 
     def __init__(self) -> None:
         self.renders = 0
+        # What each rendering was asked to render: the touched ids, or None for every file.
+        self.asked: list[frozenset[str] | None] = []
+        self.fail = False  # the next rendering fails
 
     async def start(self) -> None:
         pass
 
-    async def render(self) -> list[File]:
+    async def render(
+        self, touched: frozenset[str] | None = None, previous: Rendering | None = None
+    ) -> Rendering:
         self.renders += 1
+        self.asked.append(touched if previous is not None else None)
         await asyncio.sleep(0.05)
-        return [File("en/index.html", f"render {self.renders}".encode(), "text/html", "en")]
+        if self.fail:
+            self.fail = False
+            raise SnapshotError("the page did not render")
+        body = f"render {self.renders}".encode()
+        return Rendering([File("en/index.html", body, "text/html", "en")], rendered=1)
 
     async def close(self) -> None:
         pass
@@ -108,3 +118,68 @@ async def test_under_a_steady_stream_a_change_waits_at_most_max_wait(
     assert await publisher.publish(old) is True
     assert await redis.get(generation.PENDING) is None
     assert renderer.renders == 1
+
+
+async def changed(redis: Redis, touched: str | None = None) -> str:
+    """A change as the ops API makes one with a target set (its job left to the test)."""
+    await generation.bump(redis, publish=True, touched=touched)
+    return (await generation.current(redis)).decode()
+
+
+async def test_a_change_about_one_incident_renders_what_shows_it(
+    redis: Redis, publisher: Publisher, renderer: Counting
+) -> None:
+    await publisher.refresh(force=True)
+    await changed(redis, "incident1")
+    token = await changed(redis, "incident2")
+
+    assert await publisher.publish(token) is True
+    assert renderer.asked == [None, frozenset({"incident1", "incident2"})]
+
+
+async def test_a_change_that_may_show_anywhere_renders_every_file(
+    redis: Redis, publisher: Publisher, renderer: Counting
+) -> None:
+    await publisher.refresh(force=True)
+    await changed(redis, "incident1")
+    token = await changed(redis)  # a component, say
+
+    assert await publisher.publish(token) is True
+    assert renderer.asked == [None, None]
+
+
+async def test_the_first_publication_and_one_after_another_process_render_every_file(
+    redis: Redis, publisher: Publisher, renderer: Counting, tmp_path: Path
+) -> None:
+    assert await publisher.publish(await changed(redis, "incident1")) is True
+    other = Publisher(redis, Counting(), FolderTarget(tmp_path), ZoneInfo("Asia/Tokyo"))
+    assert await other.publish(await changed(redis, "incident1")) is True
+
+    assert await publisher.publish(await changed(redis, "incident1")) is True
+    assert renderer.asked == [None, None]  # what it rendered last is not what is published
+
+
+async def test_after_a_failed_publication_the_next_renders_every_file(
+    redis: Redis, publisher: Publisher, renderer: Counting
+) -> None:
+    await publisher.refresh(force=True)
+    renderer.fail = True
+
+    with pytest.raises(SnapshotError, match="did not render"):
+        await publisher.publish(await changed(redis, "incident1"))
+    assert await publisher.publish(await changed(redis, "incident2")) is True
+    assert renderer.asked == [None, frozenset({"incident1"}), None]
+
+
+async def test_the_refresh_renders_every_file_when_only_parts_were_rendered_lately(
+    redis: Redis, publisher: Publisher, renderer: Counting
+) -> None:
+    await publisher.refresh(force=True)
+    assert await publisher.publish(await changed(redis, "incident1")) is True
+    assert await publisher.refresh() is False
+    # The last publication of every file was longer ago than REFRESH_MINUTES.
+    long_ago = str(time.time() - REFRESH_MINUTES * 60 - 1)
+    await redis.hset(PUBLISHED, "full_at", long_ago)  # type: ignore[misc]
+
+    assert await publisher.refresh() is True
+    assert renderer.asked == [None, frozenset({"incident1"}), None]

@@ -85,6 +85,35 @@ async def test_current_points_at_the_newest_release_and_three_are_kept(tmp_path:
     assert stamps == {made[-1].published_at.timestamp()}
 
 
+async def test_a_file_the_current_release_has_is_linked_and_keeps_its_time(
+    tmp_path: Path,
+) -> None:
+    target = FolderTarget(tmp_path)
+    first = release(files("up"), "gen1", NOW)
+    second = release(files("down"), "gen2", NOW + timedelta(minutes=1))
+    await target.publish(first)
+    old = tmp_path / "releases" / first.id
+
+    await target.publish(second)
+
+    new = tmp_path / "current"
+    assert verify(new)["release"] == second.id
+    assert (new / "en/index.html").read_text() == "<p>down</p>"
+    assert (old / "en/index.html").read_text() == "<p>up</p>"  # the old release is whole
+    for path in ("badge.svg", "badge.svg.gz", "static/logo.png"):  # unchanged bytes
+        assert (new / path).samefile(old / path)
+        assert (new / path).stat().st_mtime == first.published_at.timestamp()
+    for path in ("en/index.html", "en/index.html.gz", "api/v2/summary.json"):
+        assert not (new / path).samefile(old / path)
+        assert (new / path).stat().st_mtime == second.published_at.timestamp()
+    # Pruning the release a file was linked from leaves the file where it is still used.
+    for n in range(KEEP):
+        await target.publish(release(files(f"v{n}"), f"gen{n}", NOW + timedelta(hours=n + 1)))
+    assert not old.exists()
+    assert verify(new)["release"] != second.id
+    assert (new / "badge.svg").read_bytes() == b"<svg/>"
+
+
 async def test_a_reader_during_publications_always_sees_one_whole_release(
     tmp_path: Path,
 ) -> None:
