@@ -53,7 +53,8 @@ async def test_run_publishes_the_demo_and_publish_publishes_it_again(
     assert '<html lang="ja">' in page(folder, "ja/index.html")
     assert "Payments failing for some card types" in page(folder, "feed.atom")
     took = re.search(
-        r"published the page \(release \S+, (\d+) files\) in ([\d.]+) s", result.stderr
+        r"published the page \(release \S+, (\d+) files, \d+ rendered\) in ([\d.]+) s",
+        result.stderr,
     )
     assert took is not None, result.stderr
     print(f"\ndemo data: {took[1]} files published in {took[2]} s")
