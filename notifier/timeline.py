@@ -1,4 +1,5 @@
-"""One customer's timeline: every notification they were part of, with each delivery.
+"""One customer's timeline: every notification they were part of, with each delivery,
+and on a rating prompt's, their answer.
 
 A customer was part of a notification when it has a delivery to them (fan-out
 made one per channel they are reachable on). Each entry says what the
@@ -27,6 +28,8 @@ from notifier.tables import (
     Incident,
     IncidentUpdate,
     Notification,
+    Rating,
+    RatingPrompt,
 )
 
 
@@ -46,7 +49,8 @@ class Entry:
     ``subject_title``: the incident's or maintenance's title, a problem's title (its
     reference when untitled); None if the subject is gone. ``update_status`` and
     ``update_at``: the update's status and when it was posted; None likewise.
-    ``deliveries``: by channel name.
+    ``deliveries``: by channel name. ``rating``: on a rating prompt's notification, the
+    customer's answer to it (its latest score and comment), None while unanswered.
     """
 
     notification: Notification
@@ -54,13 +58,14 @@ class Entry:
     update_status: str | None
     update_at: datetime | None
     deliveries: tuple[Sent, ...]
+    rating: Rating | None = None  # a rating prompt's: the customer's answer, if any
 
 
 async def page(
     session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[Entry], str | None]:
     """A page of at most ``limit`` entries of the customer's timeline, newest first, and
-    the next page's cursor (None at the end). Four queries whatever ``limit`` (one when
+    the next page's cursor (None at the end). Five queries whatever ``limit`` (one when
     the page is empty). ``InvalidField`` for a cursor this API did not hand out.
 
     Takes the customer's internal id: an erased customer's anonymous history reads
@@ -91,6 +96,7 @@ async def page(
         sent[delivery.notification_id].append(Sent(delivery, read_at))
     titles = await _subject_titles(session, {n.subject_id for n in notifications})
     updates = await _updates(session, {n.update_id for n in notifications})
+    answers = await _ratings(session, customer_id, ids)
     return [
         Entry(
             notification=n,
@@ -98,9 +104,21 @@ async def page(
             update_status=updates.get(n.update_id, (None, None))[0],
             update_at=updates.get(n.update_id, (None, None))[1],
             deliveries=tuple(sent[n.id]),
+            rating=answers.get(n.id),
         )
         for n in notifications
     ], next_cursor
+
+
+async def _ratings(session: AsyncSession, customer_id: str, ids: list[str]) -> dict[str, Rating]:
+    """The customer's ratings by the notification of the prompt they answer, in one query
+    (a prompt's notification is shared by the customers prompted together)."""
+    rows = await session.execute(
+        select(RatingPrompt.notification_id, Rating)
+        .join(Rating, Rating.prompt_id == RatingPrompt.id)
+        .where(RatingPrompt.customer_id == customer_id, RatingPrompt.notification_id.in_(ids))
+    )
+    return {notification_id: rating for notification_id, rating in rows if notification_id}
 
 
 async def _subject_titles(session: AsyncSession, ids: set[str]) -> dict[str, str]:

@@ -68,15 +68,33 @@ class TimelineDelivery(Output):
         )
 
 
+class TimelineRating(Output):
+    """The customer's answer to a rating prompt (its latest score and comment)."""
+
+    scale: str = Field(description="csat (1-5), nps (0-10) or ces (1-7).")
+    score: int
+    comment: str | None
+    channel: ChannelName = Field(description="Where they answered.")
+    at: datetime = Field(description="When they last answered (RFC 3339, UTC).")
+
+
 class TimelineEntry(Output):
     """One notification the customer was part of, and each of its deliveries to them."""
 
     notification_id: str
-    kind: str = Field(description="incident_update, maintenance_update or problem_update.")
+    kind: str = Field(
+        description="incident_update, maintenance_update, maintenance_reminder, "
+        "problem_update or rating_prompt."
+    )
     created_at: datetime = Field(description="When the notification was made (RFC 3339, UTC).")
     subject: TimelineSubject
     update: TimelineUpdate
     deliveries: list[TimelineDelivery] = Field(description="By channel.")
+    rating: TimelineRating | None = Field(
+        default=None,
+        description="On a rating prompt (kind rating_prompt): the customer's answer; null "
+        "while unanswered, and on every other kind.",
+    )
 
     @classmethod
     def from_record(cls, entry: Entry) -> TimelineEntry:
@@ -89,4 +107,9 @@ class TimelineEntry(Output):
             subject=TimelineSubject(id=n.subject_id, title=entry.subject_title),
             update=TimelineUpdate(id=n.update_id, status=entry.update_status, at=entry.update_at),
             deliveries=[TimelineDelivery.from_record(s) for s in entry.deliveries],
+            rating=None
+            if (r := entry.rating) is None
+            else TimelineRating(
+                scale=r.scale, score=r.score, comment=r.comment, channel=r.channel, at=r.updated_at
+            ),
         )

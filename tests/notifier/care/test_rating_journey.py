@@ -172,3 +172,17 @@ async def test_a_resolved_incident_is_rated_by_email_sms_and_in_app(
         assert (await rated.json())["data"]["rating"]["score"] == 2
         figures = await report(api, admin, incident)
     assert answers(figures) == (3, 3, 100.0, 3, 66.67)
+    # Each customer's timeline shows their answer on the prompt, and only there.
+    for customer, score, channel in (
+        ("ann", 4, "email"),
+        ("taro", 4, "sms"),
+        ("app-user", 2, "inapp"),
+    ):
+        timeline = await api.get(f"/api/v1/customers/{customer}/timeline", headers=admin)
+        assert timeline.status == 200, await timeline.text()
+        entries = (await timeline.json())["data"]
+        rated = [(e["kind"], e["rating"]) for e in entries if e["rating"] is not None]
+        assert [(kind, r["scale"], r["score"], r["channel"]) for kind, r in rated] == [
+            ("rating_prompt", "csat", score, channel)
+        ]
+        assert {e["kind"] for e in entries} == {"incident_update", "rating_prompt"}
