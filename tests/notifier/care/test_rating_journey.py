@@ -181,8 +181,8 @@ async def test_a_resolved_incident_is_rated_by_email_sms_and_in_app(
         timeline = await api.get(f"/api/v1/customers/{customer}/timeline", headers=admin)
         assert timeline.status == 200, await timeline.text()
         entries = (await timeline.json())["data"]
-        rated = [(e["kind"], e["rating"]) for e in entries if e["rating"] is not None]
-        assert [(kind, r["scale"], r["score"], r["channel"]) for kind, r in rated] == [
+        answered = [(e["kind"], e["rating"]) for e in entries if e["rating"] is not None]
+        assert [(kind, r["scale"], r["score"], r["channel"]) for kind, r in answered] == [
             ("rating_prompt", "csat", score, channel)
         ]
         assert {e["kind"] for e in entries} == {"incident_update", "rating_prompt"}
