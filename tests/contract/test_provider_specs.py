@@ -379,7 +379,7 @@ async def test_twilio_accepts_our_sms(
 
     assert len(outcomes) == 2
     for outcome in outcomes:
-        # Prism answered 201 with the spec's example and the twilio client parsed it.
+        # Prism answered 201 with the spec's example and its sid was read.
         assert isinstance(outcome, Sent), outcome
         assert outcome.provider_id.startswith("SM")
         assert outcome.segments == segments

@@ -89,6 +89,31 @@ async def test_it_suppresses_the_number_on_a_permanent_error_about_it(
     ]
 
 
+async def test_an_rfc_9457_problem_answer_is_read_by_its_code(
+    api: Client,
+    admin: Headers,
+    provider_settings: Settings,
+    twilio: FakeTwilio,
+    sessions: Sessions,
+) -> None:
+    # Twilio's newer APIs answer errors as RFC 9457 problems (type, title, status, code).
+    await add_audience(provider_settings, 1, email=False, phone=True)
+    problem = {
+        "type": "https://www.twilio.com/docs/api/errors/21610",
+        "title": "Attempt to send to unsubscribed recipient",
+        "status": 400,
+        "code": 21610,
+    }
+    twilio.fail(Failure(status=400, body=problem))
+    await post_incident(api, admin)
+    await run_worker(provider_settings)
+
+    assert await suppressions(sessions) == [("sms", FIRST, "stop")]
+    assert [(r.status, r.last_error) for r in await rows(sessions)] == [
+        ("failed", "Twilio error 21610")
+    ]
+
+
 async def test_it_fails_but_does_not_suppress_on_21408_our_accounts_region(
     api: Client,
     admin: Headers,

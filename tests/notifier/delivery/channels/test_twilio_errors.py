@@ -11,15 +11,16 @@ The callback side is in ``tests/notifier/delivery/test_provider_events.py``.
 from __future__ import annotations
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
+from notifier.delivery.channels.base import DeliveryError
 from notifier.delivery.channels.sms import _error
 from notifier.delivery.channels.twilio_errors import TWILIO_ERRORS, twilio_error
 from notifier.statuses import SuppressionReason
 
 
-def refused(code: int, status: int = 400) -> TwilioRestException:
-    return TwilioRestException(status, "https://api.twilio.com/", "Refused", code=code)
+def refused(code: int, status: int = 400) -> DeliveryError:
+    """The outcome of a send Twilio answered with ``status`` and ``code``."""
+    return _error(status, code)
 
 
 @pytest.mark.parametrize(
@@ -54,23 +55,23 @@ def test_a_code_not_in_the_table_has_no_verdict() -> None:
 
 @pytest.mark.parametrize("code", [30005, 30006])
 def test_a_send_refused_with_30005_or_30006_suppresses_the_number(code: int) -> None:
-    outcome = _error(refused(code))
+    outcome = refused(code)
     assert (outcome.permanent, outcome.suppress) == (True, SuppressionReason.invalid)
     assert outcome.reason == f"Twilio error {code}"
 
 
 def test_a_send_refused_with_30003_is_retried() -> None:
-    outcome = _error(refused(30003))
+    outcome = refused(30003)
     assert (outcome.permanent, outcome.suppress) == (False, None)
 
 
 def test_a_code_not_in_the_table_is_permanent_on_a_4xx_without_suppressing() -> None:
-    outcome = _error(refused(21617))  # the body is too long
+    outcome = refused(21617)  # the body is too long
     assert (outcome.permanent, outcome.suppress) == (True, None)
 
 
 def test_rate_limits_server_errors_and_credentials_are_not_permanent() -> None:
-    assert not _error(refused(20429, status=429)).permanent
-    assert not _error(refused(0, status=503)).permanent
-    refused_key = _error(refused(20003, status=401))
+    assert not refused(20429, status=429).permanent
+    assert not refused(0, status=503).permanent
+    refused_key = refused(20003, status=401)
     assert (refused_key.permanent, refused_key.alert_ops) == (False, True)
