@@ -6,13 +6,17 @@ maintenance transition. A cached response carries the token it was rendered unde
 and is served only while Redis still holds that token.
 
 Strictly fresh: once an update's HTTP response has returned, any later GET on any
-process shows it. Each request needs a token read that was *sent after the request
-arrived*. Reads are single-flight: a request arriving while no read is in flight
-starts one; a request arriving while one is in flight waits for the NEXT read (the
-one in flight may have been sent before its update was bumped). Under a rush one
-Redis GET answers a whole batch of requests, and a request waits at most two round
-trips. Pub/sub alone would not be strict: a request can be served before the
-invalidation message is read.
+process shows it. Usually the token is this process's copy, kept by pub/sub under a
+lease (``status_page.freshness``: the bump waits until every process with a lease has
+applied its token), and a cached page costs no Redis read. Without a lease (the
+subscription down, or not confirmed for ``LEASE``) each request needs a token read
+that was *sent after the request arrived*. Reads are single-flight: a request
+arriving while no read is in flight starts one; a request arriving while one is in
+flight waits for the NEXT read (the one in flight may have been sent before its update
+was bumped). Under a rush one Redis GET answers a whole batch of requests, and a
+request waits at most two round trips. Pub/sub alone would not be strict (a request
+can be served before the invalidation message is read): the bump's wait for
+acknowledgements makes it so.
 
 Concurrent misses are coalesced: one render per (key, token); a rush after an update
 renders the page once per process. Entries are also rendered again after ``MAX_AGE``:
@@ -30,10 +34,12 @@ If Redis cannot be read, requests are rendered as if there were no cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gzip
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +53,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from notifier.page import generation as page_generation
-from status_page import i18n, keys
+from status_page import freshness, i18n, keys
 from status_page.metrics import PAGE_CACHE
 
 log = logging.getLogger(__name__)
@@ -143,6 +149,27 @@ class PageCache:
         self._reader: asyncio.Task[None] | None = None
         self._token = b""
         self._connection: AbstractConnection | None = None
+        # Until when (time.monotonic) ``_token`` may be used without reading it
+        # (``status_page.freshness``), and how many tokens were applied from pub/sub.
+        self._trusted_until = 0.0
+        self._applied = 0
+        self.subscription: freshness.Subscription | None = None  # set by ``cache``
+
+    def apply(self, token: bytes) -> None:
+        """``token`` is the generation now (read or published after every earlier one)."""
+        if token != self._token:
+            self._token = token
+            self._entries.clear()
+            self._applied += 1
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the token is used now without reading it (a lease from pub/sub)."""
+        return time.monotonic() < self._trusted_until
+
+    def trust(self, until: float) -> None:
+        """Use the token without reading it until ``until`` (``time.monotonic``)."""
+        self._trusted_until = until
 
     async def token(self) -> bytes | None:
         """The token, read from Redis after this call began; None if Redis failed."""
@@ -158,6 +185,7 @@ class PageCache:
 
     async def _read(self, waiters: list[asyncio.Future[bytes | None]]) -> None:
         token: bytes | None = None
+        applied = self._applied
         try:
             self.token_reads += 1
             async with asyncio.timeout(READ_TIMEOUT):
@@ -165,9 +193,9 @@ class PageCache:
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("page cache bypassed, the page generation is unreadable: %r", exc)
         finally:
-            if token is not None and token != self._token:
-                self._token = token
-                self._entries.clear()
+            # A token published meanwhile may be newer than the one read: keep it.
+            if token is not None and applied == self._applied:
+                self.apply(token)
             for waiter in waiters:
                 if not waiter.done():  # else its request was cancelled
                     waiter.set_result(token)
@@ -208,7 +236,10 @@ class PageCache:
         """Answer from the cache while the page generation is unchanged, else call
         ``handler`` once for all concurrent requests of the same key and keep what it made.
         Without Redis (no token) every request goes to ``handler``."""
-        token = await self.token()
+        if time.monotonic() < self._trusted_until:
+            token: bytes | None = self._token
+        else:
+            token = await self.token()
         if token is None:
             _counted("bypass").inc()
             return await handler(request)
@@ -372,7 +403,18 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:
-    """After ``enqueue.pool``: reads the token through the same Redis connection pool."""
-    app[keys.PAGE_CACHE] = PageCache(app[keys.QUEUE])
-    yield
-    await app[keys.PAGE_CACHE].close()
+    """After ``enqueue.pool``: reads the token through the same Redis connection pool, and
+    keeps it from pub/sub (``status_page.freshness``) on connections of its own."""
+    page_cache = PageCache(app[keys.QUEUE])
+    app[keys.PAGE_CACHE] = page_cache
+    subscription = freshness.Subscription(app[keys.SETTINGS].redis_url, page_cache)
+    task = asyncio.create_task(subscription.run(), name="forewarn page generation")
+    page_cache.subscription = subscription
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await subscription.close()
+        await page_cache.close()
