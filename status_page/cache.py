@@ -42,7 +42,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -54,7 +53,7 @@ from redis.exceptions import RedisError
 
 from notifier.page import generation as page_generation
 from status_page import freshness, i18n, keys
-from status_page.metrics import PAGE_CACHE
+from status_page.metrics import count_page_cache
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +90,6 @@ COMPRESS_MIN_BYTES = 1400
 _CACHED_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 
 Key = tuple[str, str]  # path and query, language
-
-
-@functools.cache  # the child, bound once per result: labels() costs a lock and a lookup
-def _counted(result: str) -> Any:
-    # Not bound at import: notifier.metrics.share() must run first (shared files).
-    return PAGE_CACHE.labels(result=result)
 
 
 def cached_path(path: str) -> bool:
@@ -241,7 +234,7 @@ class PageCache:
         else:
             token = await self.token()
         if token is None:
-            _counted("bypass").inc()
+            count_page_cache("bypass")
             return await handler(request)
         lang = "" if request.path.endswith(LANGUAGE_FREE) else i18n.negotiate(request)
         key = (request.path_qs, lang)
@@ -257,11 +250,11 @@ class PageCache:
             and (pending is not None or loop.time() - entry.born < self.max_age)
         ):
             self.hits += 1
-            _counted("hit").inc()
+            count_page_cache("hit")
             return _respond(entry, request)
         if pending is not None:
             self.coalesced += 1
-            _counted("coalesced").inc()
+            count_page_cache("coalesced")
             entry = await asyncio.shield(pending)
             return _respond(entry, request) if entry is not None else await handler(request)
         future: asyncio.Future[Entry | None] = loop.create_future()
@@ -269,7 +262,7 @@ class PageCache:
         entry = None
         try:
             self.renders += 1
-            _counted("miss").inc()
+            count_page_cache("miss")
             # Render in full even for a conditional request, so the entry can serve everyone.
             response = await handler(_unconditional(request))
             entry = _entry(response, token, loop.time())
