@@ -386,13 +386,11 @@ def _matches(condition: str, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-@web.middleware
-async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Serve cached paths' GET and HEAD through the page cache; everything else as is."""
+def applies(request: web.Request) -> bool:
+    """Whether ``request`` is served through the page cache: GET and HEAD of cached paths
+    (``status_page.app``'s outermost middleware asks)."""
     # HEAD too: monitors poll with it, and its headers must be GET's (RFC 9110 9.3.2).
-    if request.method not in _CACHED_METHODS or not cached_path(request.path):
-        return await handler(request)
-    return await request.app[keys.PAGE_CACHE].serve(request, handler)
+    return request.method in _CACHED_METHODS and cached_path(request.path)
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:

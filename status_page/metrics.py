@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from prometheus_client import (
@@ -60,9 +59,8 @@ UNMATCHED = "(unmatched)"
 
 
 def add_routes(app: web.Application) -> None:
-    """``GET /metrics``, and the middleware that counts every request (outermost)."""
+    """``GET /metrics`` (requests are counted by ``count``, from ``status_page.app``)."""
     app.router.add_get("/metrics", metrics)
-    app.middlewares.insert(0, counting)
     app.on_cleanup.append(_flush_on_cleanup)
 
 
@@ -117,29 +115,20 @@ def flush() -> None:
     _cache_results.clear()
 
 
-@web.middleware
-async def counting(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count the request under its route pattern and status once it is answered."""
-    start = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        seconds = time.perf_counter() - start
-        key = (request.method, route_of(request), status)
-        tally = _requests.get(key)
-        if tally is None:
-            tally = _requests[key] = [0, 0.0] + [0] * len(_BOUNDS)
-        tally[0] += 1
-        tally[1] += seconds
-        tally[2 + bisect.bisect_left(_BOUNDS, seconds)] += 1
-        if _flush is None:
-            _schedule()
+def count(request: web.Request, status: int, start: float) -> None:
+    """Count ``request``, answered with ``status``, under its route pattern; ``start`` is
+    ``time.perf_counter()`` when it arrived. Called by the outermost middleware
+    (``status_page.app``) for every request."""
+    seconds = time.perf_counter() - start
+    key = (request.method, route_of(request), status)
+    tally = _requests.get(key)
+    if tally is None:
+        tally = _requests[key] = [0, 0.0] + [0] * len(_BOUNDS)
+    tally[0] += 1
+    tally[1] += seconds
+    tally[2 + bisect.bisect_left(_BOUNDS, seconds)] += 1
+    if _flush is None:
+        _schedule()
 
 
 async def _flush_on_cleanup(app: web.Application) -> None:
