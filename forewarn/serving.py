@@ -7,11 +7,10 @@ import socket
 from contextlib import suppress
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from pydantic import AnyHttpUrl
 
 from config import Settings
-from status_page import create_app, live
+from status_page import create_app, keys, live
 
 # aiohttp's own default for TCPSite.
 BACKLOG = 128
@@ -78,44 +77,9 @@ def following(settings: Settings, served: str) -> Settings:
     return settings.model_copy(update={"public_url": AnyHttpUrl(served)})
 
 
-class InFlight:
-    """The requests being handled (a middleware counts them), and whether the server is
-    stopping: then each response closes its connection rather than keep it alive."""
-
-    def __init__(self) -> None:
-        self.stopping = False
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self._count += 1
-        self._idle.clear()
-        try:
-            response = await handler(request)
-            if self.stopping:
-                response.force_close()
-            return response
-        finally:
-            self._count -= 1
-            if not self._count:
-                self._idle.set()
-
-    async def idle(self) -> None:
-        """Until no request is being handled."""
-        await self._idle.wait()
-
-
-IN_FLIGHT = web.AppKey("in_flight", InFlight)
-
-
 async def start_web(settings: Settings, sock: socket.socket) -> web.AppRunner:
     """The status page application, serving on ``sock`` until ``stop_web``."""
-    app = create_app(settings)
-    app[IN_FLIGHT] = in_flight = InFlight()
-    # Outermost: a request counts from its first middleware to its last.
-    app.middlewares.insert(0, in_flight.middleware)
+    app = create_app(settings)  # its outermost middleware counts requests in flight
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=STRAGGLER_SECONDS)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=BACKLOG).start()
@@ -132,7 +96,7 @@ async def stop_web(runner: web.AppRunner, seconds: float) -> None:
     request whose body was still arriving would wait for it until cut at the timeout
     (aio-libs/aiohttp#2298).
     """
-    in_flight = runner.app[IN_FLIGHT]
+    in_flight = runner.app[keys.IN_FLIGHT]
     in_flight.stopping = True
     for site in list(runner.sites):
         await site.stop()

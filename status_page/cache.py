@@ -6,13 +6,17 @@ maintenance transition. A cached response carries the token it was rendered unde
 and is served only while Redis still holds that token.
 
 Strictly fresh: once an update's HTTP response has returned, any later GET on any
-process shows it. Each request needs a token read that was *sent after the request
-arrived*. Reads are single-flight: a request arriving while no read is in flight
-starts one; a request arriving while one is in flight waits for the NEXT read (the
-one in flight may have been sent before its update was bumped). Under a rush one
-Redis GET answers a whole batch of requests, and a request waits at most two round
-trips. Pub/sub alone would not be strict: a request can be served before the
-invalidation message is read.
+process shows it. Usually the token is this process's copy, kept by pub/sub under a
+lease (``status_page.freshness``: the bump waits until every process with a lease has
+applied its token), and a cached page costs no Redis read. Without a lease (the
+subscription down, or not confirmed for ``LEASE``) each request needs a token read
+that was *sent after the request arrived*. Reads are single-flight: a request
+arriving while no read is in flight starts one; a request arriving while one is in
+flight waits for the NEXT read (the one in flight may have been sent before its update
+was bumped). Under a rush one Redis GET answers a whole batch of requests, and a
+request waits at most two round trips. Pub/sub alone would not be strict (a request
+can be served before the invalidation message is read): the bump's wait for
+acknowledgements makes it so.
 
 Concurrent misses are coalesced: one render per (key, token); a rush after an update
 renders the page once per process. Entries are also rendered again after ``MAX_AGE``:
@@ -30,13 +34,14 @@ If Redis cannot be read, requests are rendered as if there were no cache.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gzip
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -47,8 +52,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from notifier.page import generation as page_generation
-from status_page import i18n, keys
-from status_page.metrics import PAGE_CACHE
+from status_page import freshness, i18n, keys
+from status_page.metrics import count_page_cache
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +90,6 @@ COMPRESS_MIN_BYTES = 1400
 _CACHED_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD})
 
 Key = tuple[str, str]  # path and query, language
-
-
-@functools.cache  # the child, bound once per result: labels() costs a lock and a lookup
-def _counted(result: str) -> Any:
-    # Not bound at import: notifier.metrics.share() must run first (shared files).
-    return PAGE_CACHE.labels(result=result)
 
 
 def cached_path(path: str) -> bool:
@@ -143,6 +142,27 @@ class PageCache:
         self._reader: asyncio.Task[None] | None = None
         self._token = b""
         self._connection: AbstractConnection | None = None
+        # Until when (time.monotonic) ``_token`` may be used without reading it
+        # (``status_page.freshness``), and how many tokens were applied from pub/sub.
+        self._trusted_until = 0.0
+        self._applied = 0
+        self.subscription: freshness.Subscription | None = None  # set by ``cache``
+
+    def apply(self, token: bytes) -> None:
+        """``token`` is the generation now (read or published after every earlier one)."""
+        if token != self._token:
+            self._token = token
+            self._entries.clear()
+            self._applied += 1
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the token is used now without reading it (a lease from pub/sub)."""
+        return time.monotonic() < self._trusted_until
+
+    def trust(self, until: float) -> None:
+        """Use the token without reading it until ``until`` (``time.monotonic``)."""
+        self._trusted_until = until
 
     async def token(self) -> bytes | None:
         """The token, read from Redis after this call began; None if Redis failed."""
@@ -158,6 +178,7 @@ class PageCache:
 
     async def _read(self, waiters: list[asyncio.Future[bytes | None]]) -> None:
         token: bytes | None = None
+        applied = self._applied
         try:
             self.token_reads += 1
             async with asyncio.timeout(READ_TIMEOUT):
@@ -165,9 +186,9 @@ class PageCache:
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("page cache bypassed, the page generation is unreadable: %r", exc)
         finally:
-            if token is not None and token != self._token:
-                self._token = token
-                self._entries.clear()
+            # A token published meanwhile may be newer than the one read: keep it.
+            if token is not None and applied == self._applied:
+                self.apply(token)
             for waiter in waiters:
                 if not waiter.done():  # else its request was cancelled
                     waiter.set_result(token)
@@ -208,9 +229,12 @@ class PageCache:
         """Answer from the cache while the page generation is unchanged, else call
         ``handler`` once for all concurrent requests of the same key and keep what it made.
         Without Redis (no token) every request goes to ``handler``."""
-        token = await self.token()
+        if time.monotonic() < self._trusted_until:
+            token: bytes | None = self._token
+        else:
+            token = await self.token()
         if token is None:
-            _counted("bypass").inc()
+            count_page_cache("bypass")
             return await handler(request)
         lang = "" if request.path.endswith(LANGUAGE_FREE) else i18n.negotiate(request)
         key = (request.path_qs, lang)
@@ -226,11 +250,11 @@ class PageCache:
             and (pending is not None or loop.time() - entry.born < self.max_age)
         ):
             self.hits += 1
-            _counted("hit").inc()
+            count_page_cache("hit")
             return _respond(entry, request)
         if pending is not None:
             self.coalesced += 1
-            _counted("coalesced").inc()
+            count_page_cache("coalesced")
             entry = await asyncio.shield(pending)
             return _respond(entry, request) if entry is not None else await handler(request)
         future: asyncio.Future[Entry | None] = loop.create_future()
@@ -238,7 +262,7 @@ class PageCache:
         entry = None
         try:
             self.renders += 1
-            _counted("miss").inc()
+            count_page_cache("miss")
             # Render in full even for a conditional request, so the entry can serve everyone.
             response = await handler(_unconditional(request))
             entry = _entry(response, token, loop.time())
@@ -362,17 +386,26 @@ def _matches(condition: str, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-@web.middleware
-async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Serve cached paths' GET and HEAD through the page cache; everything else as is."""
+def applies(request: web.Request) -> bool:
+    """Whether ``request`` is served through the page cache: GET and HEAD of cached paths
+    (``status_page.app``'s outermost middleware asks)."""
     # HEAD too: monitors poll with it, and its headers must be GET's (RFC 9110 9.3.2).
-    if request.method not in _CACHED_METHODS or not cached_path(request.path):
-        return await handler(request)
-    return await request.app[keys.PAGE_CACHE].serve(request, handler)
+    return request.method in _CACHED_METHODS and cached_path(request.path)
 
 
 async def cache(app: web.Application) -> AsyncIterator[None]:
-    """After ``enqueue.pool``: reads the token through the same Redis connection pool."""
-    app[keys.PAGE_CACHE] = PageCache(app[keys.QUEUE])
-    yield
-    await app[keys.PAGE_CACHE].close()
+    """After ``enqueue.pool``: reads the token through the same Redis connection pool, and
+    keeps it from pub/sub (``status_page.freshness``) on connections of its own."""
+    page_cache = PageCache(app[keys.QUEUE])
+    app[keys.PAGE_CACHE] = page_cache
+    subscription = freshness.Subscription(app[keys.SETTINGS].redis_url, page_cache)
+    task = asyncio.create_task(subscription.run(), name="forewarn page generation")
+    page_cache.subscription = subscription
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await subscription.close()
+        await page_cache.close()

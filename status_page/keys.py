@@ -88,6 +88,16 @@ class PageCache(Protocol):
         ...
 
 
+class InFlight(Protocol):
+    """The requests being handled, and whether the server is stopping (``app.InFlight``)."""
+
+    stopping: bool
+
+    async def idle(self) -> None:
+        """Until no request is being handled."""
+        ...
+
+
 class SchemaCheck(Protocol):
     """``/readyz``'s schema check, remembered a few seconds (``readiness.SchemaCheck``)."""
 
@@ -103,6 +113,7 @@ TEMPLATES: web.AppKey[Templates] = web.AppKey("templates")
 QUEUE = web.AppKey("queue", ArqRedis)
 INBOXES: web.AppKey[Inboxes] = web.AppKey("inboxes")
 PAGE_CACHE: web.AppKey[PageCache] = web.AppKey("page_cache")
+IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 # The OpenAPI 3.1 document of /api/v1, built once at start-up (``api.openapi.for_app``).
 OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document")
 # The in-app inbox API's own document (``inbox_openapi.py``), built once at start-up.

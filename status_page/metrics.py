@@ -10,14 +10,13 @@ time, the job queue's depth in Redis and the deliveries waiting in the database.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hmac
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from prometheus_client import (
@@ -60,9 +59,9 @@ UNMATCHED = "(unmatched)"
 
 
 def add_routes(app: web.Application) -> None:
-    """``GET /metrics``, and the middleware that counts every request (outermost)."""
+    """``GET /metrics`` (requests are counted by ``count``, from ``status_page.app``)."""
     app.router.add_get("/metrics", metrics)
-    app.middlewares.insert(0, counting)
+    app.on_cleanup.append(_flush_on_cleanup)
 
 
 def route_of(request: web.Request) -> str:
@@ -71,40 +70,69 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED
 
 
-# The labelled children, bound on first use: ``labels()`` costs a lock, keyword
-# handling and a dict lookup each call (a tenth of a cached page's time in the
-# counting middleware). Bound lazily, not at import: ``notifier.metrics.share`` must
-# run first so the values live in the shared files. Bounded like prometheus-client's
-# own children: one per method, route pattern and status seen.
-_bound: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+# Counted per request in plain dicts, added to the Prometheus metrics at most
+# ``FLUSH_SECONDS`` later and at every scrape of this process: a metric's ``inc`` takes
+# a lock (and, with ``FOREWARN_METRICS__DIR``, writes a shared file), four of them per
+# request were a fifth of a cached page's time beyond the bare app. Another process's
+# ``/metrics`` shows this one's figures at most ``FLUSH_SECONDS`` late.
+FLUSH_SECONDS = 1.0
+_BOUNDS = tuple(HTTP_SECONDS._upper_bounds)  # the buckets, +Inf last (private, as in observe)
+# (method, route pattern, status) -> [requests, seconds summed, then requests per bucket]
+_requests: dict[tuple[str, str, int], list[float]] = {}
+_cache_results: dict[str, int] = {}  # page cache result -> requests
+_flush: asyncio.TimerHandle | None = None
 
 
-def _children(method: str, route: str, status: int) -> tuple[Any, Any]:
-    children = (
-        HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
-        HTTP_SECONDS.labels(route=route),
-    )
-    _bound[method, route, status] = children
-    return children
+def count_page_cache(result: str) -> None:
+    """One cached-page request answered as ``result`` (hit, miss, coalesced, bypass)."""
+    _cache_results[result] = _cache_results.get(result, 0) + 1
+    if _flush is None:
+        _schedule()
 
 
-@web.middleware
-async def counting(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count the request under its route pattern and status once it is answered."""
-    start = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        key = (request.method, route_of(request), status)
-        children = _bound.get(key) or _children(*key)
-        children[0].inc()
-        children[1].observe(time.perf_counter() - start)
+def _schedule() -> None:
+    global _flush
+    _flush = asyncio.get_running_loop().call_later(FLUSH_SECONDS, flush)
+
+
+def flush() -> None:
+    """Add what was counted since the last flush to the Prometheus metrics."""
+    global _flush
+    if _flush is not None:
+        _flush.cancel()
+        _flush = None
+    for (method, route, status), tally in _requests.items():
+        HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc(tally[0])
+        seconds = HTTP_SECONDS.labels(route=route)
+        # What observe() does, once per bucket rather than once per request.
+        seconds._sum.inc(tally[1])
+        for bucket, n in enumerate(tally[2:]):
+            if n:
+                seconds._buckets[bucket].inc(n)
+    _requests.clear()
+    for result, n in _cache_results.items():
+        PAGE_CACHE.labels(result=result).inc(n)
+    _cache_results.clear()
+
+
+def count(request: web.Request, status: int, start: float) -> None:
+    """Count ``request``, answered with ``status``, under its route pattern; ``start`` is
+    ``time.perf_counter()`` when it arrived. Called by the outermost middleware
+    (``status_page.app``) for every request."""
+    seconds = time.perf_counter() - start
+    key = (request.method, route_of(request), status)
+    tally = _requests.get(key)
+    if tally is None:
+        tally = _requests[key] = [0, 0.0] + [0] * len(_BOUNDS)
+    tally[0] += 1
+    tally[1] += seconds
+    tally[2 + bisect.bisect_left(_BOUNDS, seconds)] += 1
+    if _flush is None:
+        _schedule()
+
+
+async def _flush_on_cleanup(app: web.Application) -> None:
+    flush()
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -118,6 +146,7 @@ async def metrics(request: web.Request) -> web.Response:
             status=401, text="a bearer token is needed\n", headers={"WWW-Authenticate": "Bearer"}
         )
     now = _ScrapeTime(await _queue(request.app[keys.QUEUE]), await _waiting(request.app))
+    flush()  # this process's figures exact; others' at most FLUSH_SECONDS late
     scraped = CollectorRegistry()
     scraped.register(now)
     registry = shared.registry(settings.dir)

@@ -349,9 +349,35 @@ async def test_an_aged_entry_is_rendered_again_by_one_request_while_others_get_i
     assert await (await client.get(document.PATH)).json() == {"render": 3}
 
 
+def kill_subscription(client: Client, settings: Settings) -> None:
+    """Close the page cache's own Redis connections from Redis's side, as a restart would."""
+    subscription = page_cache(client).subscription
+    assert subscription is not None
+    admin = redis.Redis.from_url(settings.redis_url)
+    try:
+        admin.client_kill_filter(skipme=True, _type=None, client_name=subscription.client_name)
+    finally:
+        admin.close()
+
+
+async def a_process_without_subscription(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> Client:
+    """A web process whose page cache never hears from pub/sub: it reads the token per request."""
+
+    async def cache_without_subscription(app: web.Application) -> None:
+        app[keys.PAGE_CACHE] = PageCache(app[keys.QUEUE])
+
+    app = create_app(settings)
+    app.on_startup.append(cache_without_subscription)
+    return await aiohttp_client(app)
+
+
 async def test_a_flushed_redis_does_not_bring_back_an_old_page(
-    client: Client, admin: Headers, sessions: Sessions, settings: Settings
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers, sessions: Sessions
 ) -> None:
+    # Without the subscription (the token read per request), a flush is seen at once.
+    client = await a_process_without_subscription(aiohttp_client, settings)
     component = await post(client, admin, "/components", {"name": "Mail relay"})
     assert "Mail relay" in await text(client, "/")
     # A change no process was told about, then Redis loses every key (a restart).
@@ -364,6 +390,62 @@ async def test_a_flushed_redis_does_not_bring_back_an_old_page(
     flusher.close()
 
     assert "SMTP relay" in await text(client, "/")
+    assert page_cache(client).token_reads >= 2
+
+
+async def test_a_write_after_a_flush_shows_at_once_on_a_process_that_trusts_its_token(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    component = await post(web_a, admin, "/components", {"name": "Mail relay"})
+    assert "Mail relay" in await text(web_b, "/")
+    # Redis loses the token and the processes' leases; B still trusts its copy.
+    flusher = redis.Redis.from_url(settings.redis_url)
+    flusher.flushdb()
+    flusher.close()
+
+    response = await web_a.patch(
+        f"/api/v1/components/{component['id']}", json={"name": "SMTP relay"}, headers=admin
+    )
+    assert response.status == 200, await response.text()
+    assert "SMTP relay" in await text(web_b, "/")
+
+
+async def test_an_update_shows_at_once_on_a_process_without_its_subscription(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a = await aiohttp_client(create_app(settings))
+    web_b = await a_process_without_subscription(aiohttp_client, settings)
+    await post(web_a, admin, "/components", {"name": "Checkout API"})
+    for _ in range(2):
+        assert "Checkout API" in await text(web_b, "/")
+    assert page_cache(web_b).hits >= 1
+    reads = page_cache(web_b).token_reads
+
+    await post(web_a, admin, "/components", {"name": "Search"})
+    assert "Search" in await text(web_b, "/")
+    assert page_cache(web_b).token_reads > reads  # B read the token: it had no lease
+
+
+async def test_an_update_shows_at_once_on_a_process_whose_subscription_was_just_lost(
+    aiohttp_client: AiohttpClient, settings: Settings, admin: Headers
+) -> None:
+    web_a, web_b = await two_processes(aiohttp_client, settings)
+    await post(web_a, admin, "/components", {"name": "Checkout API"})
+    await until(lambda: page_cache(web_b).trusted)
+    assert "Checkout API" in await text(web_b, "/")
+    reads = page_cache(web_b).token_reads
+    assert "Checkout API" in await text(web_b, "/")
+    assert page_cache(web_b).token_reads == reads  # a hit with no Redis read: B trusts its copy
+
+    # Whether or not B has noticed yet, and wherever it is in reconnecting, the update
+    # returns only once B shows it (B acknowledged it, or B's lease ran out).
+    for name in ("Search", "Billing", "Login"):
+        kill_subscription(web_b, settings)
+        await post(web_a, admin, "/components", {"name": name})
+        assert name in await text(web_b, "/")
+        summary = await (await web_b.get("/api/v2/summary.json")).json()
+        assert name in [c["name"] for c in summary["components"]]
 
 
 class HeldRedis:

@@ -151,6 +151,31 @@ async def test_page_cache_hits_and_misses_are_counted(client: Client) -> None:
     assert grown(before, after) == {(("result", "miss"),): 1, (("result", "hit"),): 2}
 
 
+async def test_request_times_show_in_the_histogram_of_their_route(client: Client) -> None:
+    route = (("route", "/api/v2/status.json"),)
+    before = await scrape(client)
+    for _ in range(3):
+        assert (await client.get("/api/v2/status.json")).status == 200
+    after = await scrape(client)
+    # Counted in memory, added to the metrics by the scrape itself: all three show.
+    count = grown(
+        samples(before, "forewarn_http_request_seconds_count"),
+        samples(after, "forewarn_http_request_seconds_count"),
+    )
+    assert count[route] == 3  # (and /metrics: the first scrape)
+    buckets = grown(
+        samples(before, "forewarn_http_request_seconds_bucket"),
+        samples(after, "forewarn_http_request_seconds_bucket"),
+    )
+    assert buckets[(("le", "+Inf"), *route)] == 3  # labels sorted by name
+    assert all(n <= 3 for key, n in buckets.items() if route[0] in key)
+    total = grown(
+        samples(before, "forewarn_http_request_seconds_sum"),
+        samples(after, "forewarn_http_request_seconds_sum"),
+    )
+    assert total[route] > 0
+
+
 async def test_the_queue_depth_is_read_at_scrape_time(client: Client, settings: Settings) -> None:
     pool = await create_pool(redis_settings(settings.redis_url))
     try:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from arq import create_pool
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from notifier.delivery.jobs import redis_settings
 from notifier.page import generation
+
+WAIT = 10.0  # bounds a wait that should end; never a timing assertion
 
 
 async def test_each_bump_changes_the_token_and_a_flushed_redis_starts_a_new_one(
@@ -62,3 +67,33 @@ async def test_a_bump_with_publishing_and_redis_gone_does_not_fail_the_request()
         await generation.bump(gone, publish=True)
     finally:
         await gone.aclose()
+
+
+async def test_a_bump_returns_once_each_process_with_a_lease_has_acknowledged_it(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    try:
+        await generation.current(redis)
+        await pubsub.subscribe(generation.channel(redis))
+        assert (await pubsub.get_message(timeout=WAIT))["type"] == "subscribe"
+        # A web process with a long lease, and one whose lease has ended (not waited for).
+        now_ms = time.time() * 1000
+        await redis.zadd(generation.SUBSCRIBERS, {"alive": now_ms + 60_000, "gone": now_ms - 1})
+
+        bump = asyncio.create_task(generation.bump(redis))
+        message = await pubsub.get_message(timeout=WAIT)
+        assert message is not None
+        assert message["type"] == "message"
+        token = message["data"]
+        assert token == await generation.current(redis)
+        await asyncio.sleep(0.1)  # time to return, if it did not wait
+        assert not bump.done()
+
+        await redis.rpush(generation.ACKS + token.decode(), "alive")
+        async with asyncio.timeout(WAIT):
+            await bump
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
