@@ -8,12 +8,13 @@ assert no time (the delays measured are printed, for the report and ``bench/``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -199,20 +200,17 @@ async def test_private_and_cancelled_records_are_not_published(
         assert "Disk swap" in read(folder, f"{lang}/incidents/{kept['id']}/index.html")
 
 
-async def test_a_burst_of_writes_publishes_a_few_times_and_readers_see_whole_releases(
-    web: Client, admin: Headers, worker: Worker, folder: Path
-) -> None:
-    await post(web, admin, "/components", {"name": "Warm-up"})
-    await published(lambda: "Warm-up" in read(folder, "en/index.html"))
-    before = publisher(worker).publications
+@contextlib.contextmanager
+def releases_read(folder: Path, check: Callable[[Path], object]) -> Iterator[list[BaseException]]:
+    """While the block runs, a thread checks the release ``current`` points to, again and
+    again; the list it yields holds the first failure (empty: every read was whole)."""
     stop = threading.Event()
     problems: list[BaseException] = []
-    seen: set[str] = set()
 
     def reader() -> None:
         while not stop.is_set():
             try:
-                seen.add(verify((folder / "current").resolve())["release"])
+                check((folder / "current").resolve())
             except FileNotFoundError:
                 continue  # pruned while read: three releases behind
             except BaseException as exc:
@@ -222,15 +220,25 @@ async def test_a_burst_of_writes_publishes_a_few_times_and_readers_see_whole_rel
     watching = threading.Thread(target=reader)
     watching.start()
     try:
+        yield problems
+    finally:
+        stop.set()
+        watching.join()
+
+
+async def test_a_burst_of_writes_publishes_a_few_times_and_readers_see_whole_releases(
+    web: Client, admin: Headers, worker: Worker, folder: Path
+) -> None:
+    await post(web, admin, "/components", {"name": "Warm-up"})
+    await published(lambda: "Warm-up" in read(folder, "en/index.html"))
+    before = publisher(worker).publications
+    with releases_read(folder, verify) as problems:
         for n in range(30):
             await post(web, admin, "/components", {"name": f"Service {n:02d}"})
         written = time.perf_counter()
         await published(lambda: "Service 29" in read(folder, "en/index.html"))
         delay = time.perf_counter() - written
         await asyncio.sleep(1.0)  # any publication still to come comes now
-    finally:
-        stop.set()
-        watching.join()
 
     count = publisher(worker).publications - before
     print(f"\n30 writes: {count} publications; last write -> visible {delay:.3f} s")
@@ -308,29 +316,14 @@ async def test_a_burst_of_updates_to_one_incident_publishes_whole_releases(
     a = await post(web, admin, "/incidents", {"title": "Slow checkout", "body": "x"})
     await published(lambda: "Slow checkout" in read(folder, "en/index.html"))
     first = release_files((folder / "current").resolve())
-    stop = threading.Event()
-    problems: list[BaseException] = []
 
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                release = (folder / "current").resolve()
-                assert set(release_files(release)) == set(first)
-            except FileNotFoundError:
-                continue  # pruned while read: three releases behind
-            except BaseException as exc:
-                problems.append(exc)
-                return
+    def whole(release: Path) -> None:
+        assert set(release_files(release)) == set(first)
 
-    watching = threading.Thread(target=reader)
-    watching.start()
-    try:
+    with releases_read(folder, whole) as problems:
         for n in range(20):
             body = {"status": "identified", "body": f"Step {n:02d}."}
             await post(web, admin, f"/incidents/{a['id']}/updates", body)
         await published(lambda: "Step 19." in read(folder, f"ja/incidents/{a['id']}/index.html"))
-    finally:
-        stop.set()
-        watching.join()
     assert not problems
     assert "Step 19." in read(folder, "api/v2/summary.json")
